@@ -1,0 +1,43 @@
+/**
+ * MQTT topic names, in one place. Devices see only the contract's `devices/{deviceId}/...` topics.
+ * The platform's services talk on `$platform/...`: topics starting with `$` are not matched by a
+ * plain `#` subscription (MQTT 3.1.1 section 4.7.2), and the broker's ACL keeps devices off them.
+ */
+
+/** Contract: where a device publishes readings. */
+export const telemetryTopic = (deviceId: string) => `devices/${deviceId}/telemetry`;
+
+/** ThingsBoard's device API topic; treated as the connected device's own telemetry topic. */
+export const THINGSBOARD_TELEMETRY_TOPIC = 'v1/devices/me/telemetry';
+
+/**
+ * The broker re-addresses each accepted telemetry message to this topic for ingest, with the time
+ * it received it. The stamp travels with the queued packet, so a QoS 1 redelivery to ingest after a
+ * crash carries the same stamp and a flat payload (no `ts`) is stored once.
+ */
+export const ingestTopic = (deviceId: string, receivedAt: number) =>
+  `$platform/telemetry/${deviceId}/${receivedAt}`;
+export const INGEST_TOPIC_FILTER = '$platform/telemetry/+/+';
+
+export function parseIngestTopic(topic: string): { deviceId: string; receivedAt: number } | undefined {
+  const parts = topic.split('/');
+  if (parts.length !== 4 || parts[0] !== '$platform' || parts[1] !== 'telemetry') return undefined;
+  const receivedAt = Number(parts[3]);
+  if (!parts[2] || !Number.isSafeInteger(receivedAt)) return undefined;
+  return { deviceId: parts[2], receivedAt };
+}
+
+/** Ingest announces each stored batch here (QoS 0) for the API's live streams. */
+export const storedTopic = (pilotId: string, deviceId: string) => `$platform/stored/${pilotId}/${deviceId}`;
+export const STORED_TOPIC_FILTER = '$platform/stored/+/+';
+
+export function parseStoredTopic(topic: string): { pilotId: string; deviceId: string } | undefined {
+  const parts = topic.split('/');
+  if (parts.length !== 4 || parts[0] !== '$platform' || parts[1] !== 'stored' || !parts[2] || !parts[3]) {
+    return undefined;
+  }
+  return { pilotId: parts[2], deviceId: parts[3] };
+}
+
+/** Usernames of the platform's own MQTT clients; devices' usernames are `dev_...` ids. */
+export const SERVICE_USERNAMES = { ingest: 'svc:ingest', api: 'svc:api' } as const;
