@@ -155,6 +155,7 @@ export async function startManagedInfluxd(options: ManagedInfluxdOptions): Promi
   const dir = path.resolve(options.dir);
   mkdirSync(dir, { recursive: true });
   const pidFile = path.join(dir, 'influxd.pid');
+  const urlFile = path.join(dir, 'influxd.url');
   const configFile = path.join(dir, 'influxd.conf');
   const logFile = path.join(dir, 'influxd.log');
   const setpriv = findExecutable('setpriv');
@@ -175,6 +176,7 @@ export async function startManagedInfluxd(options: ManagedInfluxdOptions): Promi
     if (proc.pid) writeFileSync(pidFile, String(proc.pid));
     try {
       await waitForPing(url, proc, options.startTimeoutMs ?? 30_000);
+      writeFileSync(urlFile, url);
     } catch (err) {
       proc.kill('SIGKILL');
       throw err;
@@ -209,6 +211,7 @@ export async function startManagedInfluxd(options: ManagedInfluxdOptions): Promi
     await exited;
     clearTimeout(timer);
     rmSync(pidFile, { force: true });
+    rmSync(urlFile, { force: true });
   };
 
   options.logger?.info({ url, pid: child?.pid, dir }, 'managed influxd started');
@@ -224,6 +227,21 @@ export async function startManagedInfluxd(options: ManagedInfluxdOptions): Promi
       await launch();
     },
   };
+}
+
+/**
+ * The URL of a managed influxd that another process of this platform runs on `dir` right now, if
+ * any. With the child bound to its owner's life (pdeathsig), a live server means a live owner, so
+ * components started separately on one DATA_DIR share it instead of fighting over its files.
+ */
+export function runningManagedInfluxdUrl(dir: string): string | undefined {
+  try {
+    const pid = Number(readFileSync(path.join(dir, 'influxd.pid'), 'utf8').trim());
+    if (!isInfluxd(pid)) return undefined;
+    return readFileSync(path.join(dir, 'influxd.url'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether a process with this pid is an influxd (for tests that check nothing is left running). */

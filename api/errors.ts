@@ -1,0 +1,123 @@
+/**
+ * The contract's error shape, `{"error": {"code", "message", "details"?}}`, produced in one place.
+ * Routes throw `ApiError`s (or the helpers below); everything else becomes a generic 500 whose real
+ * cause goes only to the log.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ConflictError, InvalidCursorError } from '../core/registry/errors.js';
+
+export type ErrorCode =
+  | 'validation_error'
+  | 'unauthorized'
+  | 'not_found'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'internal'
+  | 'unavailable';
+
+export interface FieldProblem {
+  /** Where the problem is, e.g. `body.country`, `query.limit`, `params.deviceId`. */
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const unauthorized = (message = 'missing or invalid API key') =>
+  new ApiError(401, 'unauthorized', message);
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+export const conflict = (message: string) => new ApiError(409, 'conflict', message);
+export const validationError = (details: FieldProblem[]) =>
+  new ApiError(400, 'validation_error', details.map((d) => `${d.path}: ${d.message}`).join('; '), details);
+
+export function errorBody(code: ErrorCode, message: string, details?: unknown) {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+// Fastify's name for each part of the request, mapped to the names used in `details[].path`.
+const CONTEXT_NAMES: Record<string, string> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'params',
+  headers: 'headers',
+};
+
+/** Turns zod issues (as fastify-type-provider-zod reports them) into `{path, message}` entries. */
+function fieldProblems(error: FastifyError): FieldProblem[] {
+  const context = CONTEXT_NAMES[error.validationContext ?? 'body'] ?? 'body';
+  const problems: FieldProblem[] = [];
+  for (const v of error.validation ?? []) {
+    const segments = v.instancePath.split('/').filter((s) => s.length > 0);
+    const base = [context, ...segments].join('.');
+    // z.strictObject reports all unknown keys in one issue at the object's path: name each one.
+    const keys = (v.params as { keys?: unknown }).keys;
+    if (v.keyword === 'unrecognized_keys' && Array.isArray(keys)) {
+      for (const key of keys) problems.push({ path: `${base}.${String(key)}`, message: 'unknown field' });
+    } else {
+      problems.push({ path: base, message: v.message ?? 'invalid value' });
+    }
+  }
+  return problems;
+}
+
+function toApiError(error: FastifyError): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error instanceof InvalidCursorError) {
+    return validationError([{ path: 'query.cursor', message: 'not a cursor returned by this list' }]);
+  }
+  if (error instanceof ConflictError) return conflict(error.message);
+  if (hasZodFastifySchemaValidationErrors(error)) return validationError(fieldProblems(error));
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return validationError([{ path: 'body', message: 'expected a JSON body' }]);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, 'unsupported_media_type', 'expected Content-Type: application/json');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, 'payload_too_large', 'request body too large');
+  }
+  if (error.statusCode === 429) return new ApiError(429, 'rate_limited', 'too many requests; retry later');
+  // Other client errors Fastify raises itself (e.g. a malformed header); their messages are generic.
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return validationError([{ path: 'request', message: error.message }]);
+  }
+  return undefined;
+}
+
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const apiError = toApiError(error);
+    if (apiError) {
+      return reply
+        .status(apiError.statusCode)
+        .send(errorBody(apiError.code, apiError.message, apiError.details));
+    }
+    // The real cause is logged, never returned (it may name tables, files or internals).
+    request.log.error({ err: error }, 'request failed');
+    const status = error.statusCode === 503 ? 503 : 500;
+    return reply
+      .status(status)
+      .send(
+        errorBody(
+          status === 503 ? 'unavailable' : 'internal',
+          status === 503 ? 'service unavailable' : 'internal error',
+        ),
+      );
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+}

@@ -1,0 +1,71 @@
+/**
+ * Zod schemas shared by every route: timestamps, the error shape, pages. Route files build their own
+ * request/response schemas from these; the same schemas validate, serialise and document (OpenAPI).
+ */
+import { z } from 'zod';
+
+/** Contract: timestamps in responses are RFC 3339 with milliseconds, UTC. */
+export const Timestamp = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+  .meta({ description: 'RFC 3339 timestamp with milliseconds, UTC', example: '2026-11-22T10:15:30.123Z' });
+
+/** Epoch milliseconds (the store's unit) to the contract's timestamp format. */
+export const toTimestamp = (ms: number): string => new Date(ms).toISOString();
+export const toTimestampOrNull = (ms: number | null): string | null => (ms === null ? null : toTimestamp(ms));
+
+export const ErrorResponse = z
+  .object({
+    error: z.object({
+      code: z.string().meta({
+        description:
+          'Machine-readable: validation_error, unauthorized, not_found, conflict, rate_limited, internal, ...',
+        example: 'validation_error',
+      }),
+      message: z
+        .string()
+        .meta({ description: 'Human-readable summary', example: 'body.country: expected ...' }),
+      details: z
+        .unknown()
+        .optional()
+        .meta({ description: 'For validation_error: a list of {path, message}, one per wrong field' }),
+    }),
+  })
+  .meta({ id: 'Error', description: 'The error shape of every endpoint' });
+
+/** Standard error responses to list in a route's schema (for OpenAPI). */
+export const errorResponses = (...statuses: (400 | 401 | 404 | 409 | 429 | 503)[]) =>
+  Object.fromEntries(statuses.map((s) => [s, ErrorResponse])) as Record<number, typeof ErrorResponse>;
+
+export const pageOf = <T extends z.ZodType>(item: T) =>
+  z.object({
+    items: z.array(item),
+    nextCursor: z
+      .string()
+      .nullable()
+      .meta({ description: 'Pass as `cursor` to get the next page; null on the last page' }),
+  });
+
+/** `?limit&cursor` for registry lists (contract: default 100, max 1000). */
+export const RegistryPageQuery = z.strictObject({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(100)
+    .meta({ description: 'Items per page (1-1000)', example: 100 }),
+  cursor: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .meta({ description: 'The `nextCursor` of the previous page (opaque)' }),
+});
+
+export const PartnerId = z.string().min(1).max(100).meta({ example: 'prt_3kq7x2m4yz5n6p7r8s9t' });
+export const PilotId = z.string().min(1).max(100).meta({ example: 'plt_a2b3c4d5e6f7g2h3i4j5' });
+export const DeviceId = z.string().min(1).max(100).meta({ example: 'dev_q2w3e4r5t6y7u2i3o4p5' });
+
+export const PilotParams = z.strictObject({ pilotId: PilotId });
+export const DeviceParams = z.strictObject({ deviceId: DeviceId });

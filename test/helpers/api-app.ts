@@ -1,0 +1,107 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: test bodies are parsed JSON, checked field by field
+/**
+ * A real API over a real SQLite registry in a temp dir, for `app.inject()` tests, plus small helpers
+ * that walk the contract's registry steps (partner, pilot, device).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance, FastifyPluginAsync, InjectOptions } from 'fastify';
+import { pino } from 'pino';
+import { buildApp } from '../../api/app.js';
+import { openSqliteRegistry } from '../../core/registry/sqlite.js';
+import type { RegistryStore } from '../../core/registry/types.js';
+import { generateSecret, hashSecret } from '../../core/secrets.js';
+
+export const MQTT_URL = 'mqtt://127.0.0.1:1883';
+
+export interface TestApi {
+  app: FastifyInstance;
+  registry: RegistryStore;
+  adminKey: string;
+  /** Every log line the app wrote (pino JSON), at level trace. */
+  logs: string[];
+  dir: string;
+  close(): Promise<void>;
+}
+
+export async function startTestApi(
+  opts: {
+    rateLimitPerMinute?: number;
+    readinessChecks?: { name: string; check: () => Promise<void> }[];
+    plugins?: FastifyPluginAsync[];
+  } = {},
+): Promise<TestApi> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'api-test-'));
+  const registry = openSqliteRegistry(path.join(dir, 'registry.db'));
+  const adminKey = generateSecret();
+  const logs: string[] = [];
+  // No redaction configured here on purpose: the app itself must keep secrets out of its logs.
+  const logger = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });
+  const app = await buildApp({
+    registry,
+    logger,
+    adminKeyHash: hashSecret(adminKey),
+    mqttPublicUrl: MQTT_URL,
+    rateLimitPerMinute: opts.rateLimitPerMinute ?? 100_000,
+    readinessChecks: opts.readinessChecks ?? [],
+    plugins: opts.plugins ?? [],
+  });
+  await app.ready();
+  return {
+    app,
+    registry,
+    adminKey,
+    logs,
+    dir,
+    async close() {
+      await app.close();
+      registry.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/** `app.inject` returning status and parsed JSON body (or undefined for an empty body). */
+export async function call(
+  app: FastifyInstance,
+  method: InjectOptions['method'],
+  url: string,
+  key?: string,
+  payload?: unknown,
+): Promise<{ status: number; body: any; raw: string }> {
+  const res = await app.inject({
+    method,
+    url,
+    headers: key === undefined ? {} : bearer(key),
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  });
+  return {
+    status: res.statusCode,
+    body: res.body.length > 0 ? JSON.parse(res.body) : undefined,
+    raw: res.body,
+  };
+}
+
+export async function createPartner(api: TestApi, name: string, kind = 'hardware', country = 'DE') {
+  const res = await call(api.app, 'POST', '/v1/partners', api.adminKey, { name, country, kind });
+  if (res.status !== 201) throw new Error(`create partner: ${res.status} ${res.raw}`);
+  return res.body as { id: string; name: string; apiKey: string };
+}
+
+export async function createPilot(api: TestApi, key: string, name: string, partnerIds?: string[]) {
+  const res = await call(api.app, 'POST', '/v1/pilots', key, { name, ...(partnerIds ? { partnerIds } : {}) });
+  if (res.status !== 201) throw new Error(`create pilot: ${res.status} ${res.raw}`);
+  return res.body as { id: string; memberIds: string[] };
+}
+
+export async function createDevice(api: TestApi, key: string, pilotId: string, name: string) {
+  const res = await call(api.app, 'POST', `/v1/pilots/${pilotId}/devices`, key, { name });
+  if (res.status !== 201) throw new Error(`create device: ${res.status} ${res.raw}`);
+  return res.body as {
+    id: string;
+    credentials: { username: string; password: string; mqttUrl: string; topic: string };
+  };
+}
