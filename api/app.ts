@@ -104,6 +104,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'An admin or partner API key' },
+          deviceBasic: { type: 'http', scheme: 'basic', description: 'A device: its id and its secret (HTTP ingest)' },
         },
       },
       tags: [
@@ -111,6 +112,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         { name: 'pilots', description: 'Co-development projects shared by partners' },
         { name: 'devices', description: 'Hardware registered in a pilot, and its MQTT credentials' },
         { name: 'health', description: 'Liveness and readiness' },
+        { name: 'telemetry', description: 'Readings: ranges, windows, latest values, live streams, HTTP ingest' },
       ],
     },
     transform: jsonSchemaTransform,

@@ -2,7 +2,7 @@
  * The InfluxDB 1.x connection shared by ingest (writer) and API (reader): node-influx configured for
  * millisecond precision, plus the few server calls the platform needs outside of writes and queries.
  */
-import { InfluxDB } from 'influx';
+import { InfluxDB, type ISingleHostConfig } from 'influx';
 
 export interface InfluxConnection {
   url: string;
@@ -16,14 +16,15 @@ export interface InfluxConnection {
 
 export function connectInflux(url: string, database: string): InfluxConnection {
   const u = new URL(url);
-  const client = new InfluxDB({
+  const options: ISingleHostConfig = {
     host: u.hostname,
     port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)),
     protocol: u.protocol === 'https:' ? 'https' : 'http',
-    username: decodeURIComponent(u.username) || undefined,
-    password: decodeURIComponent(u.password) || undefined,
     database,
-  } as ConstructorParameters<typeof InfluxDB>[0]);
+  };
+  if (u.username) options.username = decodeURIComponent(u.username);
+  if (u.password) options.password = decodeURIComponent(u.password);
+  const client = new InfluxDB(options);
   const base = `${u.protocol}//${u.host}`;
   return {
     url: base,

@@ -1,0 +1,82 @@
+/**
+ * The API as a running component: builds the app (api/app.ts) with the routes that need live
+ * services (telemetry, live streams, HTTP ingest, metrics) and listens.
+ */
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { CommonConfig, HttpConfig } from '../core/config.js';
+import type { InfluxConnection } from '../core/influx/client.js';
+import type { Logger } from '../core/log.js';
+import type { RegistryStore } from '../core/registry/types.js';
+import { resolveAdminKey } from './admin-key.js';
+import { buildApp, type ReadinessCheck } from './app.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { telemetryPlugins } from './telemetry/plugins.js';
+
+export interface ApiServerDeps {
+  registry: RegistryStore;
+  influx: InfluxConnection;
+  logger: Logger;
+  metrics: Registry;
+  /** The broker the API's own MQTT client (`svc:api`) uses for live streams and HTTP ingest. */
+  mqttUrl: string;
+  /** What device credentials advertise; default `mqttUrl`. */
+  mqttPublicUrl?: string | undefined;
+  serviceSecret: string;
+  /** Largest HTTP ingest body; the broker's MQTT_MAX_PAYLOAD_BYTES. */
+  maxPayloadBytes?: number;
+  /** More route plugins. */
+  plugins?: FastifyPluginAsync[];
+  readinessChecks?: ReadinessCheck[];
+}
+
+export interface RunningApi {
+  app: FastifyInstance;
+  address: { host: string; port: number; url: string };
+  /** The admin key when this start generated it (print it once). */
+  generatedAdminKey: string | undefined;
+  close(): Promise<void>;
+}
+
+export async function startApi(
+  config: { common: CommonConfig; http: HttpConfig },
+  deps: ApiServerDeps,
+): Promise<RunningApi> {
+  const adminKey = resolveAdminKey(deps.registry, config.http.adminApiKey);
+  const telemetry = await telemetryPlugins({
+    registry: deps.registry,
+    influx: deps.influx,
+    logger: deps.logger,
+    serviceSecret: deps.serviceSecret,
+    mqttUrl: deps.mqttUrl,
+    maxPayloadBytes: deps.maxPayloadBytes,
+  });
+  const app = await buildApp({
+    registry: deps.registry,
+    logger: deps.logger,
+    adminKeyHash: adminKey.hash,
+    mqttPublicUrl: deps.mqttPublicUrl ?? deps.mqttUrl,
+    rateLimitPerMinute: config.http.rateLimitPerMinute,
+    readinessChecks: [{ name: 'influxdb', check: () => deps.influx.ping() }, ...(deps.readinessChecks ?? [])],
+    plugins: [metricsRoutes(deps.metrics), ...telemetry.plugins, ...(deps.plugins ?? [])],
+  });
+  try {
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (err) {
+    await telemetry.close();
+    throw err;
+  }
+  const { port } = app.server.address() as AddressInfo;
+  const host = config.http.host;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    app,
+    address: { host, port, url: `http://${shownHost}:${port}` },
+    generatedAdminKey: adminKey.generated,
+    async close() {
+      await app.close();
+      await telemetry.close();
+    },
+  };
+}

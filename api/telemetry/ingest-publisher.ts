@@ -1,0 +1,57 @@
+/**
+ * Hands an HTTP-posted telemetry body to ingest exactly as the broker hands a device's MQTT message:
+ * published QoS 1 to `$platform/telemetry/{deviceId}/{receivedAtMs}` by `svc:api`. Ingest's
+ * persistent QoS 1 subscription queues it while ingest is down, and ingest spools it before its
+ * PUBACK, so a 202 (sent after the broker's PUBACK) carries the same guarantee as an MQTT QoS 1 publish.
+ */
+import type { MqttClient } from 'mqtt';
+import { ingestTopic } from '../../core/topics.js';
+
+export interface IngestPublisher {
+  /** Resolves after the broker's PUBACK; rejects with BrokerUnavailableError when it cannot be handed over. */
+  publish(deviceId: string, receivedAt: number, payload: Buffer): Promise<void>;
+}
+
+export class BrokerUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BrokerUnavailableError';
+  }
+}
+
+/**
+ * Over the API's shared `svc:api` connection. When it is down the call fails at once instead of
+ * queueing in mqtt.js's offline store: the HTTP client gets a 503 and retries, which is the honest
+ * answer. After `timeoutMs` without a PUBACK the call fails too; that message may still reach the
+ * broker later (mqtt.js re-sends it), so a client retry can store a reading twice only when it had
+ * no `ts` of its own (readings with a `ts` are idempotent in InfluxDB).
+ */
+export function createMqttIngestPublisher(
+  client: MqttClient,
+  opts: { timeoutMs?: number } = {},
+): IngestPublisher {
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  return {
+    async publish(deviceId, receivedAt, payload) {
+      if (!client.connected) throw new BrokerUnavailableError('broker connection is down');
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new BrokerUnavailableError('broker did not acknowledge in time')),
+          timeoutMs,
+        );
+      });
+      try {
+        await Promise.race([
+          client.publishAsync(ingestTopic(deviceId, receivedAt), payload, { qos: 1 }),
+          timeout,
+        ]);
+      } catch (err) {
+        if (err instanceof BrokerUnavailableError) throw err;
+        throw new BrokerUnavailableError(`broker refused the message: ${(err as Error).message}`);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

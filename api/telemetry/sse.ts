@@ -1,0 +1,79 @@
+/**
+ * Server-sent events over a hijacked Fastify reply (the stream outlives the handler). One `reading`
+ * event per stored reading, a comment line as heartbeat (keeps proxies from closing an idle stream
+ * and lets the server notice a vanished client), cleanup when the client goes away, and a cut-off
+ * for a client that stops reading (its buffer would otherwise grow without bound).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LiveFeed, LiveFilter } from './live.js';
+import { formatTs } from './time.js';
+
+export interface SseOptions {
+  heartbeatMs: number;
+  /** A client with more than this many bytes unread is disconnected. */
+  maxBufferedBytes?: number;
+}
+
+export interface SseStream {
+  close(): void;
+  closed: Promise<void>;
+}
+
+export function streamReadings(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  feed: LiveFeed,
+  filter: LiveFilter,
+  opts: SseOptions,
+): SseStream {
+  const maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    // nginx: do not buffer the stream.
+    'x-accel-buffering': 'no',
+  });
+  // Tells EventSource how long to wait before reconnecting.
+  res.write('retry: 3000\n: connected\n\n');
+
+  let done = false;
+  let resolveClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => {
+    resolveClosed = resolve;
+  });
+
+  const write = (chunk: string) => {
+    if (done) return;
+    if (res.writableLength > maxBuffered) {
+      request.log.warn({ filter }, 'closing a live stream whose client stopped reading');
+      close();
+      return;
+    }
+    res.write(chunk);
+  };
+
+  const unsubscribe = feed.subscribe(filter, (batch) => {
+    let chunk = '';
+    for (const r of batch.readings) {
+      const data = JSON.stringify({ deviceId: batch.deviceId, ts: formatTs(r.ts), values: r.values });
+      chunk += `event: reading\ndata: ${data}\n\n`;
+    }
+    write(chunk);
+  });
+  const heartbeat = setInterval(() => write(': heartbeat\n\n'), opts.heartbeatMs);
+
+  function close() {
+    if (done) return;
+    done = true;
+    clearInterval(heartbeat);
+    unsubscribe();
+    if (!res.writableEnded) res.end();
+    resolveClosed();
+  }
+  // The response's 'close' fires when the client goes away or the socket breaks: stop listening.
+  res.on('close', close);
+  return { close, closed };
+}

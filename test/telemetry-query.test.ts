@@ -1,0 +1,381 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: response bodies are parsed JSON, checked field by field
+/**
+ * Raw ranges, paging, aggregated windows (every agg and fill, exact values), latest values, pilot
+ * series, CSV and limits, against a real influxd loaded with known points.
+ *
+ * Data (T0 = 2026-01-01T00:00:00Z), device d1:
+ * - temp = i at T0 + 10 s * i for i = 0..59 (minutes 0-9, six points each), and temp = 100 at
+ *   T0 + 12 min 30 s (minutes 10, 11, 13, 14 are empty);
+ * - door at each whole minute 0..9: 'open' / 'closed' alternating, except minute 5: `a,"b"` + LF + `c`;
+ * - ok = true at T0.
+ * Device d2: temp = 1000 + m at each whole minute m = 0..9.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from './helpers/api-app.js';
+import {
+  startTelemetryFixture,
+  type TelemetryFixture,
+  type TestReading,
+  writeReadings,
+} from './helpers/telemetry.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const MIN = 60_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+const TRICKY = 'a,"b"\nc';
+let f: TelemetryFixture;
+
+function d1Readings(): TestReading[] {
+  const out: TestReading[] = [];
+  for (let i = 0; i < 60; i++) {
+    const values: TestReading['values'] = { temp: i };
+    if (i % 6 === 0) {
+      const m = i / 6;
+      values.door = m === 5 ? TRICKY : m % 2 === 0 ? 'open' : 'closed';
+    }
+    if (i === 0) values.ok = true;
+    out.push({ ts: T0 + i * 10_000, values });
+  }
+  out.push({ ts: T0 + 12 * MIN + 30_000, values: { temp: 100 } });
+  return out;
+}
+
+beforeAll(async () => {
+  f = await startTelemetryFixture({ routes: { now: () => T0 + 15 * MIN } });
+  await writeReadings(f, f.pilotId, f.d1.id, d1Readings());
+  await writeReadings(
+    f,
+    f.pilotId,
+    f.d2.id,
+    Array.from({ length: 10 }, (_, m) => ({ ts: T0 + m * MIN, values: { temp: 1000 + m } })),
+  );
+  await writeReadings(f, f.outsiderPilotId, f.outsiderDeviceId, [{ ts: T0, values: { temp: -1 } }]);
+});
+afterAll(async () => f?.close());
+
+const get = (url: string, key = f.key) => call(f.api.app, 'GET', url, key);
+const range = `from=${iso(T0)}&to=${iso(T0 + 15 * MIN)}`;
+const dev = () => `/v1/devices/${f.d1.id}/telemetry`;
+
+describe('raw ranges', () => {
+  it('returns points with RFC 3339 ms timestamps and only the values each point has', async () => {
+    const res = await get(`${dev()}?${range}&limit=3`);
+    expect(res.status).toBe(200);
+    expect(res.body.items).toEqual([
+      { ts: '2026-01-01T00:00:00.000Z', values: { temp: 0, door: 'open', ok: true } },
+      { ts: '2026-01-01T00:00:10.000Z', values: { temp: 1 } },
+      { ts: '2026-01-01T00:00:20.000Z', values: { temp: 2 } },
+    ]);
+    expect(typeof res.body.nextCursor).toBe('string');
+  });
+
+  it('defaults to the last 24 hours before now', async () => {
+    const res = await get(`${dev()}?limit=10000`);
+    expect(res.body.items).toHaveLength(61);
+    expect(res.body.nextCursor).toBeNull();
+  });
+
+  it('accepts epoch ms, and `from` inclusive, `to` exclusive', async () => {
+    const res = await get(`${dev()}?from=${T0 + 10_000}&to=${T0 + 30_000}&keys=temp`);
+    expect(res.body.items.map((i: any) => i.values.temp)).toEqual([1, 2]);
+  });
+
+  it('selects keys and leaves out points without them', async () => {
+    const res = await get(`${dev()}?${range}&keys=door`);
+    expect(res.body.items).toHaveLength(10);
+    expect(res.body.items[1]).toEqual({ ts: iso(T0 + MIN), values: { door: 'closed' } });
+  });
+
+  for (const order of ['asc', 'desc'] as const) {
+    it(`pages ${order} without gaps or repeats`, async () => {
+      const seen: number[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const res: any = await get(
+          `${dev()}?${range}&limit=7&order=${order}${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        expect(res.status).toBe(200);
+        expect(res.body.items.length).toBeLessThanOrEqual(7);
+        seen.push(...res.body.items.map((i: any) => Date.parse(i.ts)));
+        cursor = res.body.nextCursor;
+        pages++;
+      } while (cursor !== null && pages < 50);
+      const expected = d1Readings()
+        .map((r) => r.ts)
+        .sort((a, b) => (order === 'asc' ? a - b : b - a));
+      expect(seen).toEqual(expected);
+      expect(pages).toBe(Math.ceil(61 / 7));
+    });
+  }
+
+  it('refuses a cursor of the other order or a forged one', async () => {
+    const first = await get(`${dev()}?${range}&limit=5`);
+    const wrongOrder = await get(`${dev()}?${range}&limit=5&order=desc&cursor=${first.body.nextCursor}`);
+    expect(wrongOrder.status).toBe(400);
+    const forged = Buffer.from(JSON.stringify({ l: 'telemetry.asc', k: '0ms OR 1=1' })).toString('base64url');
+    expect((await get(`${dev()}?${range}&cursor=${forged}`)).status).toBe(400);
+  });
+});
+
+describe('limits', () => {
+  it('limit is 1 to 10000, default 1000', async () => {
+    expect((await get(`${dev()}?${range}&limit=10000`)).status).toBe(200);
+    for (const bad of ['10001', '0', '-1', '1.5', '1e3', 'abc', '']) {
+      const res = await get(`${dev()}?${range}&limit=${bad}`);
+      expect(res.status, bad).toBe(400);
+      expect(res.body.error.code).toBe('validation_error');
+    }
+  });
+
+  it('refuses more than 10000 windows with a message naming the limit', async () => {
+    const day = await get(`${dev()}?from=${T0}&to=${T0 + 86_400_000}&every=1s`);
+    expect(day.status).toBe(400);
+    expect(day.body.error.message).toContain('10000');
+    expect(day.body.error.message).toContain('86400');
+    // Exactly 10000 one-minute windows are fine, 10001 are not.
+    expect((await get(`${dev()}?from=${T0}&to=${T0 + 10_000 * MIN}&every=1m`)).status).toBe(200);
+    expect((await get(`${dev()}?from=${T0}&to=${T0 + 10_000 * MIN + 1}&every=1m`)).status).toBe(400);
+  });
+
+  it('refuses from after to, and impossible dates', async () => {
+    expect((await get(`${dev()}?from=${T0 + 1}&to=${T0}`)).status).toBe(400);
+    expect((await get(`${dev()}?from=2026-02-30T00:00:00Z`)).status).toBe(400);
+    expect((await get(`${dev()}?from=2026-01-01T24:00:00Z`)).status).toBe(400);
+    expect((await get(`${dev()}?from=2026-01-01`)).status).toBe(400);
+  });
+
+  it('accepts RFC 3339 offsets, also an unencoded + that arrived as a space', async () => {
+    const a = await get(`${dev()}?from=2026-01-01T01:00:10%2B01:00&to=2026-01-01T01:00:30+01:00&keys=temp`);
+    expect(a.status).toBe(200);
+    expect(a.body.items.map((i: any) => i.values.temp)).toEqual([1, 2]);
+  });
+});
+
+describe('aggregated windows', () => {
+  const win = (q: string) => get(`${dev()}?${range}&keys=temp&every=1m&${q}`);
+  const temps = (res: any) => res.body.items.map((i: any) => [Date.parse(i.ts), i.values.temp]);
+  const minutes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const at = (m: number) => T0 + m * MIN;
+
+  const expected: Record<string, (m: number) => number> = {
+    mean: (m) => 6 * m + 2.5,
+    min: (m) => 6 * m,
+    max: (m) => 6 * m + 5,
+    sum: (m) => 36 * m + 15,
+    count: () => 6,
+    first: (m) => 6 * m,
+    last: (m) => 6 * m + 5,
+  };
+  // Minute 12 holds the single point 100.
+  const lone: Record<string, number> = {
+    mean: 100,
+    min: 100,
+    max: 100,
+    sum: 100,
+    count: 1,
+    first: 100,
+    last: 100,
+  };
+
+  for (const agg of Object.keys(expected)) {
+    it(`${agg} with fill=none leaves empty windows out`, async () => {
+      const res = await win(`agg=${agg}&fill=none`);
+      expect(res.status).toBe(200);
+      expect(temps(res)).toEqual([...minutes.map((m) => [at(m), expected[agg]!(m)]), [at(12), lone[agg]]]);
+      expect(res.body.nextCursor).toBeNull();
+    });
+  }
+
+  it('fill=null gives every window, empty ones null', async () => {
+    const res = await win('agg=max&fill=null');
+    expect(temps(res)).toEqual([
+      ...minutes.map((m) => [at(m), 6 * m + 5]),
+      [at(10), null],
+      [at(11), null],
+      [at(12), 100],
+      [at(13), null],
+      [at(14), null],
+    ]);
+  });
+
+  it('fill=previous repeats the previous window', async () => {
+    const res = await win('agg=mean&fill=previous');
+    expect(temps(res)).toEqual([
+      ...minutes.map((m) => [at(m), 6 * m + 2.5]),
+      [at(10), 56.5],
+      [at(11), 56.5],
+      [at(12), 100],
+      [at(13), 100],
+      [at(14), 100],
+    ]);
+  });
+
+  it('count with fill=null: an empty window counts 0 (InfluxDB fills count with 0)', async () => {
+    const res = await win('agg=count&fill=null');
+    expect(temps(res).slice(9, 13)).toEqual([
+      [at(9), 6],
+      [at(10), 0],
+      [at(11), 0],
+      [at(12), 1],
+    ]);
+  });
+
+  it('defaults to agg=mean, fill=none, and supports order=desc', async () => {
+    const res = await get(`${dev()}?${range}&keys=temp&every=5m&order=desc`);
+    expect(temps(res)).toEqual([
+      [at(10), 100],
+      [at(5), (30 + 59) / 2],
+      [at(0), (0 + 29) / 2],
+    ]);
+  });
+
+  it('without keys: every key the device has, strings with first/last/count', async () => {
+    const res = await get(`${dev()}?${range}&every=5m&agg=last`);
+    expect(res.body.items[0]).toEqual({ ts: iso(T0), values: { door: 'open', ok: true, temp: 29 } });
+    expect(res.body.items[1].values).toEqual({ door: 'closed', ok: null, temp: 59 });
+    const mean = await get(`${dev()}?${range}&every=5m&agg=mean`);
+    // mean(*) skips non-numeric keys
+    expect(mean.body.items[0]).toEqual({ ts: iso(T0), values: { temp: 14.5 } });
+  });
+
+  it('refuses number aggregates of string keys, and window options without every', async () => {
+    const res = await get(`${dev()}?${range}&keys=door&every=1m&agg=mean`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toContain('door');
+    expect((await get(`${dev()}?${range}&agg=mean`)).status).toBe(400);
+    expect((await get(`${dev()}?${range}&every=1m&limit=5`)).status).toBe(400);
+  });
+});
+
+describe('latest', () => {
+  it('gives each key its own last value and time', async () => {
+    const res = await get(`${dev()}/latest`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      deviceId: f.d1.id,
+      values: {
+        temp: { ts: iso(T0 + 12 * MIN + 30_000), value: 100 },
+        door: { ts: iso(T0 + 9 * MIN), value: 'closed' },
+        ok: { ts: iso(T0), value: true },
+      },
+    });
+    const some = await get(`${dev()}/latest?keys=ok,missing`);
+    expect(some.body.values).toEqual({ ok: { ts: iso(T0), value: true } });
+  });
+});
+
+describe('pilot series', () => {
+  it('gives one series per device', async () => {
+    const res = await get(`/v1/pilots/${f.pilotId}/telemetry?key=temp&every=5m&agg=max&${range}`);
+    expect(res.status).toBe(200);
+    const byDevice = Object.fromEntries(res.body.series.map((s: any) => [s.deviceId, s.points]));
+    expect(Object.keys(byDevice).sort()).toEqual([f.d1.id, f.d2.id].sort());
+    expect(byDevice[f.d1.id]).toEqual([
+      { ts: iso(T0), value: 29 },
+      { ts: iso(T0 + 5 * MIN), value: 59 },
+      { ts: iso(T0 + 10 * MIN), value: 100 },
+    ]);
+    expect(byDevice[f.d2.id]).toEqual([
+      { ts: iso(T0), value: 1004 },
+      { ts: iso(T0 + 5 * MIN), value: 1009 },
+    ]);
+    expect(res.body).toMatchObject({ key: 'temp', agg: 'max', every: '5m', fill: 'none' });
+  });
+
+  it('needs key and every', async () => {
+    expect((await get(`/v1/pilots/${f.pilotId}/telemetry?every=1m`)).status).toBe(400);
+    expect((await get(`/v1/pilots/${f.pilotId}/telemetry?key=temp`)).status).toBe(400);
+  });
+});
+
+describe('CSV', () => {
+  it('raw: header ts,keys and RFC 4180 quoting', async () => {
+    const res = await f.api.app.inject({
+      url: `${dev()}?from=${T0 + 5 * MIN}&to=${T0 + 5 * MIN + 20_000}&keys=temp,door`,
+      headers: { authorization: `Bearer ${f.key}`, accept: 'text/csv' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/csv/);
+    expect(res.body).toBe(
+      'ts,temp,door\r\n' +
+        `${iso(T0 + 5 * MIN)},30,"a,""b""\nc"\r\n` +
+        `${iso(T0 + 5 * MIN + 10_000)},31,\r\n`,
+    );
+  });
+
+  it('raw paging puts the cursor in a header', async () => {
+    const res = await f.api.app.inject({
+      url: `${dev()}?${range}&limit=2&keys=temp`,
+      headers: { authorization: `Bearer ${f.key}`, accept: 'text/csv' },
+    });
+    expect(res.body.split('\r\n')).toHaveLength(4);
+    const next = await get(`${dev()}?${range}&limit=2&keys=temp&cursor=${res.headers['x-next-cursor']}`);
+    expect(next.body.items[0].ts).toBe(iso(T0 + 20_000));
+  });
+
+  it('aggregated windows and pilot series', async () => {
+    const headers = { authorization: `Bearer ${f.key}`, accept: 'text/csv' };
+    const win = await f.api.app.inject({
+      url: `${dev()}?${range}&keys=temp&every=5m&agg=min&fill=null`,
+      headers,
+    });
+    expect(win.body).toBe(
+      `ts,temp\r\n${iso(T0)},0\r\n${iso(T0 + 5 * MIN)},30\r\n${iso(T0 + 10 * MIN)},100\r\n`,
+    );
+    const pilot = await f.api.app.inject({
+      url: `/v1/pilots/${f.pilotId}/telemetry?key=temp&every=10m&agg=count&${range}`,
+      headers,
+    });
+    const lines = pilot.body.trim().split('\r\n');
+    expect(lines[0]).toBe('ts,device,temp');
+    expect(lines.slice(1).sort()).toEqual(
+      [`${iso(T0)},${f.d1.id},60`, `${iso(T0 + 10 * MIN)},${f.d1.id},1`, `${iso(T0)},${f.d2.id},10`].sort(),
+    );
+  });
+});
+
+describe('membership', () => {
+  it('answers 404 to a partner outside the pilot on every read route, and 401 without a key', async () => {
+    const urls = [
+      `${dev()}?${range}`,
+      `${dev()}?${range}&every=1m`,
+      `${dev()}/latest`,
+      `/v1/pilots/${f.pilotId}/telemetry?key=temp&every=1m`,
+      `${dev()}/stream`,
+      `/v1/pilots/${f.pilotId}/telemetry/stream`,
+    ];
+    for (const url of urls) {
+      const res = await get(url, f.outsiderKey);
+      expect(res.status, url).toBe(404);
+      expect(res.raw).not.toContain('temp"');
+      expect((await call(f.api.app, 'GET', url)).status, url).toBe(401);
+    }
+    // And the outsider's own data stays its own.
+    const own = await get(`/v1/devices/${f.outsiderDeviceId}/telemetry?${range}`, f.outsiderKey);
+    expect(own.body.items).toEqual([{ ts: iso(T0), values: { temp: -1 } }]);
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents every telemetry query parameter with an example', async () => {
+    const res = await call(f.api.app, 'GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    const paths = res.body.paths;
+    const routes = [
+      ['/v1/devices/{deviceId}/telemetry', 'get'],
+      ['/v1/devices/{deviceId}/telemetry/latest', 'get'],
+      ['/v1/pilots/{pilotId}/telemetry', 'get'],
+    ] as const;
+    for (const [path, method] of routes) {
+      const query = paths[path][method].parameters.filter((p: any) => p.in === 'query');
+      expect(query.length, path).toBeGreaterThan(0);
+      for (const p of query) {
+        expect(p.schema?.example ?? p.example, `${path} ${p.name}`).toBeDefined();
+        expect(p.description ?? p.schema?.description, `${path} ${p.name}`).toBeTruthy();
+      }
+    }
+    expect(paths['/v1/devices/{deviceId}/telemetry/stream'].get).toBeDefined();
+    expect(paths['/v1/pilots/{pilotId}/telemetry/stream'].get).toBeDefined();
+  });
+});
