@@ -46,7 +46,7 @@ export function provisionDemo(registry: RegistryStore, dataDir: string, deviceCo
   // A registry reset (new DATA_DIR/registry.db) invalidates the saved demo: start over.
   if (state && !registry.getPilotForPartner(state.pilotId, state.partnerId)) state = undefined;
   if (!state) {
-    const apiKey = `prt_${generateSecret()}`;
+    const apiKey = generateSecret();
     const partner = registry.createPartner({ name: 'Demo partner', country: 'DE', kind: 'both' }, hashSecret(apiKey));
     const pilot = registry.createPilot({
       name: 'Demo pilot',

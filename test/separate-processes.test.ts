@@ -1,0 +1,117 @@
+/**
+ * Each component alone, as its own process (`npm run broker`, `npm run ingest`, `npm run api`),
+ * sharing DATA_DIR: a device provisioned through the API publishes over MQTT; its reading is stored
+ * by the ingest process and arrives on the API's live stream, which crosses processes via the broker.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../core/influx/managed.js';
+import { uniqueDatabase } from './helpers/influxd.js';
+import { eventually } from './helpers/platform.js';
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'separate-test-'));
+const children: ChildProcess[] = [];
+afterAll(async () => {
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function run(entry: string, env: Record<string, string>, ready: RegExp): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `main/${entry}.ts`], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} not ready:\n${out}`)), 30_000);
+    const onData = (b: Buffer) => {
+      out += b;
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve(out);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${entry} exited ${code}:\n${out}`)));
+  });
+}
+
+describe('components as separate processes', () => {
+  it('broker, ingest and API each run alone on one DATA_DIR and work together', async () => {
+    const [mqttPort, httpPort] = [await freePort(), await freePort()];
+    const adminKey = `adm_${randomBytes(24).toString('base64url')}`;
+    const env = {
+      DATA_DIR: dataDir,
+      MQTT_PORT: String(mqttPort),
+      HTTP_PORT: String(httpPort),
+      INFLUX_URL: inject('influxUrl'),
+      INFLUX_DATABASE: uniqueDatabase('separate'),
+      ADMIN_API_KEY: adminKey,
+      LOG_LEVEL: 'warn',
+    };
+    await run('broker', env, /MQTT broker listening/);
+    await Promise.all([run('ingest', env, /ingest running/), run('api', env, /API listening/)]);
+    const api = `http://127.0.0.1:${httpPort}`;
+    const post = async (url: string, key: string, body: unknown) => {
+      const res = await fetch(`${api}${url}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(201);
+      return (await res.json()) as Record<string, any>;
+    };
+    const partner = await post('/v1/partners', adminKey, { name: 'Pune Labs', country: 'IN', kind: 'both' });
+    const pilot = await post('/v1/pilots', partner.apiKey, { name: 'separate' });
+    const device = await post(`/v1/pilots/${pilot.id}/devices`, partner.apiKey, { name: 'd1' });
+
+    // Live stream first, so the reading's arrival on it proves the cross-process hand-off.
+    const abort = new AbortController();
+    const stream = await fetch(`${api}/v1/devices/${device.id}/telemetry/stream`, {
+      headers: { authorization: `Bearer ${partner.apiKey}` },
+      signal: abort.signal,
+    });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    let sse = '';
+    const sawReading = (async () => {
+      while (!sse.includes('"humidity"')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        sse += Buffer.from(value).toString();
+      }
+    })();
+
+    const client = await mqtt.connectAsync(device.credentials.mqttUrl, {
+      username: device.credentials.username,
+      password: device.credentials.password,
+      clientId: device.id,
+      reconnectPeriod: 0,
+    });
+    const ts = Date.now() - 1000;
+    await client.publishAsync(device.credentials.topic, JSON.stringify({ ts, values: { humidity: 41.5 } }), { qos: 1 });
+    await client.endAsync();
+
+    await eventually(async () => (sse.includes('"humidity"') ? true : undefined), 15_000, 'the live event');
+    abort.abort();
+    await sawReading.catch(() => {});
+    expect(sse).toContain('41.5');
+
+    const stored = await eventually(async () => {
+      const res = await fetch(`${api}/v1/devices/${device.id}/telemetry?from=${ts - 1}`, {
+        headers: { authorization: `Bearer ${partner.apiKey}` },
+      });
+      const body = (await res.json()) as { items: unknown[] };
+      return body.items.length > 0 ? body.items : undefined;
+    });
+    expect(stored).toEqual([{ ts: new Date(ts).toISOString(), values: { humidity: 41.5 } }]);
+  });
+});
