@@ -1,0 +1,69 @@
+/**
+ * The broker's Prometheus metrics, registered on the registry the caller injects (the API serves that
+ * registry at /metrics when everything runs in one process). Names start with `broker_` so they never
+ * clash with ingest's or the API's metrics on a shared registry.
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+
+/** Why a device's publish was dropped (the `reason` label of broker_messages_dropped_total). */
+export type DropReason = 'forbidden_topic' | 'rate_limited' | 'payload_too_large' | 'topic_too_deep';
+export type AuthFailureReason = 'bad_credentials' | 'no_credentials' | 'client_id_rejected';
+
+export interface BrokerMetrics {
+  connections: Gauge;
+  messagesIn: Counter;
+  messagesOut: Counter;
+  handedToIngest: Counter;
+  dropped: Counter<'reason'>;
+  subscriptionsRefused: Counter;
+  authFailures: Counter<'reason'>;
+  sessionsRevoked: Counter;
+}
+
+export function createBrokerMetrics(registry: Registry = new Registry()): BrokerMetrics {
+  const registers = [registry];
+  return {
+    connections: new Gauge({
+      name: 'broker_connections',
+      help: 'MQTT clients currently connected (after CONNACK)',
+      registers,
+    }),
+    messagesIn: new Counter({
+      name: 'broker_messages_received_total',
+      help: 'PUBLISH packets received from clients, accepted or not',
+      registers,
+    }),
+    messagesOut: new Counter({
+      name: 'broker_messages_sent_total',
+      help: 'PUBLISH packets forwarded to subscribers',
+      registers,
+    }),
+    handedToIngest: new Counter({
+      name: 'broker_telemetry_accepted_total',
+      help: 'Device telemetry messages durably queued for ingest',
+      registers,
+    }),
+    dropped: new Counter({
+      name: 'broker_messages_dropped_total',
+      help: 'Device publishes dropped by the broker, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    subscriptionsRefused: new Counter({
+      name: 'broker_subscriptions_refused_total',
+      help: 'SUBSCRIBE topic filters refused by the ACL (SUBACK 0x80)',
+      registers,
+    }),
+    authFailures: new Counter({
+      name: 'broker_auth_failures_total',
+      help: 'Refused CONNECTs, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    sessionsRevoked: new Counter({
+      name: 'broker_sessions_revoked_total',
+      help: 'Live device connections dropped because the device secret was rotated or the device deleted',
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * Broker persistence: sessions, their queued QoS 1/2 packets, retained messages and wills.
+ * `level` (default) keeps them in LevelDB under `${dataDir}/broker`, so the ingest worker's queue and
+ * retained messages survive a broker restart; `memory` keeps them in the process (tests, throwaway
+ * runs). LevelDB takes a lock on its directory: a second broker on the same DATA_DIR fails to start
+ * instead of corrupting the first one's queues.
+ */
+import path from 'node:path';
+import aedesPersistenceLevel from 'aedes-persistence-level';
+import { Level } from 'level';
+
+export interface BrokerPersistence {
+  /** What to pass as aedes' `persistence` option; undefined means aedes' built-in memory store. */
+  persistence: unknown;
+  /** Where the data lives, or undefined for memory. */
+  location: string | undefined;
+  close(): Promise<void>;
+}
+
+export async function openBrokerPersistence(
+  kind: 'level' | 'memory',
+  dataDir: string,
+): Promise<BrokerPersistence> {
+  if (kind === 'memory') return { persistence: undefined, location: undefined, close: async () => {} };
+  const location = path.join(dataDir, 'broker');
+  const db = new Level<string, Buffer>(location, { valueEncoding: 'buffer' });
+  try {
+    await db.open({ createIfMissing: true });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause;
+    if (cause?.code === 'LEVEL_LOCKED') {
+      throw new Error(`broker persistence ${location} is in use by another broker process`, { cause: err });
+    }
+    throw err;
+  }
+  return {
+    persistence: aedesPersistenceLevel(db),
+    location,
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * Device presence: online while at least one connection of the device is up; `lastSeenAt` moves on
+ * connect, on every publish and on every PINGREQ. Kept in memory and written to the registry in one
+ * transaction per flush (about every second), so a busy device costs one row update per second, not
+ * one per message.
+ */
+import type { Logger } from '../core/log.js';
+import type { DeviceAuthStore } from '../core/registry/types.js';
+
+type PresenceUpdate = { deviceId: string; online: boolean; lastSeenAt: number };
+
+export class PresenceTracker {
+  private readonly connections = new Map<string, number>();
+  private dirty = new Map<string, PresenceUpdate>();
+
+  constructor(
+    private readonly store: Pick<DeviceAuthStore, 'recordPresence'>,
+    private readonly logger: Logger,
+  ) {}
+
+  connected(deviceId: string, at: number): void {
+    this.connections.set(deviceId, (this.connections.get(deviceId) ?? 0) + 1);
+    this.dirty.set(deviceId, { deviceId, online: true, lastSeenAt: at });
+  }
+
+  disconnected(deviceId: string, at: number): void {
+    const left = (this.connections.get(deviceId) ?? 1) - 1;
+    if (left > 0) {
+      this.connections.set(deviceId, left);
+      this.seen(deviceId, at);
+      return;
+    }
+    this.connections.delete(deviceId);
+    this.dirty.set(deviceId, { deviceId, online: false, lastSeenAt: at });
+  }
+
+  seen(deviceId: string, at: number): void {
+    const entry = this.dirty.get(deviceId);
+    if (entry) entry.lastSeenAt = at;
+    else this.dirty.set(deviceId, { deviceId, online: this.connections.has(deviceId), lastSeenAt: at });
+  }
+
+  isOnline(deviceId: string): boolean {
+    return this.connections.has(deviceId);
+  }
+
+  flush(): void {
+    if (this.dirty.size === 0) return;
+    const batch = [...this.dirty.values()];
+    this.dirty = new Map();
+    try {
+      this.store.recordPresence(batch);
+    } catch (err) {
+      // Keep the updates for the next flush unless newer ones arrived meanwhile.
+      for (const u of batch) if (!this.dirty.has(u.deviceId)) this.dirty.set(u.deviceId, u);
+      this.logger.warn({ err, count: batch.length }, 'could not record device presence; will retry');
+    }
+  }
+}

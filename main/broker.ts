@@ -1,0 +1,32 @@
+/**
+ * `npm run broker`: the MQTT broker alone. Reads the common, mqtt and broker variables, opens the
+ * registry in DATA_DIR (shared with the API and ingest, which may run as other processes), starts the
+ * broker and prints its URL. SIGINT/SIGTERM close it (see main/run.ts for the 5 s deadline).
+ */
+import path from 'node:path';
+import { startBroker } from '../broker/index.js';
+import { createLogger } from '../core/log.js';
+import { openSqliteRegistry } from '../core/registry/sqlite.js';
+import { loadOrCreateServiceSecret } from '../core/secrets.js';
+import { runMain } from './run.js';
+
+await runMain(['common', 'mqtt', 'broker'], async (config) => {
+  const logger = createLogger(config.common.logLevel, process.stderr as never);
+  const dataDir = config.common.dataDir;
+  const registry = openSqliteRegistry(path.join(dataDir, 'registry.db'));
+  const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
+  let broker: Awaited<ReturnType<typeof startBroker>>;
+  try {
+    broker = await startBroker(config, { registry, logger, serviceSecret });
+  } catch (err) {
+    registry.close();
+    throw err;
+  }
+  process.stdout.write(`MQTT broker listening on ${broker.address.url}\n`);
+  return {
+    async close() {
+      await broker.close();
+      registry.close();
+    },
+  };
+});

@@ -1,0 +1,150 @@
+/** Limits (payload size, topic depth, per-device rate, connect timeout) and the broker's metrics. */
+import net from 'node:net';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningBroker } from '../broker/index.js';
+import { INGEST_TOPIC_FILTER, parseIngestTopic } from '../core/topics.js';
+import {
+  connect,
+  createTestRegistry,
+  deviceOptions,
+  serviceOptions,
+  startTestBroker,
+  subackCodes,
+  type TestRegistry,
+  waitFor,
+} from './helpers/broker.js';
+
+let reg: TestRegistry;
+let broker: RunningBroker & { metrics: import('prom-client').Registry };
+let ingest: MqttClient;
+const toIngest: { deviceId: string; payload: Buffer }[] = [];
+
+beforeAll(async () => {
+  reg = createTestRegistry();
+  broker = await startTestBroker(reg, {
+    maxPayloadBytes: 1024,
+    maxTopicLevels: 4,
+    deviceMaxMessagesPerSecond: 20,
+    connectTimeoutMs: 300,
+  });
+  ingest = await connect(
+    broker.address.url,
+    serviceOptions('ingest', { clientId: 'ingest-limits', clean: false }),
+  );
+  ingest.on('message', (topic, payload) =>
+    toIngest.push({ deviceId: parseIngestTopic(topic)!.deviceId, payload }),
+  );
+  await ingest.subscribeAsync(INGEST_TOPIC_FILTER, { qos: 1 });
+});
+afterAll(async () => {
+  await ingest?.endAsync();
+  await broker?.close();
+  reg?.close();
+});
+
+const fromDevice = (id: string) => toIngest.filter((m) => m.deviceId === id);
+const errorsOf = (id: string) => reg.registry.listDeviceErrors(id, { limit: 100 }).items;
+async function dropped(reason: string): Promise<number> {
+  const m = await broker.metrics.getSingleMetric('broker_messages_dropped_total')!.get();
+  return m.values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
+
+describe('limits', () => {
+  it('drops a payload over maxPayloadBytes, records it, and keeps the connection', async () => {
+    const device = reg.addDevice();
+    const client = await connect(broker.address.url, deviceOptions(device));
+    const before = await dropped('payload_too_large');
+    await client.publishAsync(`devices/${device.id}/telemetry`, Buffer.alloc(1025, 0x61), { qos: 1 });
+    await client.publishAsync(`devices/${device.id}/telemetry`, Buffer.alloc(1024, 0x62), { qos: 1 });
+    await waitFor(() => fromDevice(device.id).length === 1);
+    expect(fromDevice(device.id)[0]!.payload.length).toBe(1024);
+    expect((await dropped('payload_too_large')) - before).toBe(1);
+    const errors = await waitFor(
+      () => (errorsOf(device.id).length > 0 ? errorsOf(device.id) : undefined),
+      3000,
+    );
+    expect(errors[0]!.reason).toMatch(/1025 bytes exceeds the limit of 1024/);
+    expect(client.connected).toBe(true);
+    await client.endAsync();
+  });
+
+  it('drops topics deeper than maxTopicLevels and refuses such subscriptions', async () => {
+    const device = reg.addDevice();
+    const client = await connect(broker.address.url, deviceOptions(device));
+    const before = await dropped('topic_too_deep');
+    await client.publishAsync(`devices/${device.id}/a/b/c`, 'deep', { qos: 1 });
+    expect((await dropped('topic_too_deep')) - before).toBe(1);
+    expect(
+      await subackCodes(client, {
+        [`devices/${device.id}/a/b/c`]: { qos: 1 },
+        [`devices/${device.id}/a/b`]: { qos: 1 },
+      }),
+    ).toEqual([128, 1]);
+    await waitFor(() => errorsOf(device.id).some((e) => e.reason.includes('more than 4 levels')), 3000);
+    await client.endAsync();
+  });
+
+  it('drops publishes over the per-device rate, counts them and records device errors', async () => {
+    const device = reg.addDevice();
+    const client = await connect(broker.address.url, deviceOptions(device));
+    const before = await dropped('rate_limited');
+    const burst = 60;
+    await Promise.all(
+      Array.from({ length: burst }, (_, n) =>
+        client.publishAsync(`devices/${device.id}/telemetry`, JSON.stringify({ n }), { qos: 1 }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const accepted = fromDevice(device.id).length;
+    const limited = (await dropped('rate_limited')) - before;
+    expect(accepted + limited).toBe(burst);
+    // A bucket of 20 plus what refills while the burst is handled.
+    expect(accepted).toBeGreaterThanOrEqual(20);
+    expect(accepted).toBeLessThan(burst);
+    const errors = await waitFor(
+      () => (errorsOf(device.id).length > 0 ? errorsOf(device.id) : undefined),
+      3000,
+    );
+    expect(errors.some((e) => e.reason.startsWith('rate limit exceeded'))).toBe(true);
+    await client.endAsync();
+  });
+
+  it('closes a connection that sends no CONNECT within connectTimeoutMs', async () => {
+    const socket = net.connect(broker.address.port, '127.0.0.1');
+    socket.on('error', () => {});
+    const start = Date.now();
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    expect(Date.now() - start).toBeGreaterThanOrEqual(250);
+  });
+
+  it('close() ends a silent connection at once instead of waiting for its connect timeout', async () => {
+    const other = await startTestBroker(reg, { connectTimeoutMs: 600_000 });
+    const socket = net.connect(other.address.port, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const gone = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await other.close();
+    await gone;
+  });
+});
+
+describe('metrics', () => {
+  it('exports connections, messages in and out, drops by reason and auth failures', async () => {
+    const device = reg.addDevice();
+    const client = await connect(broker.address.url, deviceOptions(device));
+    await client.publishAsync(`devices/${device.id}/telemetry`, '{"x": 1}', { qos: 1 });
+    await waitFor(() => fromDevice(device.id).length === 1);
+    await connect(broker.address.url, deviceOptions({ id: device.id, secret: 'wrong' })).catch(
+      () => undefined,
+    );
+    const text = await broker.metrics.metrics();
+    expect(text).toMatch(/^broker_connections 2$/m); // ingest + this device
+    expect(text).toMatch(/^broker_messages_received_total \d+$/m);
+    expect(text).toMatch(/^broker_messages_sent_total [1-9]\d*$/m);
+    expect(text).toMatch(/^broker_telemetry_accepted_total [1-9]\d*$/m);
+    expect(text).toMatch(/^broker_messages_dropped_total\{reason="rate_limited"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^broker_auth_failures_total\{reason="bad_credentials"\} [1-9]\d*$/m);
+    await client.endAsync();
+  });
+});
