@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import type { BrokerConfig, CommonConfig, MqttConfig } from '../core/config.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import type { DeviceAuthStore, DeviceErrorLog } from '../core/registry/types.js';
+import { INGEST_CLIENT_ID, INGEST_TOPIC_FILTER } from '../core/topics.js';
 import { mayReceive, maySubscribe, topicLevels } from './acl.js';
 import { createAuthenticator } from './auth.js';
 import { DeviceErrorBuffer } from './device-errors.js';
@@ -40,6 +41,10 @@ export interface RunningBroker {
   aedes: Aedes;
   close(): Promise<void>;
 }
+
+type BrokerPersistence = Parameters<typeof keepEnqueueOrder>[0] & {
+  addSubscriptions(client: { id: string }, subs: { topic: string; qos: 0 | 1 | 2 }[]): Promise<unknown>;
+};
 
 /** A refused filter is stored under this (see authorizeSubscribe); nothing is ever published there. */
 const REFUSED_FILTER = '$platform/refused';
@@ -118,7 +123,14 @@ export async function startBroker(
   broker = aedes;
   await aedes.listen();
   // aedes sets `persistence` in listen() (the default memory one too); its types do not declare it.
-  keepEnqueueOrder((aedes as unknown as { persistence: Parameters<typeof keepEnqueueOrder>[0] }).persistence);
+  const persistence = (aedes as unknown as { persistence: BrokerPersistence }).persistence;
+  keepEnqueueOrder(persistence);
+  // The ingest session's subscription exists from the broker's first start on, not from ingest's
+  // first SUBSCRIBE: aedes queues a QoS 1 message only for subscriptions it knows (enqueueOffline in
+  // aedes.js), so a reading accepted while ingest had never connected would otherwise be lost.
+  await persistence.addSubscriptions({ id: INGEST_CLIENT_ID }, [{ topic: INGEST_TOPIC_FILTER, qos: 1 }]);
+  // Presence from before a crash is stale: connected devices are marked online again as they reconnect.
+  deps.registry.markAllOffline();
 
   // 'client' (registered) and 'clientDisconnect' (unregistered) pair up one to one in aedes
   // (aedes.js registerClient/unregisterClient), so the gauge and presence counts cannot drift.

@@ -41,3 +41,9 @@ export function parseStoredTopic(topic: string): { pilotId: string; deviceId: st
 
 /** Usernames of the platform's own MQTT clients; devices' usernames are `dev_...` ids. */
 export const SERVICE_USERNAMES = { ingest: 'svc:ingest', api: 'svc:api' } as const;
+
+/**
+ * The ingest worker's persistent session. The broker creates its subscription at start, so telemetry
+ * accepted before ingest ever connected is queued for it instead of going nowhere.
+ */
+export const INGEST_CLIENT_ID = SERVICE_USERNAMES.ingest;

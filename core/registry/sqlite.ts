@@ -132,6 +132,7 @@ export function openSqliteRegistry(file: string, opts: SqliteRegistryOptions = {
     credential: db.prepare<[string], { id: string; pilot_id: string; secret_hash: string }>(
       'SELECT id, pilot_id, secret_hash FROM devices WHERE id = ? AND deleted_at IS NULL AND secret_hash IS NOT NULL',
     ),
+    allOffline: db.prepare('UPDATE devices SET online = 0 WHERE online = 1'),
     presence: db.prepare(
       `UPDATE devices SET online = ?, last_seen_at = max(coalesce(last_seen_at, 0), ?) WHERE id = ?`,
     ),
@@ -354,6 +355,9 @@ export function openSqliteRegistry(file: string, opts: SqliteRegistryOptions = {
     },
     recordPresence(updates) {
       if (updates.length > 0) presenceTx.immediate(updates);
+    },
+    markAllOffline() {
+      s.allOffline.run();
     },
 
     getDevicePilot(deviceId) {

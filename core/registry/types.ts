@@ -80,6 +80,11 @@ export interface DeviceAuthStore {
   credentialChangesSince(since: number): { lastChange: number; deviceIds: string[] };
   /** Writes presence in one transaction (the broker batches these). */
   recordPresence(updates: { deviceId: string; online: boolean; lastSeenAt: number }[]): void;
+  /**
+   * Marks every device offline. The broker calls it at start: after a crash, devices it had marked
+   * online are not connected any more (they reconnect and are marked online again).
+   */
+  markAllOffline(): void;
 }
 
 /** What ingest needs to route and type-check readings. */
