@@ -1,0 +1,280 @@
+/**
+ * The drain loop: spool -> batches -> InfluxDB -> delete from spool -> live fan-out.
+ *
+ * Ordering rules that make "stored exactly once" hold:
+ * - A cursor (in memory) marks the last spool row handed to a batch. Rows are read only above it, so
+ *   within one process a row belongs to exactly one batch and is never written twice concurrently.
+ *   After a restart the cursor starts at 0 and every row still in the spool is processed again.
+ * - Each batch owns a contiguous row range and deletes exactly that range, only after all of its
+ *   points are stored (or refused for good). Batches may finish out of order; that is harmless
+ *   because no batch deletes another one's rows.
+ * - Writing a point again (after a crash, or a QoS 1 redelivery spooled twice) stores nothing new:
+ *   InfluxDB merges points with the same measurement, tag set and timestamp.
+ *
+ * Memory is bounded: the loop reads at most `readChunk` rows at a time and holds at most
+ * `maxInFlight` batches plus the one being filled; while InfluxDB is down the in-flight batches keep
+ * retrying and the loop stops reading, so the backlog waits on disk.
+ */
+import type { Logger } from '../core/log.js';
+import type { DeviceErrorLog, TelemetrySchemaStore } from '../core/registry/types.js';
+import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from './backoff.js';
+import { type Batch, convertMessage, type DeviceErrorInput, newBatch } from './batch.js';
+import { KeyTypeChecker } from './key-types.js';
+import type { IngestMetrics } from './metrics.js';
+import type { Point } from './points.js';
+import type { Spool } from './spool.js';
+import { type PointWriter, WriteRefusedError } from './writer.js';
+
+export interface PipelineOptions {
+  batchSize: number;
+  flushMs: number;
+  maxInFlight: number;
+  /** Spool rows read per query. */
+  readChunk?: number;
+  backoff?: BackoffOptions;
+}
+
+export interface PipelineDeps {
+  spool: Spool;
+  registry: TelemetrySchemaStore & DeviceErrorLog;
+  writer: PointWriter;
+  logger: Logger;
+  metrics: IngestMetrics;
+  /** Called with the points of each stored batch (live fan-out). Must not throw. */
+  onStored?: (points: Point[]) => void;
+}
+
+export interface PipelineStatus {
+  writing: boolean;
+  /** Spooled messages fully handled (stored or refused) since start. */
+  messagesDone: number;
+  influxHealthy: boolean;
+  lastError?: string;
+}
+
+export class Pipeline {
+  private readonly abort = new AbortController();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly pilots = new Map<string, string>();
+  private readonly types: KeyTypeChecker;
+  private cursor = 0;
+  private wake: (() => void) | undefined;
+  private wakeOnNotify = false;
+  private loop: Promise<void> | undefined;
+  private healthy = true;
+  private lastError: string | undefined;
+  private messagesDone = 0;
+
+  constructor(
+    private readonly opts: PipelineOptions,
+    private readonly deps: PipelineDeps,
+  ) {
+    this.types = new KeyTypeChecker(deps.registry);
+    deps.metrics.influxHealthy.set(1);
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** New rows were appended to the spool. */
+  notify(): void {
+    if (this.wakeOnNotify) this.wake?.();
+  }
+
+  status(): PipelineStatus {
+    return {
+      writing: this.inFlight.size > 0,
+      messagesDone: this.messagesDone,
+      influxHealthy: this.healthy,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  /**
+   * Stops reading and abandons retries. Batches not yet stored stay in the spool for the next start;
+   * a write that InfluxDB already took is simply written again then (idempotent).
+   */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.wake?.();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private get stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    const { spool, registry, logger } = this.deps;
+    const readChunk = this.opts.readChunk ?? 1000;
+    let batch: Batch | undefined;
+    let attempt = 0;
+    while (!this.stopped) {
+      if (this.inFlight.size >= this.opts.maxInFlight) {
+        await Promise.race(this.inFlight);
+        continue;
+      }
+      let rows: ReturnType<Spool['readAfter']> = [];
+      let failed = false;
+      let consumed = 0;
+      try {
+        rows = spool.readAfter(this.cursor, readChunk);
+        for (const row of rows) {
+          const converted = convertMessage(row, registry, this.pilots, this.types);
+          batch ??= newBatch(row.seq, Date.now());
+          batch.toSeq = row.seq;
+          batch.messages++;
+          for (const p of converted.points) batch.points.push(p);
+          for (const e of converted.errors) batch.errors.push(e);
+          this.cursor = row.seq;
+          consumed++;
+          if (batch.points.length >= this.opts.batchSize) {
+            this.dispatch(batch);
+            batch = undefined;
+            if (this.inFlight.size >= this.opts.maxInFlight) break;
+          }
+        }
+        attempt = 0;
+      } catch (err) {
+        // The spool or registry (SQLite) failed; the row at the cursor is retried after a pause.
+        failed = true;
+        this.lastError = `processing spooled messages: ${(err as Error).message}`;
+        logger.error({ err }, 'ingest: reading the spool or registry failed; retrying');
+      }
+      if (batch && Date.now() - batch.startedAt >= this.opts.flushMs) {
+        this.dispatch(batch);
+        batch = undefined;
+        continue;
+      }
+      if (failed)
+        await sleep(backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF), this.abort.signal);
+      else if (rows.length < readChunk && consumed === rows.length) {
+        // Caught up. With a partial batch, wait until it is due (rows arriving meanwhile join it at
+        // the next read); otherwise wait for new rows.
+        if (batch) await this.waitFor(batch.startedAt + this.opts.flushMs - Date.now(), false);
+        else await this.waitFor(60_000, true);
+      }
+    }
+  }
+
+  /** Sleeps up to `ms`; `stop()` always wakes it, `notify()` only when `wakeOnNotify`. */
+  private async waitFor(ms: number, wakeOnNotify: boolean): Promise<void> {
+    if (this.stopped) return;
+    this.wakeOnNotify = wakeOnNotify;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.wake = done;
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    this.wake = undefined;
+  }
+
+  private dispatch(batch: Batch): void {
+    const p: Promise<void> = this.complete(batch)
+      .catch((err) => {
+        if (!this.stopped) this.deps.logger.error({ err }, 'ingest: batch failed unexpectedly');
+      })
+      .finally(() => {
+        this.inFlight.delete(p);
+      });
+    this.inFlight.add(p);
+  }
+
+  private async complete(batch: Batch): Promise<void> {
+    const { spool, registry, metrics, logger } = this.deps;
+    const refused = batch.points.length > 0 ? await this.store(batch.points) : [];
+    if (refused === ABORTED) return; // stopping: the rows stay spooled for the next start
+    const errors: DeviceErrorInput[] = [...batch.errors];
+    const refusedPoints = new Set<Point>();
+    for (const r of refused) {
+      refusedPoints.add(r.point);
+      errors.push({
+        deviceId: r.point.deviceId,
+        at: Date.now(),
+        reason: `InfluxDB refused the reading at ts ${r.point.reading.ts}: ${r.reason}`,
+        payloadPrefix: JSON.stringify(r.point.reading).slice(0, 200),
+      });
+    }
+    if (errors.length > 0) {
+      metrics.readingsRefused.inc(errors.length);
+      try {
+        registry.recordDeviceErrors(errors);
+      } catch (err) {
+        // Losing an error record must not hold back the batch's stored readings.
+        logger.error({ err, count: errors.length }, 'ingest: could not record device errors');
+      }
+    }
+    spool.deleteRange(batch.fromSeq, batch.toSeq);
+    this.messagesDone += batch.messages;
+    const stored = refusedPoints.size > 0 ? batch.points.filter((p) => !refusedPoints.has(p)) : batch.points;
+    metrics.pointsStored.inc(stored.length);
+    if (stored.length > 0) this.deps.onStored?.(stored);
+  }
+
+  /**
+   * Writes points until stored; returns the ones InfluxDB refuses for good. A refused request is
+   * split in halves until each refused point stands alone (a partial write stored part of it already;
+   * writing those points again is idempotent). Other failures are retried with backoff, forever,
+   * unless the pipeline stops.
+   */
+  private async store(points: Point[]): Promise<Refused[] | typeof ABORTED> {
+    const { writer, metrics, logger } = this.deps;
+    let attempt = 0;
+    while (!this.stopped) {
+      try {
+        await writer.write(
+          points.map((p) => p.line),
+          this.abort.signal,
+        );
+        this.setHealthy(true);
+        return [];
+      } catch (err) {
+        if (err instanceof WriteRefusedError) {
+          this.setHealthy(true);
+          if (points.length === 1) return [{ point: points[0] as Point, reason: influxReason(err) }];
+          const mid = points.length >>> 1;
+          const left = await this.store(points.slice(0, mid));
+          if (left === ABORTED) return ABORTED;
+          const right = await this.store(points.slice(mid));
+          if (right === ABORTED) return ABORTED;
+          return [...left, ...right];
+        }
+        if (this.stopped) break;
+        this.setHealthy(false, (err as Error).message);
+        metrics.writeRetries.inc();
+        const delay = backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF);
+        if (attempt === 1 || attempt % 10 === 0) {
+          logger.warn(
+            { err: (err as Error).message, attempt, delayMs: delay },
+            'ingest: write failed; retrying',
+          );
+        }
+        await sleep(delay, this.abort.signal);
+      }
+    }
+    return ABORTED;
+  }
+
+  private setHealthy(healthy: boolean, error?: string): void {
+    this.healthy = healthy;
+    if (error) this.lastError = error;
+    this.deps.metrics.influxHealthy.set(healthy ? 1 : 0);
+  }
+}
+
+const ABORTED = Symbol('aborted');
+type Refused = { point: Point; reason: string };
+
+/** InfluxDB answers `{"error": "..."}`; keep the message. */
+function influxReason(err: WriteRefusedError): string {
+  try {
+    const parsed = JSON.parse(err.body) as { error?: unknown };
+    if (typeof parsed.error === 'string') return parsed.error.slice(0, 300);
+  } catch {}
+  return err.body.slice(0, 300) || `status ${err.status}`;
+}
