@@ -41,7 +41,9 @@ await runMain(['common', 'http', 'mqtt', 'influx', 'broker'], async (config) => 
     closers.push(() => api.close());
     process.stdout.write(`API listening on ${api.address.url} (OpenAPI: ${api.address.url}/docs)\n`);
     if (api.generatedAdminKey) {
-      process.stdout.write(`Admin key: ${api.generatedAdminKey} (shown only this once; set ADMIN_API_KEY to replace it)\n`);
+      process.stdout.write(
+        `Admin key: ${api.generatedAdminKey} (shown only this once; set ADMIN_API_KEY to replace it)\n`,
+      );
     }
   } catch (err) {
     await closeAll();

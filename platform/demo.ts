@@ -47,7 +47,10 @@ export function provisionDemo(registry: RegistryStore, dataDir: string, deviceCo
   if (state && !registry.getPilotForPartner(state.pilotId, state.partnerId)) state = undefined;
   if (!state) {
     const apiKey = generateSecret();
-    const partner = registry.createPartner({ name: 'Demo partner', country: 'DE', kind: 'both' }, hashSecret(apiKey));
+    const partner = registry.createPartner(
+      { name: 'Demo partner', country: 'DE', kind: 'both' },
+      hashSecret(apiKey),
+    );
     const pilot = registry.createPilot({
       name: 'Demo pilot',
       description: 'Simulated devices started by the quick start',
@@ -62,7 +65,11 @@ export function provisionDemo(registry: RegistryStore, dataDir: string, deviceCo
     const password = generateSecret();
     const device = registry.createDevice(
       state.pilotId,
-      { name: `demo ${profile} ${state.devices.length + 1}`, model: `sim-${profile}`, firmwareVersion: '1.0.0' },
+      {
+        name: `demo ${profile} ${state.devices.length + 1}`,
+        model: `sim-${profile}`,
+        firmwareVersion: '1.0.0',
+      },
       hashSecret(password),
     );
     state.devices.push({ deviceId: device.id, password, profile });

@@ -5,7 +5,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
+import { startApi } from '../api/server.js';
 import { startBroker } from '../broker/index.js';
 import type { PlatformConfig } from '../core/config.js';
 import { openInflux } from '../core/influx/resolve.js';
@@ -13,8 +14,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import { openSqliteRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { startIngest } from '../ingest/index.js';
-import { startApi } from '../api/server.js';
-import { startDemoFleet, type DemoFleet } from './demo.js';
+import { type DemoFleet, startDemoFleet } from './demo.js';
 
 export interface RunningPlatform {
   apiUrl: string;
@@ -26,7 +26,10 @@ export interface RunningPlatform {
   close(): Promise<void>;
 }
 
-export async function startPlatform(config: PlatformConfig, deps: { logger?: Logger } = {}): Promise<RunningPlatform> {
+export async function startPlatform(
+  config: PlatformConfig,
+  deps: { logger?: Logger } = {},
+): Promise<RunningPlatform> {
   const logger = deps.logger ?? createLogger(config.common.logLevel);
   const dataDir = config.common.dataDir;
   mkdirSync(dataDir, { recursive: true });
@@ -82,7 +85,8 @@ export async function startPlatform(config: PlatformConfig, deps: { logger?: Log
           name: 'ingest',
           check: async () => {
             const status = ingest.status();
-            if (!status.influxHealthy) throw new Error(`ingest cannot write: ${status.lastError ?? 'unknown'}`);
+            if (!status.influxHealthy)
+              throw new Error(`ingest cannot write: ${status.lastError ?? 'unknown'}`);
           },
         },
       ],

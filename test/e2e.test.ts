@@ -28,7 +28,11 @@ describe('a reading, end to end', () => {
       reconnectPeriod: 0,
     });
     const t0 = Date.now() - 60_000;
-    await client.publishAsync(device.topic, JSON.stringify({ ts: t0, values: { temperature: 21.5, door: 'open', ok: true } }), { qos: 1 });
+    await client.publishAsync(
+      device.topic,
+      JSON.stringify({ ts: t0, values: { temperature: 21.5, door: 'open', ok: true } }),
+      { qos: 1 },
+    );
     await client.publishAsync(
       device.topic,
       JSON.stringify([
@@ -41,11 +45,17 @@ describe('a reading, end to end', () => {
     await client.publishAsync(device.topic, JSON.stringify({ temperature: 23 }), { qos: 1 });
     await client.endAsync();
 
-    const body = await eventually(async () => {
-      const res = await platform.api(`/v1/devices/${device.deviceId}/telemetry?from=${t0 - 1}&limit=100`, { key: apiKey });
-      const json = (await res.json()) as Items;
-      return json.items.length >= 4 ? json : undefined;
-    }, 15_000, 'four readings');
+    const body = await eventually(
+      async () => {
+        const res = await platform.api(`/v1/devices/${device.deviceId}/telemetry?from=${t0 - 1}&limit=100`, {
+          key: apiKey,
+        });
+        const json = (await res.json()) as Items;
+        return json.items.length >= 4 ? json : undefined;
+      },
+      15_000,
+      'four readings',
+    );
 
     expect(body.items.slice(0, 3)).toEqual([
       { ts: new Date(t0).toISOString(), values: { temperature: 21.5, door: 'open', ok: true } },
@@ -70,13 +80,19 @@ describe('a reading, end to end', () => {
       reconnectPeriod: 0,
     });
     const ts = Date.now() - 5000;
-    await client.publishAsync('v1/devices/me/telemetry', JSON.stringify({ ts, values: { rssi: -67 } }), { qos: 1 });
+    await client.publishAsync('v1/devices/me/telemetry', JSON.stringify({ ts, values: { rssi: -67 } }), {
+      qos: 1,
+    });
     await client.endAsync();
-    const latest = await eventually(async () => {
-      const res = await platform.api(`/v1/devices/${device.deviceId}/telemetry/latest`, { key: apiKey });
-      const json = (await res.json()) as Record<string, unknown>;
-      return JSON.stringify(json).includes('-67') ? json : undefined;
-    }, 15_000, 'latest rssi');
+    const latest = await eventually(
+      async () => {
+        const res = await platform.api(`/v1/devices/${device.deviceId}/telemetry/latest`, { key: apiKey });
+        const json = (await res.json()) as Record<string, unknown>;
+        return JSON.stringify(json).includes('-67') ? json : undefined;
+      },
+      15_000,
+      'latest rssi',
+    );
     expect(JSON.stringify(latest)).toContain(new Date(ts).toISOString());
   });
 

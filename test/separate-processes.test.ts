@@ -18,7 +18,9 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'separate-test-'));
 const children: ChildProcess[] = [];
 afterAll(async () => {
   for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+  await Promise.all(
+    children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)),
+  );
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -97,7 +99,9 @@ describe('components as separate processes', () => {
       reconnectPeriod: 0,
     });
     const ts = Date.now() - 1000;
-    await client.publishAsync(device.credentials.topic, JSON.stringify({ ts, values: { humidity: 41.5 } }), { qos: 1 });
+    await client.publishAsync(device.credentials.topic, JSON.stringify({ ts, values: { humidity: 41.5 } }), {
+      qos: 1,
+    });
     await client.endAsync();
 
     await eventually(async () => (sse.includes('"humidity"') ? true : undefined), 15_000, 'the live event');

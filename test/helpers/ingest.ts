@@ -114,6 +114,11 @@ export interface FleetOptions {
   /** Messages per second per device; unlimited when unset. */
   ratePerDevice?: number;
   tsBase?: number;
+  /**
+   * Reconnect after the broker goes away (persistent session, clean: false): mqtt.js re-sends the
+   * unacknowledged QoS 1 messages and their callbacks fire on the PUBACK after the reconnect.
+   */
+  reconnect?: boolean;
 }
 
 /**
@@ -136,7 +141,7 @@ export async function runFleet(
         username: d.id,
         password: d.secret,
         clientId: d.id,
-        reconnectPeriod: 0,
+        ...(opts.reconnect ? { reconnectPeriod: 100, clean: false } : { reconnectPeriod: 0 }),
       });
       const started = Date.now();
       let next = 0;

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
-import { loadConfig, ALL_SECTIONS, type PlatformConfig } from '../../core/config.js';
+import { ALL_SECTIONS, loadConfig, type PlatformConfig } from '../../core/config.js';
 import { silentLogger } from '../../core/log.js';
 import { type RunningPlatform, startPlatform } from '../../platform/start.js';
 import { uniqueDatabase } from './influxd.js';
@@ -78,7 +78,11 @@ export async function provision(platform: TestPlatform, devices = 1, name = 'Acm
   });
   if (partnerRes.status !== 201) throw new Error(`partner: ${partnerRes.status} ${await partnerRes.text()}`);
   const partner = (await partnerRes.json()) as { id: string; apiKey: string };
-  const pilotRes = await platform.api('/v1/pilots', { method: 'POST', key: partner.apiKey, json: { name: `${name} pilot` } });
+  const pilotRes = await platform.api('/v1/pilots', {
+    method: 'POST',
+    key: partner.apiKey,
+    json: { name: `${name} pilot` },
+  });
   const pilot = (await pilotRes.json()) as { id: string };
   const created: ProvisionedDevice[] = [];
   for (let i = 0; i < devices; i++) {
@@ -98,7 +102,11 @@ export async function provision(platform: TestPlatform, devices = 1, name = 'Acm
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
