@@ -104,7 +104,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'An admin or partner API key' },
-          deviceBasic: { type: 'http', scheme: 'basic', description: 'A device: its id and its secret (HTTP ingest)' },
+          deviceBasic: {
+            type: 'http',
+            scheme: 'basic',
+            description: 'A device: its id and its secret (HTTP ingest)',
+          },
         },
       },
       tags: [
@@ -112,7 +116,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         { name: 'pilots', description: 'Co-development projects shared by partners' },
         { name: 'devices', description: 'Hardware registered in a pilot, and its MQTT credentials' },
         { name: 'health', description: 'Liveness and readiness' },
-        { name: 'telemetry', description: 'Readings: ranges, windows, latest values, live streams, HTTP ingest' },
+        {
+          name: 'telemetry',
+          description: 'Readings: ranges, windows, latest values, live streams, HTTP ingest',
+        },
       ],
     },
     transform: jsonSchemaTransform,

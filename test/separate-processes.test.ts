@@ -69,6 +69,7 @@ describe('components as separate processes', () => {
         body: JSON.stringify(body),
       });
       expect(res.status).toBe(201);
+      // biome-ignore lint/suspicious/noExplicitAny: response bodies of several shapes, checked by the assertions below
       return (await res.json()) as Record<string, any>;
     };
     const partner = await post('/v1/partners', adminKey, { name: 'Pune Labs', country: 'IN', kind: 'both' });

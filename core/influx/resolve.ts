@@ -16,7 +16,11 @@ export interface OpenedInflux {
   close(): Promise<void>;
 }
 
-export async function openInflux(config: InfluxConfig, dataDir: string, logger?: Logger): Promise<OpenedInflux> {
+export async function openInflux(
+  config: InfluxConfig,
+  dataDir: string,
+  logger?: Logger,
+): Promise<OpenedInflux> {
   if (config.url) {
     const connection = connectInflux(config.url, config.database);
     await connection.ensureDatabase();
