@@ -1,0 +1,323 @@
+/**
+ * The simulator's command line: parses flags (and the platform's environment variables for
+ * defaults) into fleet options, provisions or loads credentials, and runs the fleet.
+ * `main/sim.ts` is the process entrypoint; this module never touches process.env or exits.
+ */
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import { DEFAULT_PROFILES, type Fleet, type FleetOptions, type FleetStats, startFleet } from './fleet.js';
+import type { LoadOptions } from './load.js';
+import type { OutagePlan, OutageWindow } from './outages.js';
+import { BUILTIN_PROFILES, loadProfileFile, type Profile, resolveProfile } from './profiles.js';
+import { formatSummary, type Progress, startProgress } from './progress.js';
+import { loadCredentials, provisionDevices, saveCredentials } from './provision.js';
+import type { DeviceCredentials } from './types.js';
+
+export const HELP = `Usage: npm run sim -- [options]
+
+Simulated devices that publish readings over MQTT (QoS 1, persistent sessions), buffer them on
+disk while offline and send the buffer on reconnect, oldest first, as batches.
+
+Devices (credentials come from a file, or are created through the API):
+  --credentials FILE       read device credentials from FILE. If FILE does not exist and an API
+                           key and pilot are given, create devices and save them there (mode 0600)
+  --api-url URL            platform API (env SIM_API_URL; default http://HTTP_HOST:HTTP_PORT)
+  --api-key KEY            a partner API key (env SIM_API_KEY)
+  --pilot ID               pilot to create devices in (env SIM_PILOT_ID)
+  -n, --devices N          devices to create (env SIM_DEVICES; default 5)
+  --name-prefix NAME       device names NAME-1, NAME-2, ... (default sim)
+
+Connection:
+  --broker URL             MQTT broker, overriding the credentials' mqttUrl
+                           (default: the credentials' mqttUrl, else mqtt://MQTT_HOST:MQTT_PORT)
+
+Readings:
+  --profile A,B            profiles assigned round-robin (default ${DEFAULT_PROFILES.join(',')})
+  --profile-file FILE      profiles from a JSON (or .yaml) file: {"profiles": [{name, intervalMs,
+                           jitterMs, keys: {key: {type: sine|walk|counter|onoff|constant, ...}}}]}
+  --list-profiles          print the known profiles as JSON and exit
+  --interval DUR           reading interval for every device, overriding profiles
+                           (env SIM_INTERVAL_MS)
+  --jitter DUR             +/- random jitter on each interval
+  --seed N                 seed for signals, jitter and random outages (default 1)
+
+Offline:
+  --buffer-dir DIR         offline buffers, one file per device (default DATA_DIR/sim-buffer)
+  --outage AT+DUR          every device offline from AT after start, for DUR; repeatable
+                           (e.g. --outage 30s+10s)
+  --random-outages GAP:MIN-MAX
+                           per device, outages every GAP on average lasting MIN to MAX
+                           (e.g. 5m:10s-60s)
+  --flush-batch N          readings per buffer batch message (default 500)
+
+Load (benchmarks):
+  --load rate|max          rate: --rate messages/s across the fleet; max: as fast as acknowledged
+  --rate N                 messages per second (with --load rate)
+  --window N               QoS 1 publishes in flight per device (default 16 max, 1000 rate)
+  --batch N                readings per message (default 1)
+  --duration DUR           stop after DUR (default: run until Ctrl-C)
+  --progress, --no-progress
+                           per-second figures on stderr (default: on in load mode)
+
+  -h, --help               this text
+Durations: 500 (ms), 500ms, 10s, 5m, 1h. Ctrl-C stops cleanly: unacknowledged readings stay in
+the buffer dir and are sent on the next run.`;
+
+export interface SimCliConfig {
+  fleet: Omit<FleetOptions, 'credentials'>;
+  credentialsFile: string | undefined;
+  provision: {
+    apiUrl: string;
+    apiKey: string | undefined;
+    pilotId: string | undefined;
+    count: number;
+    namePrefix: string;
+  };
+  profileFile: string | undefined;
+  profileNames: string[];
+  listProfiles: boolean;
+  durationMs: number | undefined;
+  progress: boolean;
+  defaultCredentialsFile: string;
+  /** For credentials without an mqttUrl. */
+  defaultBrokerUrl: string;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** `500`, `500ms`, `10s`, `5m`, `1h` -> milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`${flag}: expected a duration such as 500ms, 10s, 5m (got "${text}")`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+function parseInteger(text: string, flag: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`${flag}: expected an integer >= ${min} (got "${text}")`);
+  return n;
+}
+
+export function parseSimArgs(argv: string[], env: Record<string, string | undefined>): SimCliConfig | 'help' {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    values = parse(argv).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  const cfg = loadConfig(env, ['common', 'http', 'mqtt', 'sim']);
+  const opt = (name: string, v: string | undefined, f: (s: string, flag: string) => number) =>
+    v === undefined ? undefined : f(v, `--${name}`);
+
+  const outages: OutagePlan = {};
+  const windows: OutageWindow[] = (values.outage ?? []).map((o) => {
+    const [at, dur] = o.split('+');
+    if (at === undefined || dur === undefined)
+      throw new UsageError(`--outage: expected AT+DUR such as 30s+10s (got "${o}")`);
+    return { startMs: parseDuration(at, '--outage'), durationMs: parseDuration(dur, '--outage') };
+  });
+  if (windows.length) outages.schedule = windows;
+  if (values['random-outages']) {
+    const m = /^([^:]+):([^-]+)-(.+)$/.exec(values['random-outages']);
+    if (!m) throw new UsageError('--random-outages: expected GAP:MIN-MAX such as 5m:10s-60s');
+    outages.random = {
+      meanGapMs: parseDuration(m[1]!, '--random-outages'),
+      minDurationMs: parseDuration(m[2]!, '--random-outages'),
+      maxDurationMs: parseDuration(m[3]!, '--random-outages'),
+    };
+  }
+
+  let load: LoadOptions | undefined;
+  if (values.load !== undefined) {
+    if (values.load !== 'rate' && values.load !== 'max') throw new UsageError('--load: expected rate or max');
+    load = {
+      mode: values.load,
+      rate: opt('rate', values.rate, (s, f) => parseInteger(s, f, 1)),
+      window: opt('window', values.window, (s, f) => parseInteger(s, f, 1)),
+      batchSize: opt('batch', values.batch, (s, f) => parseInteger(s, f, 1)),
+    };
+    if (load.mode === 'rate' && load.rate === undefined) throw new UsageError('--load rate needs --rate N');
+  }
+
+  const interval =
+    opt('interval', values.interval, parseDuration) ?? (env.SIM_INTERVAL_MS ? cfg.sim.intervalMs : undefined);
+  const brokerDefault = `mqtt://${cfg.mqtt.host}:${cfg.mqtt.port}`;
+  return {
+    fleet: {
+      bufferDir: path.resolve(values['buffer-dir'] ?? path.join(cfg.common.dataDir, 'sim-buffer')),
+      brokerUrl: values.broker,
+      seed: opt('seed', values.seed, (s, f) => parseInteger(s, f, 0)) ?? 1,
+      intervalMs: interval,
+      jitterMs: opt('jitter', values.jitter, parseDuration),
+      outages: outages.schedule || outages.random ? outages : undefined,
+      load,
+      flushBatchSize: opt('flush-batch', values['flush-batch'], (s, f) => parseInteger(s, f, 1)),
+    },
+    defaultBrokerUrl: brokerDefault,
+    credentialsFile: values.credentials ? path.resolve(values.credentials) : undefined,
+    defaultCredentialsFile: path.join(cfg.common.dataDir, 'sim-credentials.json'),
+    provision: {
+      apiUrl: values['api-url'] ?? env.SIM_API_URL ?? `http://${cfg.http.host}:${cfg.http.port}`,
+      apiKey: values['api-key'] ?? env.SIM_API_KEY,
+      pilotId: values.pilot ?? env.SIM_PILOT_ID,
+      count: opt('devices', values.devices, (s, f) => parseInteger(s, f, 1)) ?? cfg.sim.devices,
+      namePrefix: values['name-prefix'] ?? 'sim',
+    },
+    profileFile: values['profile-file'],
+    profileNames: values.profile
+      ? values.profile
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [],
+    listProfiles: values['list-profiles'] === true,
+    durationMs: opt('duration', values.duration, parseDuration),
+    progress: values['no-progress'] ? false : (values.progress ?? load !== undefined),
+  };
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      credentials: { type: 'string' },
+      'api-url': { type: 'string' },
+      'api-key': { type: 'string' },
+      pilot: { type: 'string' },
+      devices: { type: 'string', short: 'n' },
+      'name-prefix': { type: 'string' },
+      broker: { type: 'string' },
+      profile: { type: 'string' },
+      'profile-file': { type: 'string' },
+      'list-profiles': { type: 'boolean' },
+      interval: { type: 'string' },
+      jitter: { type: 'string' },
+      seed: { type: 'string' },
+      'buffer-dir': { type: 'string' },
+      outage: { type: 'string', multiple: true },
+      'random-outages': { type: 'string' },
+      'flush-batch': { type: 'string' },
+      load: { type: 'string' },
+      rate: { type: 'string' },
+      window: { type: 'string' },
+      batch: { type: 'string' },
+      duration: { type: 'string' },
+      progress: { type: 'boolean' },
+      'no-progress': { type: 'boolean' },
+    },
+  });
+}
+
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
+
+/** Loads the credentials file, or provisions devices through the API and saves them. */
+export async function resolveCredentials(
+  config: SimCliConfig,
+  profileNames: string[],
+  logger: Logger,
+): Promise<DeviceCredentials[]> {
+  const file = config.credentialsFile;
+  if (file && (await exists(file))) {
+    const creds = await loadCredentials(file);
+    logger.info({ file, devices: creds.length }, 'using saved device credentials');
+    return creds;
+  }
+  const { apiKey, pilotId, apiUrl, count, namePrefix } = config.provision;
+  if (!apiKey || !pilotId) {
+    throw new UsageError(
+      file
+        ? `${file} does not exist; pass --api-key and --pilot to create devices and save them there`
+        : 'no devices: pass --credentials FILE, or --api-key KEY and --pilot ID to create devices (see --help)',
+    );
+  }
+  const creds = await provisionDevices({
+    apiUrl,
+    apiKey,
+    pilotId,
+    count,
+    namePrefix,
+    profiles: profileNames,
+  });
+  const target = file ?? config.defaultCredentialsFile;
+  await saveCredentials(target, creds, { apiUrl, pilotId });
+  logger.info(
+    { file: target, devices: creds.length, pilotId },
+    'created devices; credentials saved (mode 0600)',
+  );
+  return creds;
+}
+
+export interface RunningSim {
+  fleet: Fleet;
+  /** Resolves when --duration has elapsed (never without it). */
+  finished: Promise<void>;
+  /** Stops the fleet cleanly and returns the final summary text. */
+  stop(): Promise<{ summary: string; stats: FleetStats }>;
+}
+
+export interface RunIo {
+  logger: Logger;
+  /** Receives progress lines. */
+  progressStream?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export async function loadProfiles(config: SimCliConfig): Promise<{ library: Profile[]; names: string[] }> {
+  const library = config.profileFile ? await loadProfileFile(config.profileFile) : [];
+  const names = config.profileNames.length
+    ? config.profileNames
+    : library.length
+      ? library.map((p) => p.name)
+      : [...DEFAULT_PROFILES];
+  for (const n of names) resolveProfile(n, library); // fail fast on an unknown name
+  return { library, names };
+}
+
+export function listProfiles(library: readonly Profile[]): string {
+  return JSON.stringify({ profiles: [...library, ...BUILTIN_PROFILES.values()] }, null, 2);
+}
+
+export async function runSim(config: SimCliConfig, io: RunIo): Promise<RunningSim> {
+  const { library, names } = await loadProfiles(config);
+  const credentials = await resolveCredentials(config, names, io.logger);
+  const fleet = await startFleet(
+    {
+      ...config.fleet,
+      credentials: credentials.map((c) => ({ ...c, mqttUrl: c.mqttUrl ?? config.defaultBrokerUrl })),
+      profiles: names,
+      profileLibrary: library,
+    },
+    { logger: io.logger },
+  );
+  const progress: Progress | undefined = config.progress
+    ? startProgress(fleet, io.progressStream ? { stream: io.progressStream } : {})
+    : undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const finished = new Promise<void>((resolve) => {
+    if (config.durationMs !== undefined) timer = setTimeout(resolve, config.durationMs);
+  });
+  return {
+    fleet,
+    finished,
+    async stop() {
+      clearTimeout(timer);
+      await fleet.close();
+      const stats = fleet.stats();
+      return { summary: progress ? progress.stop() : formatSummary(stats, []), stats };
+    },
+  };
+}
