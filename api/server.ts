@@ -59,7 +59,11 @@ export async function startApi(
     mqttPublicUrl: deps.mqttPublicUrl ?? deps.mqttUrl,
     rateLimitPerMinute: config.http.rateLimitPerMinute,
     readinessChecks: [{ name: 'influxdb', check: () => deps.influx.ping() }, ...(deps.readinessChecks ?? [])],
-    plugins: [metricsRoutes(deps.metrics), ...telemetry.plugins, ...(deps.plugins ?? [])],
+    plugins: [
+      metricsRoutes(deps.metrics, telemetry.remoteMetrics),
+      ...telemetry.plugins,
+      ...(deps.plugins ?? []),
+    ],
   });
   try {
     await app.listen({ host: config.http.host, port: config.http.port });

@@ -6,7 +6,8 @@
  *   ThingsBoard's `v1/devices/me/telemetry`, which means "my telemetry") goes to ingest.
  * - `svc:ingest` subscribes to `$platform/telemetry/+/+` and publishes `$platform/stored/...`.
  * - `svc:api` publishes `$platform/telemetry/...` (HTTP ingest) and `$platform/stored/...`, and
- *   subscribes to `$platform/stored/+/+` (live streams).
+ *   subscribes to `$platform/stored/+/+` (live streams) and `$platform/metrics/+` (/metrics).
+ * - A service running as its own process publishes its metrics to `$platform/metrics/{service}`.
  * - Anonymous clients (only when an operator enables them) get everything that is not a device's,
  *   not `$platform/` and not `$SYS/`.
  * Nobody may subscribe to `$SYS/`: aedes publishes client ids and broker ids there.
@@ -28,6 +29,7 @@ export type PublishDecision =
 
 const TELEMETRY_PREFIX = '$platform/telemetry/';
 const STORED_PREFIX = '$platform/stored/';
+const METRICS_PREFIX = '$platform/metrics/';
 
 /**
  * Where refused or already-handled publishes are re-addressed to. aedes publishes every packet that
@@ -60,6 +62,7 @@ export function decidePublish(identity: Identity, topic: string): PublishDecisio
           : { verdict: 'deny', reason: 'malformed telemetry topic' };
       }
       if (topic.startsWith(STORED_PREFIX)) return { verdict: 'allow' };
+      if (topic === `${METRICS_PREFIX}${identity.service}`) return { verdict: 'allow' };
       return { verdict: 'deny', reason: `service ${identity.service} may not publish to "${topic}"` };
     case 'anonymous':
       return isPublicTopic(topic) ? { verdict: 'allow' } : { verdict: 'deny', reason: 'reserved topic' };
@@ -74,7 +77,7 @@ export function maySubscribe(identity: Identity, filter: string): boolean {
     case 'service':
       return identity.service === 'ingest'
         ? filter.startsWith(TELEMETRY_PREFIX)
-        : filter.startsWith(STORED_PREFIX);
+        : filter.startsWith(STORED_PREFIX) || filter.startsWith(METRICS_PREFIX);
     case 'anonymous':
       // `#` and `+/...` are allowed: they never match `$` topics (MQTT 3.1.1 section 4.7.2), and
       // mayReceive keeps device topics from being delivered.
@@ -90,7 +93,7 @@ export function mayReceive(identity: Identity, topic: string): boolean {
     case 'service':
       return identity.service === 'ingest'
         ? topic.startsWith(TELEMETRY_PREFIX)
-        : topic.startsWith(STORED_PREFIX);
+        : topic.startsWith(STORED_PREFIX) || topic.startsWith(METRICS_PREFIX);
     case 'anonymous':
       return isPublicTopic(topic);
   }

@@ -47,3 +47,10 @@ export const SERVICE_USERNAMES = { ingest: 'svc:ingest', api: 'svc:api' } as con
  * accepted before ingest ever connected is queued for it instead of going nowhere.
  */
 export const INGEST_CLIENT_ID = SERVICE_USERNAMES.ingest;
+
+/**
+ * A component running as its own process (`npm run broker`, `npm run ingest`) publishes its metrics
+ * here (QoS 0, JSON from prom-client's getMetricsAsJSON) so the API's /metrics shows every component.
+ */
+export const metricsTopic = (component: 'broker' | 'ingest') => `$platform/metrics/${component}`;
+export const METRICS_TOPIC_FILTER = '$platform/metrics/+';

@@ -8,6 +8,7 @@ import type { Registry } from 'prom-client';
 import type { CommonConfig, IngestConfig, MqttConfig } from '../core/config.js';
 import type { InfluxConnection } from '../core/influx/client.js';
 import { type Logger, silentLogger } from '../core/log.js';
+import { startMetricsPublisher } from '../core/metrics-relay.js';
 import type { DeviceErrorLog, TelemetrySchemaStore } from '../core/registry/types.js';
 import { storedTopic } from '../core/topics.js';
 import type { BackoffOptions } from './backoff.js';
@@ -39,6 +40,11 @@ export interface IngestDeps {
   backoff?: BackoffOptions;
   /** How long start waits for the broker connection and subscription; default 10 s. */
   brokerWaitMs?: number;
+  /**
+   * When ingest runs as its own process: publish `metrics` to the broker this often, for the API's
+   * /metrics (core/metrics-relay.ts). Off by default (one process shares one registry).
+   */
+  publishMetricsEveryMs?: number;
 }
 
 export interface IngestStatus {
@@ -136,6 +142,18 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
     }
   }
 
+  const metricsRelay =
+    deps.metrics && deps.publishMetricsEveryMs
+      ? startMetricsPublisher(
+          deps.metrics,
+          'ingest',
+          (topic, payload) => {
+            if (subscriber.client.connected) subscriber.client.publish(topic, payload, { qos: 0 });
+          },
+          deps.publishMetricsEveryMs,
+        )
+      : undefined;
+
   const connected = await subscriber.ready(deps.brokerWaitMs ?? 10_000);
   if (!connected) logger.warn('ingest: broker not reachable yet; will keep trying');
   else logger.info({ spooled: spool.count() }, 'ingest: subscribed');
@@ -145,6 +163,7 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
     status,
     close() {
       closed ??= (async () => {
+        metricsRelay?.stop();
         await subscriber.close(); // stop intake first: nothing new reaches the spool
         await pipeline.stop();
         spool.close();

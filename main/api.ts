@@ -26,6 +26,7 @@ await runMain(['common', 'http', 'mqtt', 'influx', 'broker'], async (config) => 
     const influx = await openInflux(config.influx, dataDir, logger);
     closers.push(() => influx.close());
     const metrics = new Registry();
+    metrics.setDefaultLabels({ component: 'api' });
     collectDefaultMetrics({ register: metrics });
     const host = config.mqtt.host.includes(':') ? `[${config.mqtt.host}]` : config.mqtt.host;
     const api = await startApi(config, {

@@ -4,8 +4,10 @@
  * broker and prints its URL. SIGINT/SIGTERM close it (see main/run.ts for the 5 s deadline).
  */
 import path from 'node:path';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { startBroker } from '../broker/index.js';
 import { createLogger } from '../core/log.js';
+import { startMetricsPublisher } from '../core/metrics-relay.js';
 import { openSqliteRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { runMain } from './run.js';
@@ -15,16 +17,27 @@ await runMain(['common', 'mqtt', 'broker'], async (config) => {
   const dataDir = config.common.dataDir;
   const registry = openSqliteRegistry(path.join(dataDir, 'registry.db'));
   const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
+  const metrics = new Registry();
+  metrics.setDefaultLabels({ component: 'broker' });
+  collectDefaultMetrics({ register: metrics });
   let broker: Awaited<ReturnType<typeof startBroker>>;
   try {
-    broker = await startBroker(config, { registry, logger, serviceSecret });
+    broker = await startBroker(config, { registry, logger, serviceSecret, metrics });
   } catch (err) {
     registry.close();
     throw err;
   }
   process.stdout.write(`MQTT broker listening on ${broker.address.url}\n`);
+  // The API (another process) shows these at its /metrics; see core/metrics-relay.ts.
+  const relay = startMetricsPublisher(metrics, 'broker', (topic, payload) =>
+    broker.aedes.publish(
+      { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false },
+      () => {},
+    ),
+  );
   return {
     async close() {
+      relay.stop();
       await broker.close();
       registry.close();
     },

@@ -6,6 +6,7 @@
  * at any moment loses nothing (the spool in DATA_DIR/ingest is resumed at the next start).
  */
 import path from 'node:path';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { openInflux } from '../core/influx/resolve.js';
 import { createLogger } from '../core/log.js';
 import { openSqliteRegistry } from '../core/registry/sqlite.js';
@@ -27,7 +28,17 @@ await runMain(['common', 'mqtt', 'influx', 'ingest'], async (config) => {
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
     const influx = await openInflux(config.influx, dataDir, logger);
     closers.push(() => influx.close());
-    const ingest = await startIngest(config, { registry, influx: influx.connection, logger, serviceSecret });
+    const metrics = new Registry();
+    metrics.setDefaultLabels({ component: 'ingest' });
+    collectDefaultMetrics({ register: metrics });
+    const ingest = await startIngest(config, {
+      registry,
+      influx: influx.connection,
+      logger,
+      serviceSecret,
+      metrics,
+      publishMetricsEveryMs: 5000,
+    });
     closers.push(() => ingest.close());
     const s = ingest.status();
     process.stdout.write(

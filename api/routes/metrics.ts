@@ -1,15 +1,17 @@
 /**
  * GET /metrics: the Prometheus text format of the metrics registry this process shares between its
- * components (broker, ingest and API when they run in one process).
+ * components (broker, ingest and API when they run in one process), plus the latest samples that
+ * broker and ingest publish when they run as their own processes (core/metrics-relay.ts).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { RemoteMetrics } from '../../core/metrics-relay.js';
 
 export const metricsRoutes =
-  (metrics: Registry): FastifyPluginAsync =>
+  (metrics: Registry, remote?: RemoteMetrics): FastifyPluginAsync =>
   async (app) => {
     app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
       reply.header('content-type', metrics.contentType);
-      return metrics.metrics();
+      return remote ? remote.render(metrics) : metrics.metrics();
     });
   };

@@ -6,7 +6,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { InfluxConnection } from '../../core/influx/client.js';
+import { createRemoteMetrics, type RemoteMetrics } from '../../core/metrics-relay.js';
 import type { RegistryStore } from '../../core/registry/types.js';
+import { METRICS_TOPIC_FILTER } from '../../core/topics.js';
 import { httpIngestRoutes } from '../routes/http-ingest.js';
 import { telemetryRoutes } from '../routes/telemetry.js';
 import { createMqttIngestPublisher } from './ingest-publisher.js';
@@ -29,6 +31,8 @@ export interface TelemetryPluginsDeps {
 
 export interface TelemetryPlugins {
   plugins: FastifyPluginAsync[];
+  /** Metrics that broker and ingest publish when they run as their own processes. */
+  remoteMetrics: RemoteMetrics;
   close(): Promise<void>;
 }
 
@@ -47,12 +51,21 @@ export async function telemetryPlugins(deps: TelemetryPluginsDeps): Promise<Tele
   ]);
   if (!waited) logger.warn('live feed not subscribed yet; will keep trying');
   const publisher = createMqttIngestPublisher(client);
+  const remoteMetrics = createRemoteMetrics();
+  const onMetrics = (topic: string, payload: Buffer) => {
+    if (topic.startsWith('$platform/metrics/')) remoteMetrics.accept(topic, payload);
+  };
+  client.on('message', onMetrics);
+  // mqtt.js re-subscribes on reconnect (resubscribe defaults to true).
+  client.subscribe(METRICS_TOPIC_FILTER, { qos: 0 });
   return {
+    remoteMetrics,
     plugins: [
       telemetryRoutes({ influx: deps.influx, liveFeed, heartbeatMs: deps.heartbeatMs }),
       httpIngestRoutes({ devices: deps.registry, publisher, maxPayloadBytes: deps.maxPayloadBytes }),
     ],
     async close() {
+      client.off('message', onMetrics);
       await liveFeed.close();
       await client.endAsync(true);
     },
