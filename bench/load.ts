@@ -1,0 +1,95 @@
+/**
+ * Driving a load from the parent: start the publisher children, wait until every device is
+ * connected, say `go` (the start of the measured interval), and collect their `done` reports.
+ */
+import path from 'node:path';
+import { type Child, spawnChild } from './procs.js';
+
+export interface LoadSpec {
+  mqttUrl: string;
+  devicesFile: string;
+  devices: number;
+  /** Publisher processes; devices are split between them. */
+  processes: number;
+  mode: 'max' | 'rate';
+  messagesPerDevice?: number;
+  /** Messages per second across all processes (mode `rate`). */
+  rate?: number;
+  durationMs?: number;
+  window: number;
+  batchSize: number;
+  t0: number;
+  /** Directory for the children's logs. */
+  logDir: string;
+}
+
+export interface LoadReport {
+  sent: number;
+  acked: number;
+  failed: number;
+  skipped: number;
+  readingsAcked: number;
+  firstAt: number;
+  lastAckAt: number;
+}
+
+export interface RunningLoad {
+  children: Child[];
+  /** Resolves with the summed reports once every publisher is done. */
+  go(): { goAt: number; done: Promise<LoadReport> };
+  stop(): Promise<void>;
+}
+
+export async function startLoad(spec: LoadSpec): Promise<RunningLoad> {
+  const per = Math.ceil(spec.devices / spec.processes);
+  const children: Child[] = [];
+  for (let i = 0; i < spec.processes; i++) {
+    const from = i * per;
+    const to = Math.min(spec.devices, from + per);
+    if (from >= to) break;
+    children.push(
+      spawnChild(`publisher ${i}`, 'worker-publisher.ts', {
+        logFile: path.join(spec.logDir, `publisher-${i}.log`),
+        params: {
+          mqttUrl: spec.mqttUrl,
+          devicesFile: spec.devicesFile,
+          from,
+          to,
+          mode: spec.mode,
+          messagesPerDevice: spec.messagesPerDevice,
+          rate: spec.rate === undefined ? undefined : (spec.rate * (to - from)) / spec.devices,
+          durationMs: spec.durationMs,
+          window: spec.window,
+          batchSize: spec.batchSize,
+          t0: spec.t0,
+        },
+      }),
+    );
+  }
+  await Promise.all(children.map((c) => c.next('connected', 120_000)));
+  return {
+    children,
+    go() {
+      const goAt = Date.now();
+      for (const c of children) c.send({ type: 'go' });
+      const timeout = (spec.durationMs ?? 0) + 600_000;
+      const done = Promise.all(
+        children.map((c) => c.next<LoadReport & { type: string }>('done', timeout)),
+      ).then((reports) => ({
+        sent: sum(reports.map((r) => r.sent)),
+        acked: sum(reports.map((r) => r.acked)),
+        failed: sum(reports.map((r) => r.failed)),
+        skipped: sum(reports.map((r) => r.skipped)),
+        readingsAcked: sum(reports.map((r) => r.readingsAcked)),
+        firstAt: Math.min(...reports.map((r) => r.firstAt)),
+        lastAckAt: Math.max(...reports.map((r) => r.lastAckAt)),
+      }));
+      return { goAt, done };
+    },
+    async stop() {
+      await Promise.all(children.map((c) => c.stop()));
+    },
+  };
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
