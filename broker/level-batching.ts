@@ -7,6 +7,11 @@
  * get, batch of two dels; see node_modules/aedes-persistence-level/asyncPersistence.js). Profiles of
  * `npm run bench -- e2e --profile` put over a third of the platform's CPU in classic-level's put/get.
  *
+ * Reads of recently written keys are served from memory too (`recent`, bounded): aedes reads back
+ * most of what it just wrote (outgoingUpdate and outgoingClearMessageId look up the packet that
+ * outgoingEnqueue stored). This is coherent because this wrapper is the database's only writer:
+ * LevelDB's lock keeps other processes out, and the broker opens it once.
+ *
  * What stays the same: each write's promise resolves only after the batch holding it is written, so
  * aedes still acknowledges a device after its message is on disk; a get sees every write issued
  * before it (pending writes are served from memory); iterators and clears wait for pending writes,
@@ -37,9 +42,17 @@ interface ChainedBatch {
   write(): Promise<void>;
 }
 
-export function batchingLevel(db: Db): BatchingLevel {
+export function batchingLevel(db: Db, options: { recentKeys?: number } = {}): BatchingLevel {
   /** Latest not-yet-written op per key: what a get must see. */
   const pending = new Map<string, Op>();
+  /** Latest written op of recently written keys, oldest first (a Map keeps insertion order). */
+  const recent = new Map<string, Op>();
+  const recentMax = options.recentKeys ?? 20_000;
+  const remember = (op: Op) => {
+    recent.delete(op.key);
+    recent.set(op.key, op);
+    if (recent.size > recentMax) recent.delete(recent.keys().next().value as string);
+  };
   let queue: Op[] = [];
   let waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   let writing: Promise<void> | undefined;
@@ -53,11 +66,18 @@ export function batchingLevel(db: Db): BatchingLevel {
     waiters = [];
     writing = db.batch(ops as never).then(
       () => {
-        for (const op of ops) if (pending.get(op.key) === op) pending.delete(op.key);
+        for (const op of ops) {
+          if (pending.get(op.key) === op) pending.delete(op.key);
+          remember(op);
+        }
         for (const w of done) w.resolve();
       },
       (err) => {
-        for (const op of ops) if (pending.get(op.key) === op) pending.delete(op.key);
+        // What is on disk is unknown now: read it from there.
+        for (const op of ops) {
+          if (pending.get(op.key) === op) pending.delete(op.key);
+          recent.delete(op.key);
+        }
         for (const w of done) w.reject(err);
       },
     );
@@ -87,7 +107,7 @@ export function batchingLevel(db: Db): BatchingLevel {
 
   return {
     async get(key, options) {
-      const op = pending.get(key);
+      const op = pending.get(key) ?? recent.get(key);
       if (op) return op.type === 'put' ? op.value : undefined;
       return db.get(key, options as never);
     },
@@ -120,6 +140,7 @@ export function batchingLevel(db: Db): BatchingLevel {
     },
     async clear(range) {
       await settled();
+      recent.clear();
       await db.clear(range as never);
     },
     async close() {

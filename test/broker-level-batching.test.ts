@@ -77,3 +77,22 @@ describe('batching LevelDB', () => {
     await expect(level.put('a', b('1'))).rejects.toThrow();
   });
 });
+
+describe('batching LevelDB, reads of recent writes', () => {
+  it('serves them from memory, bounded, and reads older keys from the database', async () => {
+    const db = await fresh();
+    const level = batchingLevel(db, { recentKeys: 1 });
+    await level.put('a', b('1'));
+    await level.put('b', b('2')); // evicts a from memory
+    // Written behind the wrapper's back (never done in the broker) to tell where an answer comes from.
+    await db.put('a', b('disk a'));
+    await db.put('b', b('disk b'));
+    expect(String(await level.get('a'))).toBe('disk a');
+    expect(String(await level.get('b'))).toBe('2');
+    await level.del('b');
+    expect(await level.get('b')).toBeUndefined();
+    await level.put('c', b('3'));
+    await level.clear({ gte: 'a', lt: 'z' });
+    expect(await level.get('c')).toBeUndefined();
+  });
+});
