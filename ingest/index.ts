@@ -10,8 +10,8 @@ import type { InfluxConnection } from '../core/influx/client.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import { startMetricsPublisher } from '../core/metrics-relay.js';
 import type { DeviceErrorLog, TelemetrySchemaStore } from '../core/registry/types.js';
-import { storedTopic } from '../core/topics.js';
 import type { BackoffOptions } from './backoff.js';
+import { storedMessages } from './fanout.js';
 import { createIngestMetrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
 import type { Point } from './points.js';
@@ -66,9 +66,6 @@ export interface IngestHandle {
   status(): IngestStatus;
 }
 
-/** Live fan-out messages carry at most this many readings (stays well under broker payload limits). */
-const FANOUT_CHUNK = 500;
-
 export async function startIngest(config: IngestStartConfig, deps: IngestDeps): Promise<IngestHandle> {
   const logger = deps.logger ?? silentLogger();
   const spool = openSpool(path.join(config.common.dataDir, 'ingest', 'spool.db'));
@@ -122,24 +119,7 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
 
   function publishStored(points: Point[]) {
     if (!subscriber.client.connected) return; // live view only; the data is in InfluxDB
-    const groups = new Map<
-      string,
-      { topic: string; items: { ts: number; values: Point['reading']['values'] }[] }
-    >();
-    for (const p of points) {
-      const topic = storedTopic(p.pilotId, p.deviceId);
-      let g = groups.get(topic);
-      if (!g) {
-        g = { topic, items: [] };
-        groups.set(topic, g);
-      }
-      g.items.push({ ts: p.reading.ts, values: p.reading.values });
-    }
-    for (const g of groups.values()) {
-      for (let i = 0; i < g.items.length; i += FANOUT_CHUNK) {
-        subscriber.client.publish(g.topic, JSON.stringify(g.items.slice(i, i + FANOUT_CHUNK)), { qos: 0 });
-      }
-    }
+    for (const m of storedMessages(points)) subscriber.client.publish(m.topic, m.payload, { qos: 0 });
   }
 
   const metricsRelay =

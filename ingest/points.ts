@@ -20,19 +20,52 @@ export interface Point {
 // Line protocol escaping (InfluxDB 1.x docs, "Line protocol syntax: special characters").
 const escapeMeasurement = (s: string) => s.replace(/[\\, ]/g, (c) => `\\${c}`).replace(/\n/g, '\\n');
 const escapeTagValue = (s: string) => s.replace(/[\\,= ]/g, (c) => `\\${c}`).replace(/\n/g, '\\n');
-const quoteString = (s: string) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+const NEEDS_QUOTING = /[\\"]/;
+const quoteString = (s: string) =>
+  NEEDS_QUOTING.test(s) ? `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"` : `"${s}"`;
 
-function fieldValue(v: TelemetryValue): string {
-  if (typeof v === 'number') return String(v); // e.g. 21, 21.5, 1e+21: all floats in line protocol
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  return quoteString(v);
+/**
+ * `{measurement},device={tag} ` for each pilot and device, escaped once: every reading of a device
+ * starts with the same text. Bounded: cleared when it holds `MAX_PREFIXES` devices.
+ */
+const prefixes = new Map<string, Map<string, string>>();
+let prefixCount = 0;
+const MAX_PREFIXES = 100_000;
+
+export function linePrefix(pilotId: string, deviceId: string): string {
+  let devices = prefixes.get(pilotId);
+  if (devices === undefined) {
+    devices = new Map();
+    prefixes.set(pilotId, devices);
+  }
+  let prefix = devices.get(deviceId);
+  if (prefix === undefined) {
+    if (prefixCount >= MAX_PREFIXES) {
+      prefixes.clear();
+      prefixes.set(pilotId, devices);
+      devices.clear();
+      prefixCount = 0;
+    }
+    prefix = `${escapeMeasurement(pilotId)},device=${escapeTagValue(deviceId)} `;
+    devices.set(deviceId, prefix);
+    prefixCount++;
+  }
+  return prefix;
 }
 
 /** Field keys need no escaping: the contract allows only letters, digits, `_`, `.` and `-`. */
 export function toPoint(pilotId: string, deviceId: string, reading: Reading): Point {
-  const fields = Object.entries(reading.values)
-    .map(([k, v]) => `${k}=${fieldValue(v)}`)
-    .join(',');
-  const line = `${escapeMeasurement(pilotId)},device=${escapeTagValue(deviceId)} ${fields} ${reading.ts}`;
+  let line = linePrefix(pilotId, deviceId);
+  let first = true;
+  const values = reading.values;
+  for (const key in values) {
+    const v = values[key] as TelemetryValue;
+    // Numbers: e.g. 21, 21.5, 1e+21, all floats in line protocol.
+    const text =
+      typeof v === 'number' ? String(v) : typeof v === 'boolean' ? (v ? 'true' : 'false') : quoteString(v);
+    line += first ? `${key}=${text}` : `,${key}=${text}`;
+    first = false;
+  }
+  line += ` ${reading.ts}`;
   return { pilotId, deviceId, reading, line };
 }

@@ -1,6 +1,11 @@
 /** The contract's payload rules (core/telemetry.ts), shared by MQTT ingest and HTTP ingest. */
 import { describe, expect, it } from 'vitest';
-import { parseTelemetryPayload as parse, parseRfc3339, payloadPrefix } from '../core/telemetry.js';
+import {
+  parseTelemetryPayload as parse,
+  parseRfc3339,
+  parseTelemetryPayloadWithSchemas as parseWithSchemas,
+  payloadPrefix,
+} from '../core/telemetry.js';
 
 const RECEIVED = 1_732_240_000_999;
 
@@ -139,5 +144,157 @@ describe('helpers', () => {
   it('keeps a payload prefix of at most 200 bytes', () => {
     expect(Buffer.byteLength(payloadPrefix(Buffer.from('x'.repeat(1000))))).toBe(200);
     expect(payloadPrefix('{"a":1}')).toBe('{"a":1}');
+  });
+});
+
+describe('fast path', () => {
+  // parseTelemetryPayload validates the common shapes with plain code and leaves everything else to
+  // the zod schemas; parseTelemetryPayloadWithSchemas uses the schemas only. Both must agree exactly,
+  // readings (including key order) and error messages alike.
+  const tsCandidates: unknown[] = [
+    0,
+    1,
+    1_732_240_000_000,
+    9_223_372_036_854,
+    9_223_372_036_855,
+    -1,
+    1.5,
+    -0,
+    2 ** 53,
+    '2024-11-22T01:02:03.123456Z',
+    '2024-11-22 03:02:03+02:00',
+    '2024-02-30T00:00:00Z',
+    '2262-04-11T23:47:16.854Z',
+    '2262-04-11T23:47:16.855Z',
+    '1969-12-31T23:59:59Z',
+    'yesterday',
+    '',
+    null,
+    true,
+    [1],
+    { ms: 1 },
+  ];
+  const keyCandidates = [
+    'a',
+    'temperature',
+    'b_c.d-e',
+    'a'.repeat(64),
+    'a'.repeat(65),
+    '9lives',
+    '_x',
+    'time',
+    'device',
+    'Time',
+    'constructor',
+    'hasOwnProperty',
+    'toString',
+    'é',
+    '',
+    'a b',
+    'ts',
+    'values',
+  ];
+  const valueCandidates: unknown[] = [
+    21.5,
+    0,
+    -0,
+    1e308,
+    -1e-300,
+    true,
+    false,
+    'open',
+    '',
+    'NaN',
+    '\ud800',
+    'é'.repeat(32_768),
+    'é'.repeat(32_769),
+    '€'.repeat(21_845),
+    '€'.repeat(21_846),
+    null,
+    [1],
+    {},
+    { b: 1 },
+  ];
+  let seed = 42;
+  const rand = (n: number) => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return (seed >>> 8) % n; // the low bits of this generator repeat quickly
+  };
+  const pick = <T>(xs: T[]): T => xs[rand(xs.length)] as T;
+  const values = (): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    const n = rand(10) === 0 ? 0 : 1 + rand(3);
+    for (let i = 0; i < n; i++) {
+      const key = rand(4) === 0 ? pick(keyCandidates) : pick(['a', 'temperature', 'humidity', 'door']);
+      out[key] = rand(4) === 0 ? pick(valueCandidates) : rand(1000) / 8;
+    }
+    return out;
+  };
+  const reading = (): unknown => {
+    const r = rand(20);
+    if (r === 0) return pick(valueCandidates);
+    if (r === 1) return { ts: pick(tsCandidates), values: values(), extra: 1 };
+    if (r === 2) return { values: values() };
+    if (r === 3) return { ts: pick(tsCandidates) };
+    if (r === 4) return { ts: pick(tsCandidates), values: pick(valueCandidates) };
+    if (r === 5) return { values: values(), ts: pick(tsCandidates) }; // keys in the other order
+    return { ts: rand(2) === 0 ? pick(tsCandidates) : 1_732_240_000_000 + rand(1000), values: values() };
+  };
+  const corpus: string[] = [
+    '{"ts": 1732240000000, "values": {"temperature": 21.5, "door": "open", "ok": true}}',
+    '{"temperature": 21.5}',
+    '{"values": 3}',
+    '{"values": {"a": 1}}',
+    '{"values": [1], "a": 2}',
+    '{"values": null}',
+    '{"ts": 5, "a": 1}',
+    '{"a": 1e999}',
+    '{"a": -1e999}',
+    '{"__proto__": {"polluted": 1}}',
+    '{"ts": 1, "values": {"__proto__": 1}}',
+    '{"ts": 1, "values": {"a": 1}, "__proto__": {}}',
+    '[{"ts": 1, "values": {"a": 1}, "__proto__": {"ts": 2}}]',
+    '{"constructor": 1}',
+    '{}',
+    '[]',
+    '[[]]',
+    '[null]',
+    'null',
+    '12',
+    '"x"',
+    'not json',
+    '\ufeff{"a": 1}',
+    '',
+  ];
+  for (let i = 0; i < 1500; i++) {
+    const shape = rand(3);
+    if (shape === 0) corpus.push(JSON.stringify(reading()));
+    else if (shape === 1) corpus.push(JSON.stringify(values()));
+    else corpus.push(JSON.stringify(Array.from({ length: 1 + rand(8) }, reading)));
+  }
+
+  it('gives exactly the results of the zod schemas over a corpus of good and bad payloads', () => {
+    let accepted = 0;
+    let refusedCount = 0;
+    for (const text of corpus) {
+      for (const payload of [text, Buffer.from(text)]) {
+        const fast = parse(payload, RECEIVED);
+        const slow = parseWithSchemas(payload, RECEIVED);
+        expect(fast, text.slice(0, 80)).toEqual(slow);
+        expect(JSON.stringify(fast), text.slice(0, 80)).toBe(JSON.stringify(slow));
+      }
+      const r = parse(text, RECEIVED);
+      accepted += r.readings.length;
+      refusedCount += r.errors.length;
+    }
+    // The corpus exercises both sides, so the comparison means something.
+    expect(accepted).toBeGreaterThan(1000);
+    expect(refusedCount).toBeGreaterThan(1000);
+  });
+
+  it('agrees on invalid UTF-8 and a leading byte order mark', () => {
+    for (const payload of [Buffer.from([0xc3, 0x28]), Buffer.from('\ufeff{"a": 1}')]) {
+      expect(parse(payload, RECEIVED)).toEqual(parseWithSchemas(payload, RECEIVED));
+    }
   });
 });

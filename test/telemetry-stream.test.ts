@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectServiceMqtt, createMqttLiveFeed, type MqttLiveFeed } from '../api/telemetry/live.js';
+import { connectServiceMqtt, createMqttLiveFeed, LiveHub, type MqttLiveFeed } from '../api/telemetry/live.js';
 import { storedTopic } from '../core/topics.js';
 import { type PlainBroker, startPlainBroker } from './helpers/plain-broker.js';
 import { startTelemetryFixture, type TelemetryFixture } from './helpers/telemetry.js';
@@ -171,5 +171,36 @@ describe('pilot stream', () => {
     await f.api.app.close();
     await waitForListeners(0);
     await s.close();
+  });
+});
+
+describe('live hub', () => {
+  // The feed skips parsing a stored batch that no listener wants; `wants` must match `publish`.
+  it('wants a batch exactly when a pilot or device listener would receive it', () => {
+    const hub = new LiveHub();
+    const got: string[] = [];
+    const batch = (pilotId: string, deviceId: string) => ({
+      pilotId,
+      deviceId,
+      readings: [{ ts: 1, values: {} }],
+    });
+    expect(hub.wants('p1', 'd1')).toBe(false);
+    const offDevice = hub.subscribe({ pilotId: 'p1', deviceId: 'd1' }, (b) =>
+      got.push(`device:${b.deviceId}`),
+    );
+    expect([hub.wants('p1', 'd1'), hub.wants('p1', 'd2'), hub.wants('p2', 'd1')]).toEqual([
+      true,
+      false,
+      false,
+    ]);
+    const offPilot = hub.subscribe({ pilotId: 'p1' }, (b) => got.push(`pilot:${b.deviceId}`));
+    expect([hub.wants('p1', 'd2'), hub.wants('p2', 'd2')]).toEqual([true, false]);
+    hub.publish(batch('p1', 'd2'));
+    offPilot();
+    expect(hub.wants('p1', 'd2')).toBe(false);
+    hub.publish(batch('p1', 'd1'));
+    offDevice();
+    expect(hub.wants('p1', 'd1')).toBe(false);
+    expect(got).toEqual(['pilot:d2', 'device:d1']);
   });
 });

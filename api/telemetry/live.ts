@@ -64,6 +64,16 @@ export class LiveHub {
     };
   }
 
+  /** Whether a batch of this device would reach any listener (checked before parsing it). */
+  wants(pilotId: string, deviceId: string): boolean {
+    const set = this.byPilot.get(pilotId);
+    if (!set) return false;
+    for (const { filter } of set) {
+      if (filter.deviceId === undefined || filter.deviceId === deviceId) return true;
+    }
+    return false;
+  }
+
   publish(batch: StoredBatch, logger?: Logger): void {
     for (const { filter, listener } of [...(this.byPilot.get(batch.pilotId) ?? [])]) {
       if (filter.deviceId !== undefined && filter.deviceId !== batch.deviceId) continue;
@@ -156,7 +166,8 @@ export function createMqttLiveFeed(
   const hub = new LiveHub();
   const onMessage = (topic: string, payload: Buffer) => {
     const where = parseStoredTopic(topic);
-    if (!where) return;
+    // Most batches have nobody watching: skip their JSON entirely.
+    if (!where || !hub.wants(where.pilotId, where.deviceId)) return;
     const readings = parseStoredPayload(payload);
     if (!readings) {
       opts.logger?.warn({ topic }, 'ignoring a stored-batch message that is not a JSON array');
