@@ -65,8 +65,8 @@ async function writeAll(url: string, layout: Layout, all: ReturnType<typeof line
     const perDatabase = new Map<string, string[]>();
     for (const { pilot, line } of all.slice(i, i + BATCH)) {
       const { database, measurement } = layout.target(pilot);
-      let list = perDatabase.get(database);
-      if (!list) perDatabase.set(database, (list = []));
+      const list = perDatabase.get(database) ?? [];
+      if (list.length === 0) perDatabase.set(database, list);
       list.push(line(measurement));
     }
     for (const [database, list] of perDatabase) requests.push({ database, body: list.join('\n') });
