@@ -120,13 +120,17 @@ describe('components as separate processes', () => {
     expect(stored).toEqual([{ ts: new Date(ts).toISOString(), values: { humidity: 41.5 } }]);
 
     // The API's /metrics also shows what the broker and ingest processes measure.
-    const metrics = await eventually(async () => {
-      const text = await (await fetch(`${api}/metrics`)).text();
-      return /broker_telemetry_accepted_total\{[^}]*component="broker"[^}]*\} [1-9]/.test(text) &&
-        /ingest_points_stored_total\{[^}]*component="ingest"[^}]*\} [1-9]/.test(text)
-        ? text
-        : undefined;
-    }, 15_000, 'broker and ingest metrics at the API');
+    const metrics = await eventually(
+      async () => {
+        const text = await (await fetch(`${api}/metrics`)).text();
+        return /broker_telemetry_accepted_total\{[^}]*component="broker"[^}]*\} [1-9]/.test(text) &&
+          /ingest_points_stored_total\{[^}]*component="ingest"[^}]*\} [1-9]/.test(text)
+          ? text
+          : undefined;
+      },
+      15_000,
+      'broker and ingest metrics at the API',
+    );
     expect(metrics).toMatch(/process_resident_memory_bytes\{component="api"\}/);
   });
 });

@@ -1,0 +1,83 @@
+/**
+ * The ingest worker's MQTT side, used only to publish: stored readings to
+ * `$platform/stored/{pilotId}/{deviceId}` (QoS 0) for the API's live streams, and, when ingest runs
+ * as its own process, its metrics (core/metrics-relay.ts). Telemetry does not come this way: the broker
+ * commits it to the spool ingest drains. So this is a plain clean session; while it is down, the live
+ * view misses readings (they are in InfluxDB) and nothing else is affected.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from '../core/log.js';
+import { SERVICE_USERNAMES, storedTopic } from '../core/topics.js';
+import type { Point } from './points.js';
+
+/** Live fan-out messages carry at most this many readings (stays well under broker payload limits). */
+const FANOUT_CHUNK = 500;
+
+export interface FanOut {
+  client: MqttClient;
+  /** Resolves once connected (true) or after `timeoutMs` (false), whichever is first. */
+  ready(timeoutMs: number): Promise<boolean>;
+  /** Publishes the stored points, grouped by pilot and device; dropped while disconnected. */
+  publishStored(points: Point[]): void;
+  /** Publishes one QoS 0 message; dropped while disconnected. */
+  publish(topic: string, payload: string): void;
+  close(): Promise<void>;
+}
+
+export function connectFanOut(opts: { url: string; serviceSecret: string }, logger: Logger): FanOut {
+  const client = mqtt.connect(opts.url, {
+    clientId: SERVICE_USERNAMES.ingest,
+    username: SERVICE_USERNAMES.ingest,
+    password: opts.serviceSecret,
+    protocolVersion: 4,
+    clean: true,
+    keepalive: 30,
+    reconnectPeriod: 1000,
+    connectTimeout: 10_000,
+    // Best effort: while offline, drop rather than queue in memory.
+    queueQoSZero: false,
+  });
+  client.on('error', (err) => logger.warn({ err: err.message }, 'ingest: MQTT error'));
+  client.on('offline', () => logger.debug('ingest: MQTT offline'));
+
+  const publish = (topic: string, payload: string) => {
+    if (client.connected) client.publish(topic, payload, { qos: 0 });
+  };
+  return {
+    client,
+    ready(timeoutMs) {
+      if (client.connected) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          client.off('connect', onConnect);
+          resolve(false);
+        }, timeoutMs);
+        function onConnect() {
+          clearTimeout(timer);
+          resolve(true);
+        }
+        client.once('connect', onConnect);
+      });
+    },
+    publishStored(points) {
+      if (!client.connected) return; // live view only; the data is in InfluxDB
+      const groups = new Map<string, { ts: number; values: Point['reading']['values'] }[]>();
+      for (const p of points) {
+        const topic = storedTopic(p.pilotId, p.deviceId);
+        let items = groups.get(topic);
+        if (!items) {
+          items = [];
+          groups.set(topic, items);
+        }
+        items.push({ ts: p.reading.ts, values: p.reading.values });
+      }
+      for (const [topic, items] of groups) {
+        for (let i = 0; i < items.length; i += FANOUT_CHUNK) {
+          publish(topic, JSON.stringify(items.slice(i, i + FANOUT_CHUNK)));
+        }
+      }
+    },
+    publish,
+    close: () => client.endAsync(),
+  };
+}
