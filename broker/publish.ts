@@ -101,16 +101,14 @@ export function createAuthorizePublish(deps: PublishDeps): AuthorizePublishHandl
             )
         : Promise.resolve(false);
     seenBefore
-      .then((seen) => {
+      .then(async (seen) => {
         if (seen) return;
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-        return deps.appender.append(deviceId, receivedAt, payload);
+        await deps.appender.append(deviceId, receivedAt, payload);
+        metrics.handedToIngest.inc();
       })
       .then(
-        () => {
-          metrics.handedToIngest.inc();
-          done(null);
-        },
+        () => done(null),
         (err: Error) => {
           deps.logger.error(
             { err, deviceId },
