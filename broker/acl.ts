@@ -3,8 +3,10 @@
  * rules read in one place and are tested without a broker.
  *
  * - A device publishes and subscribes only under `devices/{its id}/`. Its telemetry topic (and
- *   ThingsBoard's `v1/devices/me/telemetry`, which means "my telemetry") goes to ingest.
- * - `svc:ingest` subscribes to `$platform/telemetry/+/+` and publishes `$platform/stored/...`.
+ *   ThingsBoard's `v1/devices/me/telemetry`, which means "my telemetry") goes to the telemetry spool
+ *   that ingest drains (broker/publish.ts).
+ * - `svc:ingest` publishes `$platform/stored/...` (live fan-out) and subscribes to nothing: it reads
+ *   telemetry from the spool, not from the broker.
  * - `svc:api` publishes `$platform/telemetry/...` (HTTP ingest) and `$platform/stored/...`, and
  *   subscribes to `$platform/stored/+/+` (live streams) and `$platform/metrics/+` (/metrics).
  * - A service running as its own process publishes its metrics to `$platform/metrics/{service}`.
@@ -20,7 +22,7 @@ export type Identity =
   | { kind: 'anonymous' };
 
 export type PublishDecision =
-  /** Device telemetry: re-address to ingest. */
+  /** Device telemetry: commit to the spool for ingest. */
   | { verdict: 'telemetry'; deviceId: string }
   /** A service's own `$platform/telemetry/{deviceId}/{receivedAt}` publish (HTTP ingest). */
   | { verdict: 'service-telemetry' }
@@ -75,9 +77,9 @@ export function maySubscribe(identity: Identity, filter: string): boolean {
       // A literal prefix: `devices/+/...` or `#` would reach other devices' topics.
       return filter.startsWith(devicePrefix(identity.deviceId));
     case 'service':
-      return identity.service === 'ingest'
-        ? filter.startsWith(TELEMETRY_PREFIX)
-        : filter.startsWith(STORED_PREFIX) || filter.startsWith(METRICS_PREFIX);
+      return (
+        identity.service === 'api' && (filter.startsWith(STORED_PREFIX) || filter.startsWith(METRICS_PREFIX))
+      );
     case 'anonymous':
       // `#` and `+/...` are allowed: they never match `$` topics (MQTT 3.1.1 section 4.7.2), and
       // mayReceive keeps device topics from being delivered.
@@ -91,9 +93,9 @@ export function mayReceive(identity: Identity, topic: string): boolean {
     case 'device':
       return topic.startsWith(devicePrefix(identity.deviceId));
     case 'service':
-      return identity.service === 'ingest'
-        ? topic.startsWith(TELEMETRY_PREFIX)
-        : topic.startsWith(STORED_PREFIX) || topic.startsWith(METRICS_PREFIX);
+      return (
+        identity.service === 'api' && (topic.startsWith(STORED_PREFIX) || topic.startsWith(METRICS_PREFIX))
+      );
     case 'anonymous':
       return isPublicTopic(topic);
   }

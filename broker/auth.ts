@@ -140,7 +140,7 @@ export function createAuthenticator(deps: AuthDeps) {
       }
       if (!credential) return refuse(done, CONNACK.badCredentials, 'bad_credentials');
       // A device's client id is its device id (or starts with it, then '-'): otherwise a device could
-      // take over another client's persistent session (MQTT-3.1.4-2), e.g. the ingest worker's.
+      // take over another client's session (MQTT-3.1.4-2), e.g. another device's or a service's.
       if (sentId !== '' && sentId !== username && !sentId.startsWith(`${username}-`)) {
         return refuse(done, CONNACK.identifierRejected, 'client_id_rejected');
       }

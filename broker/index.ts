@@ -1,16 +1,17 @@
 /**
  * The MQTT broker (aedes 1.2 on a plain TCP server): device authentication, topic ACL, the durable
- * hand-off of telemetry to ingest, presence, revocation, limits and metrics. See publish.ts for the
- * data path and why a device's PUBACK follows the durable queueing of its message.
+ * hand-off of telemetry to ingest (committed to the telemetry spool in DATA_DIR before the PUBACK),
+ * presence, revocation, limits and metrics. See publish.ts for the data path and spool-appender.ts for
+ * group commit and backpressure.
  */
 import type { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { Aedes, type AuthorizeSubscribeHandler } from 'aedes';
 import { Registry } from 'prom-client';
-import type { BrokerConfig, CommonConfig, MqttConfig } from '../core/config.js';
+import type { BrokerConfig, CommonConfig, IngestConfig, MqttConfig } from '../core/config.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import type { DeviceAuthStore, DeviceErrorLog } from '../core/registry/types.js';
-import { INGEST_CLIENT_ID, INGEST_TOPIC_FILTER } from '../core/topics.js';
+import { openTelemetrySpool, spoolFile } from '../core/telemetry-spool.js';
 import { mayReceive, maySubscribe, topicLevels } from './acl.js';
 import { createAuthenticator } from './auth.js';
 import { DeviceErrorBuffer } from './device-errors.js';
@@ -21,6 +22,7 @@ import { openBrokerPersistence } from './persistence.js';
 import { PresenceTracker } from './presence.js';
 import { createAuthorizePublish } from './publish.js';
 import { DeviceSessions, startRevocationPoller } from './revocation.js';
+import { createSpoolAppender } from './spool-appender.js';
 
 export interface BrokerDeps {
   registry: DeviceAuthStore & DeviceErrorLog;
@@ -39,24 +41,38 @@ export interface BrokerDeps {
 export interface RunningBroker {
   address: { host: string; port: number; url: string };
   aedes: Aedes;
+  /** True while PUBACKs of telemetry are held because the spool is full (spool-appender.ts). */
+  telemetryHeld(): boolean;
   close(): Promise<void>;
 }
 
-type BrokerPersistence = Parameters<typeof keepEnqueueOrder>[0] & {
-  addSubscriptions(client: { id: string }, subs: { topic: string; qos: 0 | 1 | 2 }[]): Promise<unknown>;
-};
+type BrokerPersistence = Parameters<typeof keepEnqueueOrder>[0];
 
 /** A refused filter is stored under this (see authorizeSubscribe); nothing is ever published there. */
 const REFUSED_FILTER = '$platform/refused';
 
 export async function startBroker(
-  config: { common: CommonConfig; mqtt: MqttConfig; broker: BrokerConfig },
+  config: {
+    common: CommonConfig;
+    mqtt: MqttConfig;
+    broker: BrokerConfig;
+    ingest: Pick<IngestConfig, 'spoolMaxMessages'>;
+  },
   deps: BrokerDeps,
 ): Promise<RunningBroker> {
   const logger = deps.logger ?? silentLogger();
   const now = deps.now ?? Date.now;
-  const metrics = createBrokerMetrics(deps.metrics ?? new Registry());
-  const store = await openBrokerPersistence(config.broker.persistence, config.common.dataDir);
+  const spool = openTelemetrySpool(spoolFile(config.common.dataDir));
+  const appender = createSpoolAppender(spool, { maxMessages: config.ingest.spoolMaxMessages, logger });
+  const metrics = createBrokerMetrics(deps.metrics ?? new Registry(), { telemetryHeld: appender.held });
+  let store: Awaited<ReturnType<typeof openBrokerPersistence>>;
+  try {
+    store = await openBrokerPersistence(config.broker.persistence, config.common.dataDir);
+  } catch (err) {
+    appender.close();
+    spool.close();
+    throw err;
+  }
 
   const errors = new DeviceErrorBuffer(deps.registry, logger, now);
   const presence = new PresenceTracker(deps.registry, logger);
@@ -103,6 +119,7 @@ export async function startBroker(
     authenticate: auth.authenticate,
     authorizePublish: createAuthorizePublish({
       broker: () => broker!,
+      appender,
       identityOf: auth.identityOf,
       limits: config.broker,
       limiter,
@@ -125,10 +142,6 @@ export async function startBroker(
   // aedes sets `persistence` in listen() (the default memory one too); its types do not declare it.
   const persistence = (aedes as unknown as { persistence: BrokerPersistence }).persistence;
   keepEnqueueOrder(persistence);
-  // The ingest session's subscription exists from the broker's first start on, not from ingest's
-  // first SUBSCRIBE: aedes queues a QoS 1 message only for subscriptions it knows (enqueueOffline in
-  // aedes.js), so a reading accepted while ingest had never connected would otherwise be lost.
-  await persistence.addSubscriptions({ id: INGEST_CLIENT_ID }, [{ topic: INGEST_TOPIC_FILTER, qos: 1 }]);
   // Presence from before a crash is stale: connected devices are marked online again as they reconnect.
   deps.registry.markAllOffline();
 
@@ -193,6 +206,8 @@ export async function startBroker(
     revocation.stop();
     clearInterval(flushTimer);
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    appender.close();
+    spool.close();
     await store.close();
     throw err;
   }
@@ -206,6 +221,7 @@ export async function startBroker(
   return {
     address: { host, port, url },
     aedes,
+    telemetryHeld: appender.held,
     close() {
       closing ??= (async () => {
         revocation.stop();
@@ -215,6 +231,8 @@ export async function startBroker(
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         for (const socket of sockets) socket.destroy();
         await serverClosed;
+        appender.close();
+        spool.close();
         presence.flush();
         errors.flush();
         await store.close();

@@ -18,9 +18,13 @@ export interface BrokerMetrics {
   subscriptionsRefused: Counter;
   authFailures: Counter<'reason'>;
   sessionsRevoked: Counter;
+  telemetryHeld: Gauge;
 }
 
-export function createBrokerMetrics(registry: Registry = new Registry()): BrokerMetrics {
+export function createBrokerMetrics(
+  registry: Registry = new Registry(),
+  state: { telemetryHeld: () => boolean } = { telemetryHeld: () => false },
+): BrokerMetrics {
   const registers = [registry];
   return {
     connections: new Gauge({
@@ -40,7 +44,7 @@ export function createBrokerMetrics(registry: Registry = new Registry()): Broker
     }),
     handedToIngest: new Counter({
       name: 'broker_telemetry_accepted_total',
-      help: 'Device telemetry messages durably queued for ingest',
+      help: 'Telemetry messages committed to the spool ingest drains (devices and HTTP ingest)',
       registers,
     }),
     dropped: new Counter({
@@ -64,6 +68,14 @@ export function createBrokerMetrics(registry: Registry = new Registry()): Broker
       name: 'broker_sessions_revoked_total',
       help: 'Live device connections dropped because the device secret was rotated or the device deleted',
       registers,
+    }),
+    telemetryHeld: new Gauge({
+      name: 'broker_telemetry_backpressure',
+      help: '1 while telemetry PUBACKs are held because the spool is past INGEST_SPOOL_MAX_MESSAGES',
+      registers,
+      collect() {
+        this.set(state.telemetryHeld() ? 1 : 0);
+      },
     }),
   };
 }

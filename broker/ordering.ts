@@ -8,9 +8,10 @@
  * forwarding, a QoS 1 publish awaits `outgoingEnqueueCombi` (aedes.js line 361), which with
  * aedes-persistence-level is one LevelDB put per persistent subscriber. Puts run on libuv's thread
  * pool and can finish out of order: then packet 11 is emitted before packet 10, and packet 10 is
- * skipped for the ingest session as a "duplicate". It is not lost (it stays in the session's queue on
- * disk), but ingest gets it only after its next reconnect. We measured this: 500 concurrent publishes
- * left one behind in most runs.
+ * skipped for that subscriber as a "duplicate". It is not lost (it stays in the session's queue on
+ * disk), but the subscriber gets it only after its next reconnect. We measured this (when ingest
+ * still took telemetry through a persistent session): 500 concurrent publishes left one behind in
+ * most runs.
  *
  * The fix: let the puts run concurrently, but resolve each `outgoingEnqueueCombi` only after every
  * earlier call has settled, so aedes emits QoS 1 packets in numbering order.

@@ -1,6 +1,6 @@
 /**
  * Broker persistence: sessions, their queued QoS 1/2 packets, retained messages and wills.
- * `level` (default) keeps them in LevelDB under `${dataDir}/broker`, so the ingest worker's queue and
+ * `level` (default) keeps them in LevelDB under `${dataDir}/broker`, so persistent sessions' queues and
  * retained messages survive a broker restart; `memory` keeps them in the process (tests, throwaway
  * runs). LevelDB takes a lock on its directory: a second broker on the same DATA_DIR fails to start
  * instead of corrupting the first one's queues.
@@ -34,10 +34,12 @@ export async function openBrokerPersistence(
     }
     throw err;
   }
+  // Group commit (level-batching.ts): same durability, a fraction of the native calls.
+  const batching = batchingLevel(db);
   return {
-    // Group commit (level-batching.ts): same durability, a fraction of the native calls.
-    persistence: aedesPersistenceLevel(batchingLevel(db) as unknown as Level<string, Buffer>),
+    persistence: aedesPersistenceLevel(batching as unknown as Level<string, Buffer>),
     location,
-    close: () => db.close(),
+    // Through the wrapper: it writes what is still pending first.
+    close: () => batching.close(),
   };
 }

@@ -1,34 +1,37 @@
 /**
  * aedes' authorizePublish hook: the device data path.
  *
- * ## Why the hand-off happens here (durability, read from the aedes 1.2 source)
+ * ## Telemetry goes straight into the durable spool (why, and why the PUBACK waits for it)
  * - For an incoming QoS 1 PUBLISH, aedes writes the PUBACK first and only then publishes:
  *   `node_modules/aedes/lib/handlers/publish.js` lines 92-96 (`write(client, new PubAck(packet), ...
- *   client.broker.publish(packet, client, done)`). A crash between the two loses an acknowledged
- *   message, so we cannot let aedes' own publish be the one that reaches ingest.
- * - `Aedes#publish` (aedes.js line 231) runs `publishFuncsQoS` (aedes.js lines 384-389) in series:
- *   `storeRetained`, `enqueueOffline`, `emitPacket`, `callPublished`, and calls its callback at the end.
- *   `enqueueOffline` (aedes.js line 318) asks the persistence for every stored subscription matching
- *   the topic and awaits `outgoingEnqueueCombi(subs, packet)` (line 361) before `emitPacket`
- *   hands the packet to online subscribers.
- * - aedes-persistence-level keeps the subscriptions of every clean=false client (online or not; stored
- *   at SUBSCRIBE, `lib/handlers/subscribe.js` line 134, and loaded back at start-up,
- *   `asyncPersistence.js` line 51) and `outgoingEnqueue` (`asyncPersistence.js` lines 275-277) awaits a
- *   LevelDB put of the packet under `outgoing:{clientId}:...`. LevelDB appends it to its log and
- *   flushes that to the OS before the put resolves (no fsync: survives a process crash or SIGKILL,
- *   not a power cut, the same guarantee as the registry's `synchronous = NORMAL`).
- * - An online persistent subscriber gets the packet from that queue entry (`lib/client.js` line 149,
- *   `outgoingUpdate`); an offline one gets it on reconnect (`lib/handlers/connect.js` line 248,
- *   `emptyQueue`). The entry is deleted when the subscriber PUBACKs.
- * So: when the callback of `broker.publish(packet)` fires without error, the packet is on disk in the
- * queue of the ingest worker's persistent session. Here we publish the re-addressed copy
- * (`$platform/telemetry/{deviceId}/{receivedAt}`, QoS 1, not retained) ourselves and call back only
- * after that; aedes then writes the PUBACK, so every PUBACK a device gets follows the durable hand-off.
- * If the hand-off fails we call back with the error: aedes closes the connection without a PUBACK
- * (`lib/client.js` line 66, `nextBatch(err)`), and the device sends the message again.
- * aedes' own publish of the original then goes on to the device's canonical topic
- * `devices/{id}/telemetry` (a ThingsBoard topic is rewritten to it), where only the device itself
- * may subscribe.
+ *   client.broker.publish(packet, client, done)`), but it calls this hook before both. So the hook is
+ *   the one place where a message can be made durable before its PUBACK.
+ * - Here a device's telemetry (and the API's HTTP ingest, `$platform/telemetry/{deviceId}/{receivedAt}`
+ *   published by `svc:api`) is appended to the telemetry spool (core/telemetry-spool.ts, SQLite in
+ *   `DATA_DIR/ingest/spool.db`) that ingest drains into InfluxDB. We call back only after the append's
+ *   transaction committed (broker/spool-appender.ts: group commit, one transaction per event-loop
+ *   turn), so every PUBACK a device gets follows a durable commit. QoS 0 telemetry is appended the
+ *   same way (there is no PUBACK to hold, but ingest only ever sees committed messages).
+ * - The receive stamp (`receivedAt`, used as the time of a flat payload) is taken when the broker first
+ *   accepts the message and stored in the row, so draining the row again after a crash uses the same
+ *   stamp. A device's own re-send of an unacknowledged message is a new acceptance with a new stamp.
+ * - If the append fails we call back with the error: aedes closes the connection without a PUBACK
+ *   (`lib/client.js` line 66, `nextBatch(err)`), and the device sends the message again. While the
+ *   spool is past `INGEST_SPOOL_MAX_MESSAGES` the append is held, and so is the PUBACK (backpressure,
+ *   see spool-appender.ts).
+ * - aedes' own publish of the original then goes on to the device's canonical topic
+ *   `devices/{id}/telemetry` (a ThingsBoard topic is rewritten to it), where only the device itself
+ *   may subscribe; the API's copy goes to the sink.
+ * - Other QoS 1 messages (a device's own `devices/{id}/...` topics, e.g. commands to its persistent
+ *   session) are published by this hook before it calls back, and the original is sunk: aedes'
+ *   `Aedes#publish` (aedes.js line 215) awaits the on-disk queueing for every offline persistent
+ *   subscriber (`enqueueOffline`, `outgoingEnqueueCombi`) before its callback, so the PUBACK follows it.
+ *
+ * Before this, the broker published a re-addressed copy QoS 1 to ingest's persistent MQTT session:
+ * aedes-persistence-level did ~7 LevelDB operations plus msgpack per message, then the message crossed
+ * a second MQTT hop into ingest, which committed it to this same spool one transaction per message.
+ * The platform stored ~3,800 one-reading QoS 1 messages/s while raw Aedes forwarded ~33,000/s
+ * (bench/RESULTS.md, "End to end"); writing the spool here removes the hop and both per-message costs.
  *
  * ## Refused publishes are acknowledged and dropped, the connection stays up
  * MQTT 3.1.1 section 3.3.5 [MQTT-3.3.5-2] lets a server either acknowledge an unauthorised PUBLISH
@@ -42,15 +45,18 @@
 import type { Aedes, AuthorizePublishHandler, Client, PublishPacket } from 'aedes';
 import type { BrokerConfig } from '../core/config.js';
 import type { Logger } from '../core/log.js';
-import { ingestTopic, telemetryTopic } from '../core/topics.js';
+import { parseIngestTopic, telemetryTopic } from '../core/topics.js';
 import { decidePublish, type Identity, SINK_TOPIC, topicLevels } from './acl.js';
 import type { DeviceErrorBuffer } from './device-errors.js';
 import type { RateLimiter } from './limits.js';
 import type { BrokerMetrics, DropReason } from './metrics.js';
 import type { PresenceTracker } from './presence.js';
+import type { SpoolAppender } from './spool-appender.js';
 
 export interface PublishDeps {
   broker: () => Aedes;
+  /** Commits accepted telemetry to the spool ingest drains. */
+  appender: Pick<SpoolAppender, 'append'>;
   identityOf: (client: Client | null) => Identity | undefined;
   limits: Pick<BrokerConfig, 'maxPayloadBytes' | 'maxTopicLevels'>;
   limiter: RateLimiter;
@@ -75,23 +81,16 @@ export function createAuthorizePublish(deps: PublishDeps): AuthorizePublishHandl
     sink(packet);
   }
 
-  /** Publishes the copy for ingest; `done` runs once it is durably queued (see the file comment). */
+  /** Appends the message to the spool; `done` runs once it is committed (see the file comment). */
   function handOff(
     client: Client,
     packet: PublishPacket,
-    ingestAt: string,
+    deviceId: string,
+    receivedAt: number,
     done: (err?: Error | null) => void,
   ) {
-    const copy: PublishPacket = {
-      cmd: 'publish',
-      topic: ingestAt,
-      payload: packet.payload,
-      qos: 1,
-      retain: false,
-      dup: false,
-    };
-    // A QoS 2 PUBLISH sent again before PUBREL (DUP) is already stored by aedes and was handed
-    // off the first time: do not hand it off twice.
+    // A QoS 2 PUBLISH sent again before PUBREL (DUP) is already stored by aedes and was appended
+    // the first time: do not append it twice.
     const seenBefore: Promise<boolean> =
       packet.qos === 2
         ? persistenceOf(deps.broker())
@@ -101,19 +100,42 @@ export function createAuthorizePublish(deps: PublishDeps): AuthorizePublishHandl
               () => false,
             )
         : Promise.resolve(false);
-    seenBefore.then((seen) => {
-      if (seen) return done(null);
-      deps.broker().publish(copy, (err?: Error) => {
-        if (err) {
-          deps.logger.error(
-            { err, topic: ingestAt },
-            'could not queue telemetry for ingest; refusing the message',
-          );
-          return done(err);
-        }
+    seenBefore
+      .then(async (seen) => {
+        if (seen) return;
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        await deps.appender.append(deviceId, receivedAt, payload);
         metrics.handedToIngest.inc();
-        done(null);
-      });
+      })
+      .then(
+        () => done(null),
+        (err: Error) => {
+          deps.logger.error(
+            { err, deviceId },
+            'could not commit telemetry to the spool; refusing the message',
+          );
+          done(err);
+        },
+      );
+  }
+
+  /**
+   * A QoS 1 message between clients (e.g. to a device's `devices/{id}/commands`): aedes would PUBACK
+   * first and queue it for offline persistent sessions after (see the file comment). Publishing it
+   * here and sinking the original puts the queueing (on disk with LevelDB) before the PUBACK.
+   */
+  function publishBeforeAck(packet: PublishPacket, done: (err?: Error | null) => void) {
+    const copy: PublishPacket = {
+      cmd: 'publish',
+      topic: packet.topic,
+      payload: packet.payload,
+      qos: 1,
+      retain: packet.retain,
+      dup: false,
+    };
+    deps.broker().publish(copy, (err?: Error) => {
+      if (err) deps.logger.error({ err, topic: packet.topic }, 'could not publish; refusing the message');
+      done(err ?? null);
     });
   }
 
@@ -170,21 +192,31 @@ export function createAuthorizePublish(deps: PublishDeps): AuthorizePublishHandl
         }
         return callback(null);
       case 'allow':
-        return callback(null);
-      case 'telemetry':
-        return handOff(client, packet, ingestTopic(decision.deviceId, deps.now()), (err) => {
-          if (!err) {
-            packet.topic = telemetryTopic(decision.deviceId);
-          }
-          callback(err);
-        });
-      case 'service-telemetry':
-        // The API's HTTP ingest: same durable hand-off on the same topic; the original is sunk so
-        // ingest does not receive it twice.
-        return handOff(client, packet, packet.topic, (err) => {
+        if (packet.qos !== 1) return callback(null);
+        return publishBeforeAck(packet, (err) => {
           if (!err) sink(packet);
           callback(err);
         });
+      case 'telemetry':
+        return handOff(client, packet, decision.deviceId, deps.now(), (err) => {
+          if (!err) packet.topic = telemetryTopic(decision.deviceId);
+          callback(err);
+        });
+      case 'service-telemetry': {
+        // The API's HTTP ingest: the API stamped receivedAt when it took the request; the original
+        // is sunk (nobody subscribes to telemetry any more).
+        const where = parseIngestTopic(packet.topic);
+        if (!where) {
+          metrics.dropped.inc({ reason: 'forbidden_topic' });
+          deps.logger.warn({ topic: packet.topic }, 'refused a malformed service telemetry topic');
+          sink(packet);
+          return callback(null);
+        }
+        return handOff(client, packet, where.deviceId, where.receivedAt, (err) => {
+          if (!err) sink(packet);
+          callback(err);
+        });
+      }
     }
   };
 }

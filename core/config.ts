@@ -146,7 +146,7 @@ export interface IngestConfig {
   batchSize: number;
   flushMs: number;
   maxInFlight: number;
-  /** Past this many spooled messages the worker stops taking more (backpressure). */
+  /** Past this many spooled messages the broker holds telemetry PUBACKs until half (backpressure). */
   spoolMaxMessages: number;
   deviceErrorsKept: number;
 }

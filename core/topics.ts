@@ -11,13 +11,12 @@ export const telemetryTopic = (deviceId: string) => `devices/${deviceId}/telemet
 export const THINGSBOARD_TELEMETRY_TOPIC = 'v1/devices/me/telemetry';
 
 /**
- * The broker re-addresses each accepted telemetry message to this topic for ingest, with the time
- * it received it. The stamp travels with the queued packet, so a QoS 1 redelivery to ingest after a
- * crash carries the same stamp and a flat payload (no `ts`) is stored once.
+ * The API's HTTP ingest publishes a device's posted body here (as `svc:api`, QoS 1), with the time it
+ * received it; the broker commits it to the telemetry spool with that stamp, as it does a device's
+ * MQTT telemetry (broker/publish.ts). Nobody subscribes to these topics.
  */
 export const ingestTopic = (deviceId: string, receivedAt: number) =>
   `$platform/telemetry/${deviceId}/${receivedAt}`;
-export const INGEST_TOPIC_FILTER = '$platform/telemetry/+/+';
 
 export function parseIngestTopic(topic: string): { deviceId: string; receivedAt: number } | undefined {
   const parts = topic.split('/');
@@ -41,12 +40,6 @@ export function parseStoredTopic(topic: string): { pilotId: string; deviceId: st
 
 /** Usernames of the platform's own MQTT clients; devices' usernames are `dev_...` ids. */
 export const SERVICE_USERNAMES = { ingest: 'svc:ingest', api: 'svc:api' } as const;
-
-/**
- * The ingest worker's persistent session. The broker creates its subscription at start, so telemetry
- * accepted before ingest ever connected is queued for it instead of going nowhere.
- */
-export const INGEST_CLIENT_ID = SERVICE_USERNAMES.ingest;
 
 /**
  * A component running as its own process (`npm run broker`, `npm run ingest`) publishes its metrics

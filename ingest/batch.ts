@@ -5,9 +5,9 @@
  */
 import type { TelemetrySchemaStore } from '../core/registry/types.js';
 import { parseTelemetryPayload, payloadPrefix } from '../core/telemetry.js';
+import type { SpooledMessage } from '../core/telemetry-spool.js';
 import type { KeyTypeChecker } from './key-types.js';
 import { type Point, toPoint } from './points.js';
-import type { SpooledMessage } from './spool.js';
 
 export interface DeviceErrorInput {
   deviceId: string;

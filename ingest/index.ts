@@ -1,22 +1,20 @@
 /**
- * The ingest worker: broker -> durable spool -> validation -> InfluxDB -> live fan-out.
- * See subscriber.ts (intake and backpressure), spool.ts (durability), pipeline.ts (ordering and
- * retries) and README "How ingest never loses a reading".
+ * The ingest worker: telemetry spool -> validation -> InfluxDB -> live fan-out.
+ * The broker commits every accepted message to the spool (core/telemetry-spool.ts) before its PUBACK;
+ * see pipeline.ts (draining, ordering and retries), broker-link.ts (the MQTT side, publish only), fanout.ts (live fan-out messages) and README
+ * "How ingest never loses a reading".
  */
-import path from 'node:path';
 import type { Registry } from 'prom-client';
 import type { CommonConfig, IngestConfig, MqttConfig } from '../core/config.js';
 import type { InfluxConnection } from '../core/influx/client.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import { startMetricsPublisher } from '../core/metrics-relay.js';
 import type { DeviceErrorLog, TelemetrySchemaStore } from '../core/registry/types.js';
+import { openTelemetrySpool, spoolFile } from '../core/telemetry-spool.js';
 import type { BackoffOptions } from './backoff.js';
-import { storedMessages } from './fanout.js';
+import { connectFanOut } from './broker-link.js';
 import { createIngestMetrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
-import type { Point } from './points.js';
-import { openSpool } from './spool.js';
-import { startSubscriber } from './subscriber.js';
 import { type PointWriter, writerForConnection } from './writer.js';
 
 export { influxLineWriter, type PointWriter, WriteRefusedError, WriteUnavailableError } from './writer.js';
@@ -34,11 +32,11 @@ export interface IngestDeps {
   logger?: Logger;
   serviceSecret: string;
   metrics?: Registry;
-  /** Defaults to mqtt://{mqtt.host}:{mqtt.port}. */
+  /** Defaults to mqtt://{mqtt.host}:{mqtt.port}; used for the live fan-out and metrics only. */
   mqttUrl?: string;
   /** Overrides the retry schedule (tests). */
   backoff?: BackoffOptions;
-  /** How long start waits for the broker connection and subscription; default 10 s. */
+  /** How long start waits for the broker connection; default 10 s (ingest drains the spool anyway). */
   brokerWaitMs?: number;
   /**
    * When ingest runs as its own process: publish `metrics` to the broker this often, for the API's
@@ -48,16 +46,14 @@ export interface IngestDeps {
 }
 
 export interface IngestStatus {
-  /** Messages acknowledged to the broker and not yet stored (the backlog). */
+  /** Messages committed to the spool and not yet stored (the backlog; see TelemetrySpool.count). */
   spooled: number;
   writing: boolean;
-  /** Messages taken from the broker (acknowledged) since start. */
+  /** Messages read from the spool since start. */
   messagesReceived: number;
   /** Spooled messages fully handled (stored or refused) since start, including a resumed backlog. */
   messagesDone: number;
   influxHealthy: boolean;
-  /** True while intake is paused because the spool is full. */
-  backpressure: boolean;
   lastError?: string;
 }
 
@@ -68,15 +64,17 @@ export interface IngestHandle {
 
 export async function startIngest(config: IngestStartConfig, deps: IngestDeps): Promise<IngestHandle> {
   const logger = deps.logger ?? silentLogger();
-  const spool = openSpool(path.join(config.common.dataDir, 'ingest', 'spool.db'));
+  const spool = openTelemetrySpool(spoolFile(config.common.dataDir));
   const writer = 'write' in deps.influx ? deps.influx : writerForConnection(deps.influx);
-  const status = (): IngestStatus => ({
-    spooled: spool.count(),
-    ...pipeline.status(),
-    messagesReceived: received,
-    backpressure: subscriber.paused(),
-  });
+  const status = (): IngestStatus => ({ spooled: spool.count(), ...pipeline.status() });
   const metrics = createIngestMetrics(deps.metrics, status);
+  const fanOut = connectFanOut(
+    {
+      url: deps.mqttUrl ?? `mqtt://${config.mqtt.host}:${config.mqtt.port}`,
+      serviceSecret: deps.serviceSecret,
+    },
+    logger,
+  );
 
   const pipeline: Pipeline = new Pipeline(
     {
@@ -85,58 +83,19 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
       maxInFlight: config.ingest.maxInFlight,
       ...(deps.backoff ? { backoff: deps.backoff } : {}),
     },
-    {
-      spool,
-      registry: deps.registry,
-      writer,
-      logger,
-      metrics,
-      onStored(points) {
-        subscriber.spoolShrank();
-        publishStored(points);
-      },
-    },
+    { spool, registry: deps.registry, writer, logger, metrics, onStored: fanOut.publishStored },
   );
   if (spool.count() > 0) logger.info({ spooled: spool.count() }, 'ingest: resuming the spooled backlog');
   pipeline.start();
 
-  let received = 0;
-  const maxSpooled = config.ingest.spoolMaxMessages;
-  const subscriber = startSubscriber(
-    {
-      url: deps.mqttUrl ?? `mqtt://${config.mqtt.host}:${config.mqtt.port}`,
-      serviceSecret: deps.serviceSecret,
-      maxSpooled,
-      resumeBelow: Math.floor(maxSpooled / 2),
-    },
-    spool,
-    () => {
-      received++;
-      pipeline.notify();
-    },
-    logger,
-  );
-
-  function publishStored(points: Point[]) {
-    if (!subscriber.client.connected) return; // live view only; the data is in InfluxDB
-    for (const m of storedMessages(points)) subscriber.client.publish(m.topic, m.payload, { qos: 0 });
-  }
-
   const metricsRelay =
     deps.metrics && deps.publishMetricsEveryMs
-      ? startMetricsPublisher(
-          deps.metrics,
-          'ingest',
-          (topic, payload) => {
-            if (subscriber.client.connected) subscriber.client.publish(topic, payload, { qos: 0 });
-          },
-          deps.publishMetricsEveryMs,
-        )
+      ? startMetricsPublisher(deps.metrics, 'ingest', fanOut.publish, deps.publishMetricsEveryMs)
       : undefined;
 
-  const connected = await subscriber.ready(deps.brokerWaitMs ?? 10_000);
-  if (!connected) logger.warn('ingest: broker not reachable yet; will keep trying');
-  else logger.info({ spooled: spool.count() }, 'ingest: subscribed');
+  const connected = await fanOut.ready(deps.brokerWaitMs ?? 10_000);
+  if (!connected) logger.warn('ingest: broker not reachable yet (live fan-out only); will keep trying');
+  else logger.info({ spooled: spool.count() }, 'ingest: draining the telemetry spool');
 
   let closed: Promise<void> | undefined;
   return {
@@ -144,8 +103,8 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
     close() {
       closed ??= (async () => {
         metricsRelay?.stop();
-        await subscriber.close(); // stop intake first: nothing new reaches the spool
         await pipeline.stop();
+        await fanOut.close();
         spool.close();
       })();
       return closed;

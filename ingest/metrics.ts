@@ -7,18 +7,17 @@ export interface IngestMetrics {
   pointsStored: Counter;
   readingsRefused: Counter;
   writeRetries: Counter;
-  paused: Gauge;
 }
 
 export function createIngestMetrics(
   registry: Registry | undefined,
-  status: () => { spooled: number; backpressure: boolean },
+  status: () => { spooled: number },
 ): IngestMetrics {
   const registers = registry ? [registry] : [];
   return {
     spooled: new Gauge({
       name: 'ingest_spool_messages',
-      help: 'Messages acknowledged to the broker and not yet stored in InfluxDB (the backlog)',
+      help: 'Messages committed to the telemetry spool and not yet stored in InfluxDB (the backlog)',
       registers,
       collect() {
         this.set(status().spooled);
@@ -43,14 +42,6 @@ export function createIngestMetrics(
       name: 'ingest_write_retries_total',
       help: 'InfluxDB writes retried after an error (InfluxDB down, 5xx, timeouts)',
       registers,
-    }),
-    paused: new Gauge({
-      name: 'ingest_backpressure',
-      help: '1 while ingest has stopped taking messages because its spool is full',
-      registers,
-      collect() {
-        this.set(status().backpressure ? 1 : 0);
-      },
     }),
   };
 }

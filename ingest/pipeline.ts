@@ -1,6 +1,10 @@
 /**
  * The drain loop: spool -> batches -> InfluxDB -> delete from spool -> live fan-out.
  *
+ * The broker (maybe another process) appends to the spool; the loop polls for rows above its cursor:
+ * at once again while there is a backlog, every `pollMs` (default `flushMs`) when caught up. A poll is
+ * one indexed query, and the wait adds at most `pollMs` to a reading's way into InfluxDB.
+ *
  * Ordering rules that make "stored exactly once" hold:
  * - A cursor (in memory) marks the last spool row handed to a batch. Rows are read only above it, so
  *   within one process a row belongs to exactly one batch and is never written twice concurrently.
@@ -17,12 +21,12 @@
  */
 import type { Logger } from '../core/log.js';
 import type { DeviceErrorLog, TelemetrySchemaStore } from '../core/registry/types.js';
+import type { TelemetrySpool as Spool } from '../core/telemetry-spool.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from './backoff.js';
 import { type Batch, convertMessage, type DeviceErrorInput, newBatch } from './batch.js';
 import { KeyTypeChecker } from './key-types.js';
 import type { IngestMetrics } from './metrics.js';
 import type { Point } from './points.js';
-import type { Spool } from './spool.js';
 import { type PointWriter, WriteRefusedError } from './writer.js';
 
 export interface PipelineOptions {
@@ -31,6 +35,8 @@ export interface PipelineOptions {
   maxInFlight: number;
   /** Spool rows read per query. */
   readChunk?: number;
+  /** How long to wait before looking for new rows once caught up; default `flushMs`. */
+  pollMs?: number;
   backoff?: BackoffOptions;
 }
 
@@ -46,6 +52,8 @@ export interface PipelineDeps {
 
 export interface PipelineStatus {
   writing: boolean;
+  /** Spooled messages read from the spool since start. */
+  messagesReceived: number;
   /** Spooled messages fully handled (stored or refused) since start. */
   messagesDone: number;
   influxHealthy: boolean;
@@ -59,11 +67,11 @@ export class Pipeline {
   private readonly types: KeyTypeChecker;
   private cursor = 0;
   private wake: (() => void) | undefined;
-  private wakeOnNotify = false;
   private loop: Promise<void> | undefined;
   private healthy = true;
   private lastError: string | undefined;
   private messagesDone = 0;
+  private messagesRead = 0;
 
   constructor(
     private readonly opts: PipelineOptions,
@@ -77,14 +85,10 @@ export class Pipeline {
     this.loop ??= this.run();
   }
 
-  /** New rows were appended to the spool. */
-  notify(): void {
-    if (this.wakeOnNotify) this.wake?.();
-  }
-
   status(): PipelineStatus {
     return {
       writing: this.inFlight.size > 0,
+      messagesReceived: this.messagesRead,
       messagesDone: this.messagesDone,
       influxHealthy: this.healthy,
       ...(this.lastError ? { lastError: this.lastError } : {}),
@@ -129,6 +133,7 @@ export class Pipeline {
           for (const p of converted.points) batch.points.push(p);
           for (const e of converted.errors) batch.errors.push(e);
           this.cursor = row.seq;
+          this.messagesRead++;
           consumed++;
           if (batch.points.length >= this.opts.batchSize) {
             this.dispatch(batch);
@@ -151,18 +156,18 @@ export class Pipeline {
       if (failed)
         await sleep(backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF), this.abort.signal);
       else if (rows.length < readChunk && consumed === rows.length) {
-        // Caught up. With a partial batch, wait until it is due (rows arriving meanwhile join it at
-        // the next read); otherwise wait for new rows.
-        if (batch) await this.waitFor(batch.startedAt + this.opts.flushMs - Date.now(), false);
-        else await this.waitFor(60_000, true);
+        // Caught up. With a partial batch, wait until it is due or the next poll, whichever is
+        // first (rows arriving meanwhile join it at the next read); otherwise wait for the next poll.
+        const poll = this.opts.pollMs ?? this.opts.flushMs;
+        const due = batch ? batch.startedAt + this.opts.flushMs - Date.now() : poll;
+        await this.waitFor(Math.min(due, poll));
       }
     }
   }
 
-  /** Sleeps up to `ms`; `stop()` always wakes it, `notify()` only when `wakeOnNotify`. */
-  private async waitFor(ms: number, wakeOnNotify: boolean): Promise<void> {
+  /** Sleeps up to `ms`; `stop()` wakes it. */
+  private async waitFor(ms: number): Promise<void> {
     if (this.stopped) return;
-    this.wakeOnNotify = wakeOnNotify;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, Math.max(0, ms));
       this.wake = done;

@@ -1,7 +1,7 @@
 /**
- * `npm run broker`: the MQTT broker alone. Reads the common, mqtt and broker variables, opens the
- * registry in DATA_DIR (shared with the API and ingest, which may run as other processes), starts the
- * broker and prints its URL. SIGINT/SIGTERM close it (see main/run.ts for the 5 s deadline).
+ * `npm run broker`: the MQTT broker alone. Reads the common, mqtt, broker and ingest (for the spool
+ * bound) variables, opens the registry and the telemetry spool in DATA_DIR (shared with the API and
+ * ingest, which may run as other processes), starts the broker and prints its URL. SIGINT/SIGTERM close it (see main/run.ts for the 5 s deadline).
  */
 import path from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -12,7 +12,7 @@ import { openSqliteRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { runMain } from './run.js';
 
-await runMain(['common', 'mqtt', 'broker'], async (config) => {
+await runMain(['common', 'mqtt', 'broker', 'ingest'], async (config) => {
   const logger = createLogger(config.common.logLevel, process.stderr as never);
   const dataDir = config.common.dataDir;
   const registry = openSqliteRegistry(path.join(dataDir, 'registry.db'));

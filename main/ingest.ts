@@ -1,7 +1,8 @@
 /**
  * `npm run ingest`: the ingest worker alone. Reads the common, mqtt, influx and ingest variables,
  * opens the registry in DATA_DIR (shared with the broker and API, which may be other processes),
- * uses INFLUX_URL or the managed influxd, and takes telemetry from the broker at MQTT_HOST:MQTT_PORT.
+ * uses INFLUX_URL or the managed influxd, drains the telemetry spool the broker fills in DATA_DIR/ingest
+ * and publishes live readings and metrics through the broker at MQTT_HOST:MQTT_PORT.
  * A bad variable: one message on stderr, exit 2 (main/run.ts). SIGINT/SIGTERM: clean stop; SIGKILL
  * at any moment loses nothing (the spool in DATA_DIR/ingest is resumed at the next start).
  */
@@ -11,6 +12,7 @@ import { openInflux } from '../core/influx/resolve.js';
 import { createLogger } from '../core/log.js';
 import { openSqliteRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
+import { spoolFile } from '../core/telemetry-spool.js';
 import { startIngest } from '../ingest/index.js';
 import { runMain } from './run.js';
 
@@ -42,8 +44,9 @@ await runMain(['common', 'mqtt', 'influx', 'ingest'], async (config) => {
     closers.push(() => ingest.close());
     const s = ingest.status();
     process.stdout.write(
-      `ingest running: mqtt://${config.mqtt.host}:${config.mqtt.port} -> ${influx.connection.url} ` +
-        `(database ${influx.connection.database}); ${s.spooled} messages spooled\n`,
+      `ingest running: ${spoolFile(dataDir)} -> ${influx.connection.url} ` +
+        `(database ${influx.connection.database}); ${s.spooled} messages spooled; ` +
+        `live readings via mqtt://${config.mqtt.host}:${config.mqtt.port}\n`,
     );
   } catch (err) {
     await closeAll();

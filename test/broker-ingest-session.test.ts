@@ -1,54 +1,52 @@
 /**
- * The broker creates the ingest session's subscription at its first start, so readings accepted
- * before the ingest worker ever connected wait for it; and presence left "online" by a crash is
- * reset at start.
+ * Telemetry the broker accepted while no ingest worker ran waits in the spool and is stored (once)
+ * when ingest starts; and presence left "online" by a crash is reset at start.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { INGEST_CLIENT_ID } from '../core/topics.js';
 import {
   connect,
   createTestRegistry,
   deviceOptions,
-  serviceOptions,
+  spoolRows,
   startTestBroker,
   type TestRegistry,
-  waitFor,
 } from './helpers/broker.js';
+import { sharedInflux } from './helpers/influxd.js';
+import { pointsOf, startTestIngest, waitUntil } from './helpers/ingest.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-describe('the ingest session', () => {
-  for (const persistence of ['memory', 'level'] as const) {
-    it(`queues telemetry accepted before ingest first connected (${persistence})`, async () => {
-      const reg: TestRegistry = createTestRegistry();
-      cleanups.push(() => reg.close());
-      const broker = await startTestBroker(reg, { persistence });
-      cleanups.push(() => broker.close());
-      const device = reg.addDevice();
-      const client = await connect(broker.address.url, deviceOptions(device));
-      for (let i = 0; i < 20; i++) {
-        await client.publishAsync(
-          `devices/${device.id}/telemetry`,
-          JSON.stringify({ ts: 1000 + i, values: { n: i } }),
-          { qos: 1 },
-        );
-      }
-      await client.endAsync();
-
-      const received: string[] = [];
-      const ingest = await connect(
-        broker.address.url,
-        serviceOptions('ingest', { clientId: INGEST_CLIENT_ID, clean: false }),
+describe('before ingest runs', () => {
+  it('stores telemetry accepted while no ingest ran once ingest starts, each reading once', async () => {
+    const reg: TestRegistry = createTestRegistry();
+    cleanups.push(() => reg.close());
+    const broker = await startTestBroker(reg);
+    cleanups.push(() => broker.close());
+    const device = reg.addDevice();
+    const client = await connect(broker.address.url, deviceOptions(device));
+    for (let i = 0; i < 20; i++) {
+      await client.publishAsync(
+        `devices/${device.id}/telemetry`,
+        JSON.stringify({ ts: 1000 + i, values: { n: i } }),
+        { qos: 1 },
       );
-      cleanups.push(() => ingest.endAsync());
-      ingest.on('message', (_topic, payload) => received.push(payload.toString()));
-      await waitFor(() => received.length >= 20);
-      expect(received.map((p) => JSON.parse(p).values.n)).toEqual([...Array(20).keys()]);
+    }
+    await client.endAsync();
+    expect(spoolRows(reg.dir)).toHaveLength(20);
+
+    const influx = await sharedInflux();
+    const ingest = await startTestIngest(reg, broker.address.url, influx);
+    cleanups.push(() => ingest.close());
+    const stored = await waitUntil(async () => {
+      const points = await pointsOf(influx, reg.pilotId);
+      return points.length >= 20 && ingest.status().spooled === 0 ? points : undefined;
     });
-  }
+    expect(stored?.map((p) => [p.time, p.n])).toEqual(Array.from({ length: 20 }, (_, i) => [1000 + i, i]));
+    expect(spoolRows(reg.dir)).toEqual([]);
+  });
 
   it('marks devices left online by a crash offline at start', async () => {
     const reg = createTestRegistry();

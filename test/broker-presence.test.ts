@@ -31,6 +31,7 @@ beforeAll(async () => {
       common: { dataDir: reg.dir, logLevel: 'silent', serviceSecret: SERVICE_SECRET },
       mqtt: { host: '127.0.0.1', port: 0, publicUrl: undefined },
       broker: brokerConfig(),
+      ingest: { spoolMaxMessages: 1_000_000 },
     },
     { registry: counted, serviceSecret: SERVICE_SECRET, flushMs: 200 },
   );

@@ -4,8 +4,8 @@
  * secret), exactly its MQTT credentials. The body is validated with the same parser ingest uses;
  * a valid body is then handed to the broker untouched, on the same topic the broker uses for an
  * accepted MQTT message, so ingest stores it with the same type checks, deduplication and device
- * errors. 202 is sent only after the broker's PUBACK (the message is then queued for ingest's
- * persistent session), 503 when the broker cannot take it.
+ * errors. 202 is sent only after the broker's PUBACK (the message is then committed to the telemetry
+ * spool ingest drains), 503 when the broker cannot take it.
  *
  * Unlike MQTT, where the good readings of a partly bad batch are kept, an HTTP request is all or
  * nothing: any refused reading makes a 400 listing every problem (also recorded as device errors)

@@ -1,8 +1,8 @@
 /**
- * Hands an HTTP-posted telemetry body to ingest exactly as the broker hands a device's MQTT message:
- * published QoS 1 to `$platform/telemetry/{deviceId}/{receivedAtMs}` by `svc:api`. Ingest's
- * persistent QoS 1 subscription queues it while ingest is down, and ingest spools it before its
- * PUBACK, so a 202 (sent after the broker's PUBACK) carries the same guarantee as an MQTT QoS 1 publish.
+ * Hands an HTTP-posted telemetry body to ingest exactly as a device's MQTT message goes: published
+ * QoS 1 to `$platform/telemetry/{deviceId}/{receivedAtMs}` by `svc:api`. The broker commits it to the
+ * telemetry spool ingest drains before its PUBACK (broker/publish.ts), so a 202 (sent after the PUBACK)
+ * carries the same guarantee as an MQTT QoS 1 publish.
  */
 import type { MqttClient } from 'mqtt';
 import { ingestTopic } from '../../core/topics.js';

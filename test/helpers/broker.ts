@@ -2,7 +2,7 @@
  * A real broker (broker/index.ts) on an ephemeral port over a real SQLite registry in a temp dir,
  * plus helpers to register devices and to connect real mqtt.js clients.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import type { BrokerConfig } from '../../core/config.js';
 import { openSqliteRegistry } from '../../core/registry/sqlite.js';
 import type { RegistryStore } from '../../core/registry/types.js';
 import { generateSecret, hashSecret } from '../../core/secrets.js';
+import { openTelemetrySpool, type SpooledMessage, spoolFile } from '../../core/telemetry-spool.js';
 import { SERVICE_USERNAMES } from '../../core/topics.js';
 
 export const SERVICE_SECRET = 'test-service-secret-0123456789abcdef';
@@ -62,6 +63,7 @@ export const brokerConfig = (overrides: Partial<BrokerConfig> = {}): BrokerConfi
 export async function startTestBroker(
   reg: TestRegistry,
   overrides: Partial<BrokerConfig> = {},
+  spool: { spoolMaxMessages?: number } = {},
 ): Promise<RunningBroker & { metrics: Registry }> {
   const metrics = new Registry();
   const broker = await startBroker(
@@ -69,10 +71,22 @@ export async function startTestBroker(
       common: { dataDir: reg.dir, logLevel: 'silent', serviceSecret: SERVICE_SECRET },
       mqtt: { host: '127.0.0.1', port: 0, publicUrl: undefined },
       broker: brokerConfig(overrides),
+      ingest: { spoolMaxMessages: spool.spoolMaxMessages ?? 1_000_000 },
     },
     { registry: reg.registry, serviceSecret: SERVICE_SECRET, metrics },
   );
   return { ...broker, metrics };
+}
+
+/** Every row of the telemetry spool in DATA_DIR `dir` (what ingest would drain), oldest first. */
+export function spoolRows(dir: string): SpooledMessage[] {
+  if (!existsSync(spoolFile(dir))) return [];
+  const spool = openTelemetrySpool(spoolFile(dir));
+  try {
+    return spool.readAfter(0, 1_000_000);
+  } finally {
+    spool.close();
+  }
 }
 
 /** Connects and resolves on CONNACK 0; rejects with the mqtt.js error otherwise. No reconnects. */

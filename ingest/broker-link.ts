@@ -1,0 +1,67 @@
+/**
+ * The ingest worker's MQTT side, used only to publish: stored readings to
+ * `$platform/stored/{pilotId}/{deviceId}` (QoS 0) for the API's live streams, and, when ingest runs
+ * as its own process, its metrics (core/metrics-relay.ts). Telemetry does not come this way: the broker
+ * commits it to the spool ingest drains. So this is a plain clean session; while it is down, the live
+ * view misses readings (they are in InfluxDB) and nothing else is affected.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from '../core/log.js';
+import { SERVICE_USERNAMES } from '../core/topics.js';
+import { storedMessages } from './fanout.js';
+import type { Point } from './points.js';
+
+export interface FanOut {
+  client: MqttClient;
+  /** Resolves once connected (true) or after `timeoutMs` (false), whichever is first. */
+  ready(timeoutMs: number): Promise<boolean>;
+  /** Publishes the stored points, grouped by pilot and device; dropped while disconnected. */
+  publishStored(points: Point[]): void;
+  /** Publishes one QoS 0 message; dropped while disconnected. */
+  publish(topic: string, payload: string): void;
+  close(): Promise<void>;
+}
+
+export function connectFanOut(opts: { url: string; serviceSecret: string }, logger: Logger): FanOut {
+  const client = mqtt.connect(opts.url, {
+    clientId: SERVICE_USERNAMES.ingest,
+    username: SERVICE_USERNAMES.ingest,
+    password: opts.serviceSecret,
+    protocolVersion: 4,
+    clean: true,
+    keepalive: 30,
+    reconnectPeriod: 1000,
+    connectTimeout: 10_000,
+    // Best effort: while offline, drop rather than queue in memory.
+    queueQoSZero: false,
+  });
+  client.on('error', (err) => logger.warn({ err: err.message }, 'ingest: MQTT error'));
+  client.on('offline', () => logger.debug('ingest: MQTT offline'));
+
+  const publish = (topic: string, payload: string) => {
+    if (client.connected) client.publish(topic, payload, { qos: 0 });
+  };
+  return {
+    client,
+    ready(timeoutMs) {
+      if (client.connected) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          client.off('connect', onConnect);
+          resolve(false);
+        }, timeoutMs);
+        function onConnect() {
+          clearTimeout(timer);
+          resolve(true);
+        }
+        client.once('connect', onConnect);
+      });
+    },
+    publishStored(points) {
+      if (!client.connected) return; // live view only; the data is in InfluxDB
+      for (const m of storedMessages(points)) publish(m.topic, m.payload);
+    },
+    publish,
+    close: () => client.endAsync(),
+  };
+}
