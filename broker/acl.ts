@@ -5,10 +5,12 @@
  * - A device publishes and subscribes only under `devices/{its id}/`. Its telemetry topic (and
  *   ThingsBoard's `v1/devices/me/telemetry`, which means "my telemetry") goes to the telemetry spool
  *   that ingest drains (broker/publish.ts).
- * - `svc:ingest` publishes `$platform/stored/...` (live fan-out) and subscribes to nothing: it reads
- *   telemetry from the spool, not from the broker.
- * - `svc:api` publishes `$platform/telemetry/...` (HTTP ingest) and `$platform/stored/...`, and
- *   subscribes to `$platform/stored/+/+` (live streams) and `$platform/metrics/+` (/metrics).
+ * - `svc:ingest` publishes `$platform/stored/...` (live fan-out) and subscribes only to
+ *   `$platform/live-interest/+` (what the API's streams watch): it reads telemetry from the spool,
+ *   not from the broker.
+ * - `svc:api` publishes `$platform/telemetry/...` (HTTP ingest), `$platform/stored/...` and
+ *   `$platform/live-interest/...`, and subscribes to `$platform/stored/+/+` (live streams) and
+ *   `$platform/metrics/+` (/metrics).
  * - A service running as its own process publishes its metrics to `$platform/metrics/{service}`.
  * - Anonymous clients (only when an operator enables them) get everything that is not a device's,
  *   not `$platform/` and not `$SYS/`.
@@ -32,6 +34,7 @@ export type PublishDecision =
 const TELEMETRY_PREFIX = '$platform/telemetry/';
 const STORED_PREFIX = '$platform/stored/';
 const METRICS_PREFIX = '$platform/metrics/';
+const LIVE_INTEREST_PREFIX = '$platform/live-interest/';
 
 /**
  * Where refused or already-handled publishes are re-addressed to. aedes publishes every packet that
@@ -65,6 +68,7 @@ export function decidePublish(identity: Identity, topic: string): PublishDecisio
       }
       if (topic.startsWith(STORED_PREFIX)) return { verdict: 'allow' };
       if (topic === `${METRICS_PREFIX}${identity.service}`) return { verdict: 'allow' };
+      if (topic.startsWith(LIVE_INTEREST_PREFIX) && identity.service === 'api') return { verdict: 'allow' };
       return { verdict: 'deny', reason: `service ${identity.service} may not publish to "${topic}"` };
     case 'anonymous':
       return isPublicTopic(topic) ? { verdict: 'allow' } : { verdict: 'deny', reason: 'reserved topic' };
@@ -77,9 +81,9 @@ export function maySubscribe(identity: Identity, filter: string): boolean {
       // A literal prefix: `devices/+/...` or `#` would reach other devices' topics.
       return filter.startsWith(devicePrefix(identity.deviceId));
     case 'service':
-      return (
-        identity.service === 'api' && (filter.startsWith(STORED_PREFIX) || filter.startsWith(METRICS_PREFIX))
-      );
+      return identity.service === 'api'
+        ? filter.startsWith(STORED_PREFIX) || filter.startsWith(METRICS_PREFIX)
+        : filter.startsWith(LIVE_INTEREST_PREFIX);
     case 'anonymous':
       // `#` and `+/...` are allowed: they never match `$` topics (MQTT 3.1.1 section 4.7.2), and
       // mayReceive keeps device topics from being delivered.
@@ -93,9 +97,9 @@ export function mayReceive(identity: Identity, topic: string): boolean {
     case 'device':
       return topic.startsWith(devicePrefix(identity.deviceId));
     case 'service':
-      return (
-        identity.service === 'api' && (topic.startsWith(STORED_PREFIX) || topic.startsWith(METRICS_PREFIX))
-      );
+      return identity.service === 'api'
+        ? topic.startsWith(STORED_PREFIX) || topic.startsWith(METRICS_PREFIX)
+        : topic.startsWith(LIVE_INTEREST_PREFIX);
     case 'anonymous':
       return isPublicTopic(topic);
   }

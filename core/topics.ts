@@ -47,3 +47,17 @@ export const SERVICE_USERNAMES = { ingest: 'svc:ingest', api: 'svc:api' } as con
  */
 export const metricsTopic = (component: 'broker' | 'ingest') => `$platform/metrics/${component}`;
 export const METRICS_TOPIC_FILTER = '$platform/metrics/+';
+
+/**
+ * Live interest: each API process keeps a retained message here listing the pilots and devices its
+ * open live streams watch; ingest fans out only stored readings someone watches (serialising every
+ * stored batch for nobody cost about a tenth of the platform's CPU on batched load).
+ */
+export const liveInterestTopic = (apiInstance: string) => `$platform/live-interest/${apiInstance}`;
+export const LIVE_INTEREST_FILTER = '$platform/live-interest/+';
+export interface LiveInterest {
+  /** Pilots watched as a whole. */
+  pilots: string[];
+  /** Devices watched one by one. */
+  devices: string[];
+}

@@ -7,7 +7,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../core/log.js';
-import { SERVICE_USERNAMES } from '../core/topics.js';
+import { LIVE_INTEREST_FILTER, type LiveInterest, SERVICE_USERNAMES } from '../core/topics.js';
 import { storedMessages } from './fanout.js';
 import type { Point } from './points.js';
 
@@ -41,6 +41,28 @@ export function connectFanOut(opts: { url: string; serviceSecret: string }, logg
   const publish = (topic: string, payload: string) => {
     if (client.connected) client.publish(topic, payload, { qos: 0 });
   };
+
+  // What the API processes' live streams watch (retained, one message per API process): only those
+  // readings are fanned out. mqtt.js subscribes again after a reconnect.
+  const interests = new Map<string, LiveInterest>();
+  let watchedPilots = new Set<string>();
+  let watchedDevices = new Set<string>();
+  client.subscribe(LIVE_INTEREST_FILTER, { qos: 1 });
+  client.on('message', (topic, payload) => {
+    const instance = topic.split('/')[2];
+    if (!instance) return;
+    interests.delete(instance);
+    try {
+      const interest = payload.length > 0 ? (JSON.parse(payload.toString()) as LiveInterest) : undefined;
+      if (interest && Array.isArray(interest.pilots) && Array.isArray(interest.devices)) {
+        interests.set(instance, interest);
+      }
+    } catch {
+      logger.warn({ topic }, 'ingest: ignoring a malformed live interest');
+    }
+    watchedPilots = new Set([...interests.values()].flatMap((i) => i.pilots));
+    watchedDevices = new Set([...interests.values()].flatMap((i) => i.devices));
+  });
   return {
     client,
     ready(timeoutMs) {
@@ -59,7 +81,9 @@ export function connectFanOut(opts: { url: string; serviceSecret: string }, logg
     },
     publishStored(points) {
       if (!client.connected) return; // live view only; the data is in InfluxDB
-      for (const m of storedMessages(points)) publish(m.topic, m.payload);
+      if (watchedPilots.size === 0 && watchedDevices.size === 0) return;
+      const watched = points.filter((p) => watchedPilots.has(p.pilotId) || watchedDevices.has(p.deviceId));
+      if (watched.length > 0) for (const m of storedMessages(watched)) publish(m.topic, m.payload);
     },
     publish,
     close: () => client.endAsync(),

@@ -7,7 +7,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningBroker } from '../broker/index.js';
 import type { InfluxConnection } from '../core/influx/client.js';
 import { generateSecret, hashSecret } from '../core/secrets.js';
-import { ingestTopic, SERVICE_USERNAMES, STORED_TOPIC_FILTER, telemetryTopic } from '../core/topics.js';
+import {
+  ingestTopic,
+  liveInterestTopic,
+  SERVICE_USERNAMES,
+  STORED_TOPIC_FILTER,
+  telemetryTopic,
+} from '../core/topics.js';
 import type { IngestHandle } from '../ingest/index.js';
 import {
   connect,
@@ -300,19 +306,44 @@ describe('exactly once', () => {
 });
 
 describe('live fan-out', () => {
-  it('publishes stored readings on $platform/stored/{pilotId}/{deviceId}', async () => {
-    const d = await device();
+  it('publishes the stored readings someone watches on $platform/stored/{pilotId}/{deviceId}', async () => {
+    const watched = await device();
+    const unwatched = await device();
     const svc = await serviceClient();
     await svc.subscribeAsync(STORED_TOPIC_FILTER, { qos: 0 });
     const got: { topic: string; body: unknown }[] = [];
     svc.on('message', (topic, payload) => got.push({ topic, body: JSON.parse(payload.toString()) }));
-    await d.send([
+
+    // Nobody watches yet: stored, but not fanned out.
+    await unwatched.send([{ ts: 1, values: { a: 1 } }]);
+    await drained();
+    // An API process's streams watch one device (a retained live interest, as api/telemetry/live.ts sends).
+    await svc.publishAsync(liveInterestTopic('test'), JSON.stringify({ pilots: [], devices: [watched.id] }), {
+      qos: 1,
+      retain: true,
+    });
+    await waitUntil(async () => {
+      await watched.send([{ ts: 100 + got.length, values: { probe: 1 } }]);
+      return got.length > 0;
+    });
+    await unwatched.send([{ ts: 2, values: { a: 2 } }]);
+    await watched.send([
       { ts: 1, values: { a: 1 } },
       { ts: 2, values: { a: 'wrong type' } },
     ]);
-    await waitUntil(() => got.length > 0);
-    expect(got).toEqual([
-      { topic: `$platform/stored/${reg.pilotId}/${d.id}`, body: [{ ts: 1, values: { a: 1 } }] },
+    // A fan-out message carries a device's readings of one write batch: leave the probes out of it.
+    const notProbes = () =>
+      got
+        .map((g) => ({
+          topic: g.topic,
+          body: (g.body as { values: object }[]).filter((r) => !('probe' in r.values)),
+        }))
+        .filter((g) => g.body.length > 0);
+    await waitUntil(() => notProbes().length > 0);
+    await drained();
+    expect(notProbes()).toEqual([
+      { topic: `$platform/stored/${reg.pilotId}/${watched.id}`, body: [{ ts: 1, values: { a: 1 } }] },
     ]);
+    await svc.publishAsync(liveInterestTopic('test'), '', { qos: 1, retain: true });
   });
 });

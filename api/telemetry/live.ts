@@ -9,7 +9,13 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { parseStoredTopic, SERVICE_USERNAMES, STORED_TOPIC_FILTER } from '../../core/topics.js';
+import {
+  type LiveInterest,
+  liveInterestTopic,
+  parseStoredTopic,
+  SERVICE_USERNAMES,
+  STORED_TOPIC_FILTER,
+} from '../../core/topics.js';
 import type { Value } from './query.js';
 
 export interface LiveReading {
@@ -35,6 +41,11 @@ export type LiveListener = (batch: StoredBatch) => void;
 export interface LiveFeed {
   /** Returns the unsubscribe function. */
   subscribe(filter: LiveFilter, listener: LiveListener): () => void;
+  /**
+   * Resolves once ingest can know about the latest subscription (the live interest reached the
+   * broker); a stream waits for it before it answers, so readings stored after the answer reach it.
+   */
+  interestSent?(): Promise<void>;
   /** Listeners currently subscribed (for tests and metrics). */
   listenerCount(): number;
   close(): Promise<void>;
@@ -44,6 +55,19 @@ export interface LiveFeed {
 export class LiveHub {
   private readonly byPilot = new Map<string, Set<{ filter: LiveFilter; listener: LiveListener }>>();
   private count = 0;
+  /** Called when the set of watched pilots and devices may have changed. */
+  onChange: (() => void) | undefined;
+
+  /** What the open streams watch: whole pilots and single devices. */
+  interest(): LiveInterest {
+    const pilots: string[] = [];
+    const devices = new Set<string>();
+    for (const [pilotId, set] of this.byPilot) {
+      if ([...set].some((e) => e.filter.deviceId === undefined)) pilots.push(pilotId);
+      else for (const { filter } of set) devices.add(filter.deviceId!);
+    }
+    return { pilots, devices: [...devices] };
+  }
 
   subscribe(filter: LiveFilter, listener: LiveListener): () => void {
     const entry = { filter, listener };
@@ -54,6 +78,7 @@ export class LiveHub {
     }
     set.add(entry);
     this.count++;
+    this.onChange?.();
     let active = true;
     return () => {
       if (!active) return;
@@ -61,6 +86,7 @@ export class LiveHub {
       this.count--;
       set.delete(entry);
       if (set.size === 0) this.byPilot.delete(filter.pilotId);
+      this.onChange?.();
     };
   }
 
@@ -166,7 +192,7 @@ export function createMqttLiveFeed(
   const hub = new LiveHub();
   const onMessage = (topic: string, payload: Buffer) => {
     const where = parseStoredTopic(topic);
-    // Most batches have nobody watching: skip their JSON entirely.
+    // Batches nobody here watches (another API process's streams): skip their JSON entirely.
     if (!where || !hub.wants(where.pilotId, where.deviceId)) return;
     const readings = parseStoredPayload(payload);
     if (!readings) {
@@ -181,12 +207,34 @@ export function createMqttLiveFeed(
       throw new Error(`broker refused the subscription to ${STORED_TOPIC_FILTER}`);
   });
   ready.catch((err) => opts.logger?.error({ err }, 'live feed subscription failed'));
+
+  // What this process's streams watch, retained so ingest (also one started later) knows it; ingest
+  // fans out only those readings (core/topics.ts liveInterestTopic).
+  const interestTopic = liveInterestTopic(randomBytes(6).toString('hex'));
+  let sent: Promise<void> = Promise.resolve();
+  const sendInterest = () => {
+    if (!client.connected) return;
+    sent = client.publishAsync(interestTopic, JSON.stringify(hub.interest()), { qos: 1, retain: true }).then(
+      () => {},
+      (err) => opts.logger?.warn({ err }, 'could not publish the live interest'),
+    );
+  };
+  hub.onChange = sendInterest;
+  client.on('connect', sendInterest);
+  sendInterest();
+
   return {
     ready,
     subscribe: (filter, listener) => hub.subscribe(filter, listener),
+    interestSent: () => sent,
     listenerCount: () => hub.listenerCount(),
     async close() {
+      hub.onChange = undefined;
       client.off('message', onMessage);
+      client.off('connect', sendInterest);
+      // An empty retained message deletes the retained one (MQTT 3.1.1 section 3.3.1.3).
+      if (client.connected)
+        await client.publishAsync(interestTopic, '', { qos: 1, retain: true }).catch(() => {});
       if (opts.ownsClient) await client.endAsync();
     },
   };

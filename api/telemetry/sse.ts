@@ -29,15 +29,21 @@ export function streamReadings(
   const maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    // nginx: do not buffer the stream.
-    'x-accel-buffering': 'no',
-  });
-  // Tells EventSource how long to wait before reconnecting.
-  res.write('retry: 3000\n: connected\n\n');
+  // Events that arrive before the stream has answered wait here (see `answer` below).
+  let early: string[] | undefined = [];
+  const answer = () => {
+    if (early === undefined) return;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // nginx: do not buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    // Tells EventSource how long to wait before reconnecting.
+    res.write(`retry: 3000\n: connected\n\n${early.join('')}`);
+    early = undefined;
+  };
 
   let done = false;
   let resolveClosed: () => void = () => {};
@@ -47,6 +53,10 @@ export function streamReadings(
 
   const write = (chunk: string) => {
     if (done) return;
+    if (early !== undefined) {
+      early.push(chunk);
+      return;
+    }
     if (res.writableLength > maxBuffered) {
       request.log.warn({ filter }, 'closing a live stream whose client stopped reading');
       close();
@@ -64,12 +74,20 @@ export function streamReadings(
     write(chunk);
   });
   const heartbeat = setInterval(() => write(': heartbeat\n\n'), opts.heartbeatMs);
+  // Answer once ingest can know this stream exists (at most a second when the broker is slow or down).
+  void Promise.race([
+    feed.interestSent?.(),
+    new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+  ]).then(() => {
+    if (!done) answer();
+  });
 
   function close() {
     if (done) return;
     done = true;
     clearInterval(heartbeat);
     unsubscribe();
+    if (early !== undefined && !res.headersSent) answer();
     if (!res.writableEnded) res.end();
     resolveClosed();
   }
