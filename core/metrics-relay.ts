@@ -6,9 +6,10 @@
  */
 import {
   AggregatorRegistry,
+  collectDefaultMetrics,
   type MetricObjectWithValues,
   type MetricValue,
-  type Registry,
+  Registry,
 } from 'prom-client';
 import { metricsTopic } from './topics.js';
 
@@ -58,3 +59,11 @@ export function createRemoteMetrics(maxAgeMs = 30_000, now: () => number = Date.
 }
 
 export type RemoteMetrics = ReturnType<typeof createRemoteMetrics>;
+
+/** The metrics registry of a component running as its own process: default metrics, labelled. */
+export function componentMetrics(component: 'broker' | 'ingest' | 'api'): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ component });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}

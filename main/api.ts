@@ -5,10 +5,11 @@
  * and HTTP ingest. A bad variable: one message on stderr, exit 2 (main/run.ts).
  */
 import path from 'node:path';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import { startApi } from '../api/server.js';
+import { startWithCloseStack } from '../core/close-stack.js';
 import { openInflux } from '../core/influx/resolve.js';
 import { createLogger } from '../core/log.js';
+import { componentMetrics } from '../core/metrics-relay.js';
 import { openSqliteRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { runMain } from './run.js';
@@ -16,39 +17,33 @@ import { runMain } from './run.js';
 await runMain(['common', 'http', 'mqtt', 'influx', 'broker'], async (config) => {
   const logger = createLogger(config.common.logLevel, process.stderr as never);
   const dataDir = config.common.dataDir;
-  const registry = openSqliteRegistry(path.join(dataDir, 'registry.db'));
-  const closers: (() => Promise<void> | void)[] = [() => registry.close()];
-  const closeAll = async () => {
-    for (const close of closers.reverse()) await close();
-  };
-  try {
+  return startWithCloseStack(logger, async (stack) => {
+    const registry = stack.push('registry', openSqliteRegistry(path.join(dataDir, 'registry.db')), (r) =>
+      r.close(),
+    );
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
-    const influx = await openInflux(config.influx, dataDir, logger);
-    closers.push(() => influx.close());
-    const metrics = new Registry();
-    metrics.setDefaultLabels({ component: 'api' });
-    collectDefaultMetrics({ register: metrics });
+    const influx = stack.push('influxdb', await openInflux(config.influx, dataDir, logger), (i) => i.close());
     const host = config.mqtt.host.includes(':') ? `[${config.mqtt.host}]` : config.mqtt.host;
-    const api = await startApi(config, {
-      registry,
-      influx: influx.connection,
-      logger,
-      metrics,
-      mqttUrl: `mqtt://${host}:${config.mqtt.port}`,
-      mqttPublicUrl: config.mqtt.publicUrl,
-      serviceSecret,
-      maxPayloadBytes: config.broker.maxPayloadBytes,
-    });
-    closers.push(() => api.close());
+    const api = stack.push(
+      'api',
+      await startApi(config, {
+        registry,
+        influx: influx.connection,
+        logger,
+        metrics: componentMetrics('api'),
+        mqttUrl: `mqtt://${host}:${config.mqtt.port}`,
+        mqttPublicUrl: config.mqtt.publicUrl,
+        serviceSecret,
+        maxPayloadBytes: config.broker.maxPayloadBytes,
+      }),
+      (a) => a.close(),
+    );
     process.stdout.write(`API listening on ${api.address.url} (OpenAPI: ${api.address.url}/docs)\n`);
     if (api.generatedAdminKey) {
       process.stdout.write(
         `Admin key: ${api.generatedAdminKey} (shown only this once; set ADMIN_API_KEY to replace it)\n`,
       );
     }
-  } catch (err) {
-    await closeAll();
-    throw err;
-  }
-  return { close: closeAll };
+    return {};
+  });
 });

@@ -4,10 +4,10 @@
  * ingest, which may run as other processes), starts the broker and prints its URL. SIGINT/SIGTERM close it (see main/run.ts for the 5 s deadline).
  */
 import path from 'node:path';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import { startBroker } from '../broker/index.js';
+import { startWithCloseStack } from '../core/close-stack.js';
 import { createLogger } from '../core/log.js';
-import { startMetricsPublisher } from '../core/metrics-relay.js';
+import { componentMetrics, startMetricsPublisher } from '../core/metrics-relay.js';
 import { openSqliteRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { runMain } from './run.js';
@@ -15,31 +15,26 @@ import { runMain } from './run.js';
 await runMain(['common', 'mqtt', 'broker', 'ingest'], async (config) => {
   const logger = createLogger(config.common.logLevel, process.stderr as never);
   const dataDir = config.common.dataDir;
-  const registry = openSqliteRegistry(path.join(dataDir, 'registry.db'));
-  const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
-  const metrics = new Registry();
-  metrics.setDefaultLabels({ component: 'broker' });
-  collectDefaultMetrics({ register: metrics });
-  let broker: Awaited<ReturnType<typeof startBroker>>;
-  try {
-    broker = await startBroker(config, { registry, logger, serviceSecret, metrics });
-  } catch (err) {
-    registry.close();
-    throw err;
-  }
-  process.stdout.write(`MQTT broker listening on ${broker.address.url}\n`);
-  // The API (another process) shows these at its /metrics; see core/metrics-relay.ts.
-  const relay = startMetricsPublisher(metrics, 'broker', (topic, payload) =>
-    broker.aedes.publish(
-      { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false },
-      () => {},
-    ),
-  );
-  return {
-    async close() {
-      relay.stop();
-      await broker.close();
-      registry.close();
-    },
-  };
+  return startWithCloseStack(logger, async (stack) => {
+    const registry = stack.push('registry', openSqliteRegistry(path.join(dataDir, 'registry.db')), (r) =>
+      r.close(),
+    );
+    const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
+    const metrics = componentMetrics('broker');
+    const broker = stack.push(
+      'broker',
+      await startBroker(config, { registry, logger, serviceSecret, metrics }),
+      (b) => b.close(),
+    );
+    process.stdout.write(`MQTT broker listening on ${broker.address.url}\n`);
+    // The API (another process) shows these at its /metrics; see core/metrics-relay.ts.
+    const relay = startMetricsPublisher(metrics, 'broker', (topic, payload) =>
+      broker.aedes.publish(
+        { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false },
+        () => {},
+      ),
+    );
+    stack.push('metrics relay', relay, (r) => r.stop());
+    return {};
+  });
 });

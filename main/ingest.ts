@@ -7,9 +7,10 @@
  * at any moment loses nothing (the spool in DATA_DIR/ingest is resumed at the next start).
  */
 import path from 'node:path';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { startWithCloseStack } from '../core/close-stack.js';
 import { openInflux } from '../core/influx/resolve.js';
 import { createLogger } from '../core/log.js';
+import { componentMetrics } from '../core/metrics-relay.js';
 import { openSqliteRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { spoolFile } from '../core/telemetry-spool.js';
@@ -19,38 +20,34 @@ import { runMain } from './run.js';
 await runMain(['common', 'mqtt', 'influx', 'ingest'], async (config) => {
   const logger = createLogger(config.common.logLevel, process.stderr as never);
   const dataDir = config.common.dataDir;
-  const registry = openSqliteRegistry(path.join(dataDir, 'registry.db'), {
-    deviceErrorsKept: config.ingest.deviceErrorsKept,
-  });
-  const closers: (() => Promise<void> | void)[] = [() => registry.close()];
-  const closeAll = async () => {
-    for (const close of closers.reverse()) await close();
-  };
-  try {
+  return startWithCloseStack(logger, async (stack) => {
+    const registry = stack.push(
+      'registry',
+      openSqliteRegistry(path.join(dataDir, 'registry.db'), {
+        deviceErrorsKept: config.ingest.deviceErrorsKept,
+      }),
+      (r) => r.close(),
+    );
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
-    const influx = await openInflux(config.influx, dataDir, logger);
-    closers.push(() => influx.close());
-    const metrics = new Registry();
-    metrics.setDefaultLabels({ component: 'ingest' });
-    collectDefaultMetrics({ register: metrics });
-    const ingest = await startIngest(config, {
-      registry,
-      influx: influx.connection,
-      logger,
-      serviceSecret,
-      metrics,
-      publishMetricsEveryMs: 5000,
-    });
-    closers.push(() => ingest.close());
+    const influx = stack.push('influxdb', await openInflux(config.influx, dataDir, logger), (i) => i.close());
+    const ingest = stack.push(
+      'ingest',
+      await startIngest(config, {
+        registry,
+        influx: influx.connection,
+        logger,
+        serviceSecret,
+        metrics: componentMetrics('ingest'),
+        publishMetricsEveryMs: 5000,
+      }),
+      (i) => i.close(),
+    );
     const s = ingest.status();
     process.stdout.write(
       `ingest running: ${spoolFile(dataDir)} -> ${influx.connection.url} ` +
         `(database ${influx.connection.database}); ${s.spooled} messages spooled; ` +
         `live readings via mqtt://${config.mqtt.host}:${config.mqtt.port}\n`,
     );
-  } catch (err) {
-    await closeAll();
-    throw err;
-  }
-  return { close: closeAll };
+    return {};
+  });
 });

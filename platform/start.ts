@@ -8,6 +8,7 @@ import path from 'node:path';
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import { startApi } from '../api/server.js';
 import { startBroker } from '../broker/index.js';
+import { startWithCloseStack } from '../core/close-stack.js';
 import type { PlatformConfig } from '../core/config.js';
 import { openInflux } from '../core/influx/resolve.js';
 import { createLogger, type Logger } from '../core/log.js';
@@ -36,75 +37,77 @@ export async function startPlatform(
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics });
 
-  const stack: { name: string; close: () => Promise<void> | void }[] = [];
-  const close = async () => {
-    for (const part of stack.reverse()) {
-      try {
-        await part.close();
-      } catch (err) {
-        logger.error({ err, part: part.name }, 'error while stopping');
-      }
-    }
-  };
-
-  try {
-    const influx = await openInflux(config.influx, dataDir, logger);
-    stack.push({ name: 'influxdb', close: () => influx.close() });
-
-    const registry = openSqliteRegistry(path.join(dataDir, 'registry.db'), {
-      deviceErrorsKept: config.ingest.deviceErrorsKept,
-    });
-    stack.push({ name: 'registry', close: () => registry.close() });
+  return startWithCloseStack(logger, async (stack) => {
+    const influx = stack.push('influxdb', await openInflux(config.influx, dataDir, logger), (i) => i.close());
+    const registry = stack.push(
+      'registry',
+      openSqliteRegistry(path.join(dataDir, 'registry.db'), {
+        deviceErrorsKept: config.ingest.deviceErrorsKept,
+      }),
+      (r) => r.close(),
+    );
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
 
-    const broker = await startBroker(config, { registry, logger, serviceSecret, metrics });
-    stack.push({ name: 'broker', close: () => broker.close() });
+    const broker = stack.push(
+      'broker',
+      await startBroker(config, { registry, logger, serviceSecret, metrics }),
+      (b) => b.close(),
+    );
     const mqttUrl = broker.address.url;
 
-    const ingest = await startIngest(config, {
-      registry,
-      influx: influx.connection,
-      logger,
-      serviceSecret,
-      metrics,
-      mqttUrl,
-    });
-    stack.push({ name: 'ingest', close: () => ingest.close() });
-
-    const api = await startApi(config, {
-      registry,
-      influx: influx.connection,
-      logger,
-      metrics,
-      mqttUrl,
-      mqttPublicUrl: config.mqtt.publicUrl,
-      serviceSecret,
-      maxPayloadBytes: config.broker.maxPayloadBytes,
-      readinessChecks: [
-        {
-          name: 'ingest',
-          check: async () => {
-            const status = ingest.status();
-            if (!status.influxHealthy)
-              throw new Error(`ingest cannot write: ${status.lastError ?? 'unknown'}`);
-          },
-        },
-      ],
-    });
-    stack.push({ name: 'api', close: () => api.close() });
-
-    let demo: DemoFleet | undefined;
-    if (config.sim.devices > 0) {
-      demo = await startDemoFleet({
+    const ingest = stack.push(
+      'ingest',
+      await startIngest(config, {
         registry,
-        dataDir,
-        devices: config.sim.devices,
-        intervalMs: config.sim.intervalMs,
-        mqttUrl,
+        influx: influx.connection,
         logger,
-      });
-      stack.push({ name: 'demo fleet', close: () => demo?.close() });
-    }
+        serviceSecret,
+        metrics,
+        mqttUrl,
+      }),
+      (i) => i.close(),
+    );
+
+    const api = stack.push(
+      'api',
+      await startApi(config, {
+        registry,
+        influx: influx.connection,
+        logger,
+        metrics,
+        mqttUrl,
+        mqttPublicUrl: config.mqtt.publicUrl,
+        serviceSecret,
+        maxPayloadBytes: config.broker.maxPayloadBytes,
+        readinessChecks: [
+          {
+            name: 'ingest',
+            check: async () => {
+              const status = ingest.status();
+              if (!status.influxHealthy)
+                throw new Error(`ingest cannot write: ${status.lastError ?? 'unknown'}`);
+            },
+          },
+        ],
+      }),
+      (a) => a.close(),
+    );
+
+    const demo =
+      config.sim.devices > 0
+        ? stack.push(
+            'demo fleet',
+            await startDemoFleet({
+              registry,
+              dataDir,
+              devices: config.sim.devices,
+              intervalMs: config.sim.intervalMs,
+              mqttUrl,
+              logger,
+            }),
+            (d) => d.close(),
+          )
+        : undefined;
 
     return {
       apiUrl: api.address.url,
@@ -112,10 +115,6 @@ export async function startPlatform(
       influxUrl: influx.connection.url,
       generatedAdminKey: api.generatedAdminKey,
       demo,
-      close,
     };
-  } catch (err) {
-    await close();
-    throw err;
-  }
+  });
 }
