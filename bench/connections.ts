@@ -9,7 +9,7 @@ import mqtt from 'mqtt';
 import { openSqliteRegistry } from '../core/registry/sqlite.js';
 import { anonymousFleet, type BenchPart, partDir, registerFleet, startPlatformProcess } from './fixtures.js';
 import { type Child, rssBytes, sleep, spawnChild } from './procs.js';
-import { fmt, lossCheck, machineInfo, type PartResult } from './report.js';
+import { fmt, lossCheck, type PartResult, resultHeader } from './report.js';
 
 const TITLE = 'Connections: authenticated devices on one broker process';
 
@@ -208,12 +208,7 @@ export const connectionsPart: BenchPart = {
       await run.stop();
       const perConnection = perConnectionKB(run);
       const result: PartResult = {
-        id: 'connections',
-        title: TITLE,
-        date: new Date().toISOString(),
-        machine: machineInfo(),
-        command: ctx.command,
-        quick: ctx.quick,
+        ...resultHeader(ctx, 'connections', TITLE),
         figures: {
           'devices registered (registry, direct)': target,
           'registration time (s)': Math.round(registerSecs * 10) / 10,

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { BenchContext, BenchPart } from './fixtures.js';
-import { fmt, lossCheck, machineInfo, type PartResult } from './report.js';
+import { fmt, lossCheck, type PartResult, resultHeader } from './report.js';
 
 const BATCH = 5000;
 const IN_FLIGHT = 4;
@@ -148,12 +148,7 @@ export const isolationPart: BenchPart = {
     }
     const [a, b] = layouts.map((l) => (total * ROUNDS) / seconds.get(l.name)!) as [number, number];
     return {
-      id: 'isolation',
-      title: this.title,
-      date: new Date().toISOString(),
-      machine: machineInfo(),
-      command: ctx.command,
-      quick: ctx.quick,
+      ...resultHeader(ctx, 'isolation', this.title),
       figures: {
         pilots,
         'devices per pilot': devicesPerPilot,

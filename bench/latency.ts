@@ -4,21 +4,12 @@
  * Goal: p99 under 500 ms.
  */
 import path from 'node:path';
-import {
-  type BenchPart,
-  countPoints,
-  newDatabase,
-  partDir,
-  profileDir,
-  registerFleet,
-  startPlatformProcess,
-  waitForCount,
-} from './fixtures.js';
+import { type BenchPart, countPoints, partDir, registerFleet, waitForCount } from './fixtures.js';
 import { startLoad } from './load.js';
-import { CpuMeter, spawnChild } from './procs.js';
-import { newestProfile, summariseProfile } from './profile-summary.js';
+import { platformCpuMeter, profileNotes, withPlatform } from './platform-run.js';
+import { spawnChild } from './procs.js';
 import { defaultT0 } from './readings.js';
-import { fmt, lossCheck, machineInfo, type PartResult } from './report.js';
+import { fmt, lossCheck, type PartResult, resultHeader } from './report.js';
 
 const TITLE = 'Latency, publish to queryable through the API, at 5,000 readings/s';
 const RATE = 5000;
@@ -39,10 +30,8 @@ export const latencyPart: BenchPart = {
     // The last device is the probe; the others carry the background load.
     const fleet = registerFleet(dataDir, devices + 1);
     const probeDevice = fleet.devices[devices]!;
-    const db = await newDatabase(ctx, 'latency');
     const since = Date.now();
-    const p = await startPlatformProcess(ctx, { mode: 'platform', dataDir, database: db.database });
-    try {
+    return withPlatform(ctx, { dataDir, database: 'latency' }, async (p, db) => {
       const load = await startLoad({
         mqttUrl: p.mqttUrl,
         devicesFile: fleet.devicesFile,
@@ -73,12 +62,7 @@ export const latencyPart: BenchPart = {
         },
       });
       await probe.next('connected');
-      const cpu = new CpuMeter({
-        platform: p.child.pid,
-        influxd: ctx.influx.pid,
-        publisher: load.children[0]!.pid,
-        probe: probe.pid,
-      });
+      const cpu = platformCpuMeter(ctx, p, load, { probe: probe.pid });
       cpu.begin();
       const { goAt, done } = load.go();
       setTimeout(() => probe.send({ type: 'go' }), 1000);
@@ -104,12 +88,7 @@ export const latencyPart: BenchPart = {
       const p99 = percentile(sorted, 0.99);
       const achieved = report.readingsAcked / (durationMs / 1000);
       const result: PartResult = {
-        id: 'latency',
-        title: TITLE,
-        date: new Date().toISOString(),
-        machine: machineInfo(),
-        command: ctx.command,
-        quick: ctx.quick,
+        ...resultHeader(ctx, 'latency', TITLE),
         figures: {
           'background load: target readings/s': RATE,
           'background load: readings acknowledged per second of load': Math.round(achieved),
@@ -153,14 +132,11 @@ export const latencyPart: BenchPart = {
         ],
       };
       if (ctx.profile) {
+        // The profile is written when the platform process exits.
         await p.child.stop(30_000);
-        const file = newestProfile(profileDir(ctx), since);
-        if (file) result.notes.push(summariseProfile(file));
+        result.notes.push(...profileNotes(ctx, since));
       }
       return result;
-    } finally {
-      await p.child.stop(30_000);
-      await db.client.dropDatabase(db.database).catch(() => {});
-    }
+    });
   },
 };

@@ -3,22 +3,31 @@
  * connected, say `go` (the start of the measured interval), and collect their `done` reports.
  */
 import path from 'node:path';
+import type { Fleet } from './fixtures.js';
 import { type Child, spawnChild } from './procs.js';
 
-export interface LoadSpec {
+/** What one publisher child (worker-publisher.ts) is given: its share `from..to` of the devices file. */
+export interface PublisherParams {
   mqttUrl: string;
   devicesFile: string;
-  devices: number;
-  /** Publisher processes; devices are split between them. */
-  processes: number;
+  from: number;
+  to: number;
   mode: 'max' | 'rate';
   messagesPerDevice?: number;
-  /** Messages per second across all processes (mode `rate`). */
+  /** Messages per second across this child's devices (mode `rate`). */
   rate?: number;
   durationMs?: number;
   window: number;
   batchSize: number;
   t0: number;
+}
+
+export interface LoadSpec extends Omit<PublisherParams, 'from' | 'to'> {
+  devices: number;
+  /** Publisher processes; devices are split between them. */
+  processes: number;
+  /** Messages per second across all processes (mode `rate`). */
+  rate?: number;
   /** Directory for the children's logs. */
   logDir: string;
 }
@@ -62,7 +71,7 @@ export async function startLoad(spec: LoadSpec): Promise<RunningLoad> {
           window: spec.window,
           batchSize: spec.batchSize,
           t0: spec.t0,
-        },
+        } satisfies PublisherParams,
       }),
     );
   }
@@ -93,3 +102,36 @@ export async function startLoad(spec: LoadSpec): Promise<RunningLoad> {
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** The load of a throughput part: devices, messages each, and QoS 1 publishes in flight per device. */
+export interface ThroughputSizes {
+  devices: number;
+  messagesPerDevice: number;
+  window: number;
+}
+
+/**
+ * The load of the throughput parts: every device of `fleet` in one publisher process, each keeping
+ * `sizes.window` QoS 1 publishes in flight until it has sent `sizes.messagesPerDevice`.
+ */
+export function startFullSpeedLoad(opts: {
+  mqttUrl: string;
+  fleet: Fleet;
+  sizes: ThroughputSizes;
+  batchSize: number;
+  t0: number;
+  logDir: string;
+}): Promise<RunningLoad> {
+  return startLoad({
+    mqttUrl: opts.mqttUrl,
+    devicesFile: opts.fleet.devicesFile,
+    devices: opts.fleet.devices.length,
+    processes: 1,
+    mode: 'max',
+    messagesPerDevice: opts.sizes.messagesPerDevice,
+    window: opts.sizes.window,
+    batchSize: opts.batchSize,
+    t0: opts.t0,
+    logDir: opts.logDir,
+  });
+}

@@ -72,6 +72,22 @@ export interface PartResult {
   notes: string[];
 }
 
+/** The fields every result starts with: which part, when, on what machine, by which command. */
+export function resultHeader(
+  run: { command: string; quick: boolean },
+  id: string,
+  title: string,
+): Pick<PartResult, 'id' | 'title' | 'date' | 'machine' | 'command' | 'quick'> {
+  return {
+    id,
+    title,
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    command: run.command,
+    quick: run.quick,
+  };
+}
+
 export const fmt = (n: number, digits = 0): string =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 

@@ -18,7 +18,7 @@ import { e2ePart } from './e2e.js';
 import { type BenchPart, closeContext, openContext } from './fixtures.js';
 import { isolationPart } from './isolation.js';
 import { latencyPart } from './latency.js';
-import { BENCH_DIR, fmt, machineInfo, printResult, writeResult } from './report.js';
+import { BENCH_DIR, fmt, printResult, resultHeader, writeResult } from './report.js';
 
 const PARTS: BenchPart[] = [e2ePart, batchedPart, latencyPart, connectionsPart, isolationPart];
 const TELEMETRY_QUERY = path.join(BENCH_DIR, 'telemetry-query.ts');
@@ -83,12 +83,7 @@ if (parts.length > 0) {
         process.stderr.write(`${part.id} failed: ${(err as Error).stack ?? err}\n`);
         // The section says so, rather than keeping the figures of an earlier run.
         writeResult({
-          id: part.id,
-          title: part.title,
-          date: new Date().toISOString(),
-          machine: machineInfo(),
-          command,
-          quick,
+          ...resultHeader({ command, quick }, part.id, part.title),
           figures: { status: '**FAILED**: no figures' },
           goals: [],
           lossChecks: [],

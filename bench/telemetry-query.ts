@@ -23,7 +23,7 @@ import { startManagedInfluxd } from '../core/influx/managed.js';
 import { silentLogger } from '../core/log.js';
 import { openSqliteRegistry } from '../core/registry/sqlite.js';
 import { generateSecret, hashSecret } from '../core/secrets.js';
-import { machineInfo, printResult, writeResult } from './report.js';
+import { printResult, resultHeader, writeResult } from './report.js';
 
 const DAY = 86_400_000;
 const FROM = Date.UTC(2026, 0, 1);
@@ -178,15 +178,17 @@ async function main() {
     const ratio = api.rps / direct.rps;
 
     const result = {
-      id: 'telemetry-query',
-      title: 'Telemetry query: one day of 1-minute windows, API vs InfluxDB',
-      date: new Date().toISOString(),
-      machine: machineInfo(),
-      command:
-        process.env.npm_lifecycle_event === 'bench'
-          ? 'npm run bench -- telemetry-query'
-          : `node --import tsx bench/telemetry-query.ts${quick ? ' --quick' : ''}`,
-      quick,
+      ...resultHeader(
+        {
+          command:
+            process.env.npm_lifecycle_event === 'bench'
+              ? 'npm run bench -- telemetry-query'
+              : `node --import tsx bench/telemetry-query.ts${quick ? ' --quick' : ''}`,
+          quick,
+        },
+        'telemetry-query',
+        'Telemetry query: one day of 1-minute windows, API vs InfluxDB',
+      ),
       figures: {
         'readings in the day (2 keys, every 10 s)': points.length,
         'windows per response': 1440,

@@ -10,22 +10,9 @@
  */
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
+import type { PublisherParams } from './load.js';
 import { childParams, onParent, stopOnParent, tell } from './procs.js';
 import { payload } from './readings.js';
-
-interface Params {
-  mqttUrl: string;
-  devicesFile: string;
-  from: number;
-  to: number;
-  mode: 'max' | 'rate';
-  messagesPerDevice?: number;
-  rate?: number;
-  durationMs?: number;
-  window: number;
-  batchSize: number;
-  t0: number;
-}
 
 interface Dev {
   id: string;
@@ -36,7 +23,7 @@ interface Dev {
   inFlight: number;
 }
 
-const p = childParams<Params>();
+const p = childParams<PublisherParams>();
 const all = JSON.parse(readFileSync(p.devicesFile, 'utf8')) as { id: string; password: string }[];
 const mine = all.slice(p.from, p.to);
 
