@@ -15,13 +15,13 @@
  * - Writing a point again (after a crash, or a QoS 1 redelivery spooled twice) stores nothing new:
  *   InfluxDB merges points with the same measurement, tag set and timestamp.
  *
- * Memory is bounded: the loop reads at most `readChunk` rows at a time and holds at most
+ * Memory is bounded: the loop holds at most `readChunk` rows read from the spool and at most
  * `maxInFlight` batches plus the one being filled; while InfluxDB is down the in-flight batches keep
  * retrying and the loop stops reading, so the backlog waits on disk.
  */
 import type { Logger } from '../core/log.js';
 import type { DeviceErrorLog, TelemetrySchemaStore } from '../core/registry/types.js';
-import type { TelemetrySpool as Spool } from '../core/telemetry-spool.js';
+import type { TelemetrySpool as Spool, SpooledMessage } from '../core/telemetry-spool.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from './backoff.js';
 import { type Batch, convertMessage, type DeviceErrorInput, newBatch } from './batch.js';
 import { KeyTypeChecker } from './key-types.js';
@@ -115,17 +115,28 @@ export class Pipeline {
     const readChunk = this.opts.readChunk ?? 1000;
     let batch: Batch | undefined;
     let attempt = 0;
+    // Rows read but not yet handed to a batch (at most `readChunk`), next one at `next`. When the
+    // in-flight limit stops a chunk halfway, its rest waits here instead of being read again: with
+    // 100-reading messages a chunk is 100 batches, and re-reading it once per batch cost more CPU
+    // than converting it.
+    let rows: SpooledMessage[] = [];
+    let next = 0;
     while (!this.stopped) {
       if (this.inFlight.size >= this.opts.maxInFlight) {
         await Promise.race(this.inFlight);
         continue;
       }
-      let rows: ReturnType<Spool['readAfter']> = [];
       let failed = false;
-      let consumed = 0;
+      let readNow = false;
       try {
-        rows = spool.readAfter(this.cursor, readChunk);
-        for (const row of rows) {
+        if (next >= rows.length) {
+          rows = [];
+          next = 0;
+          rows = spool.readAfter(this.cursor, readChunk);
+          readNow = true;
+        }
+        while (next < rows.length) {
+          const row = rows[next] as SpooledMessage;
           const converted = convertMessage(row, registry, this.pilots, this.types);
           batch ??= newBatch(row.seq, Date.now());
           batch.toSeq = row.seq;
@@ -134,7 +145,7 @@ export class Pipeline {
           for (const e of converted.errors) batch.errors.push(e);
           this.cursor = row.seq;
           this.messagesRead++;
-          consumed++;
+          next++;
           if (batch.points.length >= this.opts.batchSize) {
             this.dispatch(batch);
             batch = undefined;
@@ -143,7 +154,7 @@ export class Pipeline {
         }
         attempt = 0;
       } catch (err) {
-        // The spool or registry (SQLite) failed; the row at the cursor is retried after a pause.
+        // The spool or registry (SQLite) failed; the row at `next` (or the read) is retried after a pause.
         failed = true;
         this.lastError = `processing spooled messages: ${(err as Error).message}`;
         logger.error({ err }, 'ingest: reading the spool or registry failed; retrying');
@@ -155,7 +166,7 @@ export class Pipeline {
       }
       if (failed)
         await sleep(backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF), this.abort.signal);
-      else if (rows.length < readChunk && consumed === rows.length) {
+      else if (readNow && rows.length < readChunk && next >= rows.length) {
         // Caught up. With a partial batch, wait until it is due or the next poll, whichever is
         // first (rows arriving meanwhile join it at the next read); otherwise wait for the next poll.
         const poll = this.opts.pollMs ?? this.opts.flushMs;
