@@ -56,7 +56,8 @@ export interface TelemetrySpool {
 /** Where the spool lives in a DATA_DIR. */
 export const spoolFile = (dataDir: string) => path.join(dataDir, 'ingest', 'spool.db');
 
-type Row = { seq: number; device_id: string; received_at: number; payload: Buffer };
+/** A `messages` row as `raw` statements return it, in SELECT order. */
+type Row = [seq: number, deviceId: string, receivedAt: number, payload: Buffer];
 
 export function openTelemetrySpool(file: string): TelemetrySpool {
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -81,9 +82,12 @@ export function openTelemetrySpool(file: string): TelemetrySpool {
     for (const e of entries) insert.run(e.deviceId, e.receivedAt, e.payload);
     grow.run(entries.length);
   });
-  const select = db.prepare<[number, number], Row>(
-    'SELECT seq, device_id, received_at, payload FROM messages WHERE seq > ? ORDER BY seq LIMIT ?',
-  );
+  // Rows as arrays (`raw`): no object with named columns per row, which readAfter only copied.
+  const select = db
+    .prepare<[number, number], Row>(
+      'SELECT seq, device_id, received_at, payload FROM messages WHERE seq > ? ORDER BY seq LIMIT ?',
+    )
+    .raw(true);
   const remove = db.prepare('DELETE FROM messages WHERE seq BETWEEN ? AND ?');
   const removeRange = db.transaction((fromSeq: number, toSeq: number) => {
     grow.run(-remove.run(fromSeq, toSeq).changes);
@@ -98,12 +102,13 @@ export function openTelemetrySpool(file: string): TelemetrySpool {
       if (entries.length > 0) insertMany(entries);
     },
     readAfter(afterSeq, limit) {
-      return select.all(afterSeq, limit).map((r) => ({
-        seq: r.seq,
-        deviceId: r.device_id,
-        receivedAt: r.received_at,
-        payload: r.payload,
-      }));
+      const rows = select.all(afterSeq, limit) as unknown as Row[];
+      const out: SpooledMessage[] = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const [seq, deviceId, receivedAt, payload] = rows[i] as Row;
+        out[i] = { seq, deviceId, receivedAt, payload };
+      }
+      return out;
     },
     deleteRange(fromSeq, toSeq) {
       removeRange(fromSeq, toSeq);

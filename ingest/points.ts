@@ -66,6 +66,21 @@ export function toPoint(pilotId: string, deviceId: string, reading: Reading): Po
     line += first ? `${key}=${text}` : `,${key}=${text}`;
     first = false;
   }
-  line += ` ${reading.ts}`;
+  line += ` ${timestampText(reading.ts)}`;
   return { pilotId, deviceId, reading, line };
+}
+
+const ZEROS = ['', '0', '00', '000', '0000', '00000', '000000'];
+
+/**
+ * `String(ts)` for a reading's ts (a safe integer, 0 to MAX_TS_MS), cheaper: today's epoch
+ * milliseconds are past 2^31, so V8 formats them as doubles (about 200 ns); the two halves below
+ * 10^7 are small integers, formatted fast, and the high half repeats for hours (V8's number-string
+ * cache). This was a third of the line protocol's cost in the batched benchmark.
+ */
+export function timestampText(ts: number): string {
+  if (ts < 10_000_000) return String(ts);
+  const high = Math.floor(ts / 10_000_000);
+  const low = String(ts - high * 10_000_000);
+  return `${high}${ZEROS[7 - low.length] as string}${low}`;
 }

@@ -3,10 +3,10 @@
  * messages (ingest/fanout.ts). ingest-pipeline.test.ts covers both end to end with InfluxDB.
  */
 import { describe, expect, it } from 'vitest';
-import { parseTelemetryPayload } from '../core/telemetry.js';
+import { MAX_TS_MS, parseTelemetryPayload } from '../core/telemetry.js';
 import { storedTopic } from '../core/topics.js';
 import { storedMessages } from '../ingest/fanout.js';
-import { type Point, toPoint } from '../ingest/points.js';
+import { type Point, timestampText, toPoint } from '../ingest/points.js';
 
 const reading = (text: string) => {
   const r = parseTelemetryPayload(text, 1);
@@ -31,6 +31,17 @@ describe('line protocol', () => {
       // The same device id under another pilot is another series.
       expect(toPoint('other', 'd =,\n', r as never).line).toBe('other,device=d\\ \\=\\,\\n a=1 1');
     }
+  });
+
+  it('writes every timestamp as String(ts) would, across the 10^7 split', () => {
+    const edges = [0, 1, 9_999_999, 10_000_000, 10_000_001, 10_000_010, 19_999_999, 1_763_000_000_007];
+    for (const ts of [...edges, MAX_TS_MS, MAX_TS_MS - 1]) expect(timestampText(ts)).toBe(String(ts));
+    for (let i = 0; i < 10_000; i++) {
+      const ts = Math.floor(Math.random() * MAX_TS_MS);
+      expect(timestampText(ts)).toBe(String(ts));
+    }
+    const [r] = reading('{"ts": 1763000000042, "values": {"a": 1}}');
+    expect(toPoint('p', 'd', r as never).line).toBe('p,device=d a=1 1763000000042');
   });
 });
 
