@@ -33,7 +33,10 @@ export interface PipelineOptions {
   batchSize: number;
   flushMs: number;
   maxInFlight: number;
-  /** Spool rows read per query. */
+  /**
+   * At most this many spool rows per query (default 1000). A query asks for about one batch's worth
+   * of rows, by the readings per message seen in the previous chunk, but never for more than this.
+   */
   readChunk?: number;
   /** How long to wait before looking for new rows once caught up; default `flushMs`. */
   pollMs?: number;
@@ -117,10 +120,16 @@ export class Pipeline {
     let attempt = 0;
     // Rows read but not yet handed to a batch (at most `readChunk`), next one at `next`. When the
     // in-flight limit stops a chunk halfway, its rest waits here instead of being read again: with
-    // 100-reading messages a chunk is 100 batches, and re-reading it once per batch cost more CPU
+    // 100-reading messages 1000 rows are 20 batches, and re-reading them once per batch cost more CPU
     // than converting it.
     let rows: SpooledMessage[] = [];
     let next = 0;
+    // Rows asked for by the last query, and the readings per message seen so far in the chunk. Big
+    // messages (100 readings) in chunks of `readChunk` held megabytes of payloads across several
+    // batches' writes; a batch's worth keeps them young for the garbage collector.
+    let limit = readChunk;
+    let chunkPoints = 0;
+    let readingsPerMessage = 1;
     while (!this.stopped) {
       if (this.inFlight.size >= this.opts.maxInFlight) {
         await Promise.race(this.inFlight);
@@ -130,9 +139,12 @@ export class Pipeline {
       let readNow = false;
       try {
         if (next >= rows.length) {
+          if (next > 0) readingsPerMessage = Math.max(1, chunkPoints / next);
           rows = [];
           next = 0;
-          rows = spool.readAfter(this.cursor, readChunk);
+          chunkPoints = 0;
+          limit = Math.min(readChunk, Math.max(16, Math.ceil(this.opts.batchSize / readingsPerMessage)));
+          rows = spool.readAfter(this.cursor, limit);
           readNow = true;
         }
         while (next < rows.length) {
@@ -142,6 +154,7 @@ export class Pipeline {
           batch.toSeq = row.seq;
           batch.messages++;
           for (const p of converted.points) batch.points.push(p);
+          chunkPoints += converted.points.length;
           for (const e of converted.errors) batch.errors.push(e);
           this.cursor = row.seq;
           this.messagesRead++;
@@ -166,7 +179,7 @@ export class Pipeline {
       }
       if (failed)
         await sleep(backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF), this.abort.signal);
-      else if (readNow && rows.length < readChunk && next >= rows.length) {
+      else if (readNow && rows.length < limit && next >= rows.length) {
         // Caught up. With a partial batch, wait until it is due or the next poll, whichever is
         // first (rows arriving meanwhile join it at the next read); otherwise wait for the next poll.
         const poll = this.opts.pollMs ?? this.opts.flushMs;
