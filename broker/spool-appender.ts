@@ -68,16 +68,20 @@ export function createSpoolAppender(spool: TelemetrySpool, opts: SpoolAppenderOp
     checkBound();
   }
 
-  function checkBound() {
-    if (holding || closed) return;
-    let spooled: number;
+  /** Rows in the spool, or undefined when SQLite cannot tell now (the next check tries again). */
+  function spooledRows(): number | undefined {
     try {
-      spooled = spool.count();
+      return spool.count();
     } catch (err) {
       logger.error({ err }, 'broker: could not count the telemetry spool');
-      return;
+      return undefined;
     }
-    if (spooled <= opts.maxMessages) return;
+  }
+
+  function checkBound() {
+    if (holding || closed) return;
+    const spooled = spooledRows();
+    if (spooled === undefined || spooled <= opts.maxMessages) return;
     holding = true;
     logger.warn(
       { spooled, max: opts.maxMessages },
@@ -88,14 +92,8 @@ export function createSpoolAppender(spool: TelemetrySpool, opts: SpoolAppenderOp
   }
 
   function maybeResume() {
-    let spooled: number;
-    try {
-      spooled = spool.count();
-    } catch (err) {
-      logger.error({ err }, 'broker: could not count the telemetry spool');
-      return;
-    }
-    if (spooled > resumeAt) return;
+    const spooled = spooledRows();
+    if (spooled === undefined || spooled > resumeAt) return;
     clearInterval(poll);
     poll = undefined;
     holding = false;

@@ -1,25 +1,27 @@
 /**
- * `npm run api`: the HTTP API alone. Reads the common, http, mqtt, influx and broker variables, opens
+ * `npm run api`: the HTTP API alone. Reads the common, http, mqtt, influx, broker and ingest variables
+ * (payload size and device-error bound, shared with the broker and ingest), opens
  * the registry in DATA_DIR (shared with the broker and ingest, which may be other processes), uses
  * INFLUX_URL or the managed influxd, and reaches the broker at MQTT_HOST:MQTT_PORT for live streams
  * and HTTP ingest. A bad variable: one message on stderr, exit 2 (main/run.ts).
  */
-import path from 'node:path';
 import { startApi } from '../api/server.js';
 import { startWithCloseStack } from '../core/close-stack.js';
 import { openInflux } from '../core/influx/resolve.js';
 import { createLogger } from '../core/log.js';
 import { componentMetrics } from '../core/metrics-relay.js';
-import { openSqliteRegistry } from '../core/registry/sqlite.js';
+import { openDataDirRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { runMain } from './run.js';
 
-await runMain(['common', 'http', 'mqtt', 'influx', 'broker'], async (config) => {
+await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest'], async (config) => {
   const logger = createLogger(config.common.logLevel, process.stderr as never);
   const dataDir = config.common.dataDir;
   return startWithCloseStack(logger, async (stack) => {
-    const registry = stack.push('registry', openSqliteRegistry(path.join(dataDir, 'registry.db')), (r) =>
-      r.close(),
+    const registry = stack.push(
+      'registry',
+      openDataDirRegistry(dataDir, config.ingest.deviceErrorsKept),
+      (r) => r.close(),
     );
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
     const influx = stack.push('influxdb', await openInflux(config.influx, dataDir, logger), (i) => i.close());

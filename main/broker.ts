@@ -3,12 +3,11 @@
  * bound) variables, opens the registry and the telemetry spool in DATA_DIR (shared with the API and
  * ingest, which may run as other processes), starts the broker and prints its URL. SIGINT/SIGTERM close it (see main/run.ts for the 5 s deadline).
  */
-import path from 'node:path';
 import { startBroker } from '../broker/index.js';
 import { startWithCloseStack } from '../core/close-stack.js';
 import { createLogger } from '../core/log.js';
 import { componentMetrics, startMetricsPublisher } from '../core/metrics-relay.js';
-import { openSqliteRegistry } from '../core/registry/sqlite.js';
+import { openDataDirRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { runMain } from './run.js';
 
@@ -16,8 +15,10 @@ await runMain(['common', 'mqtt', 'broker', 'ingest'], async (config) => {
   const logger = createLogger(config.common.logLevel, process.stderr as never);
   const dataDir = config.common.dataDir;
   return startWithCloseStack(logger, async (stack) => {
-    const registry = stack.push('registry', openSqliteRegistry(path.join(dataDir, 'registry.db')), (r) =>
-      r.close(),
+    const registry = stack.push(
+      'registry',
+      openDataDirRegistry(dataDir, config.ingest.deviceErrorsKept),
+      (r) => r.close(),
     );
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
     const metrics = componentMetrics('broker');

@@ -6,12 +6,11 @@
  * A bad variable: one message on stderr, exit 2 (main/run.ts). SIGINT/SIGTERM: clean stop; SIGKILL
  * at any moment loses nothing (the spool in DATA_DIR/ingest is resumed at the next start).
  */
-import path from 'node:path';
 import { startWithCloseStack } from '../core/close-stack.js';
 import { openInflux } from '../core/influx/resolve.js';
 import { createLogger } from '../core/log.js';
 import { componentMetrics } from '../core/metrics-relay.js';
-import { openSqliteRegistry } from '../core/registry/sqlite.js';
+import { openDataDirRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { spoolFile } from '../core/telemetry-spool.js';
 import { startIngest } from '../ingest/index.js';
@@ -23,9 +22,7 @@ await runMain(['common', 'mqtt', 'influx', 'ingest'], async (config) => {
   return startWithCloseStack(logger, async (stack) => {
     const registry = stack.push(
       'registry',
-      openSqliteRegistry(path.join(dataDir, 'registry.db'), {
-        deviceErrorsKept: config.ingest.deviceErrorsKept,
-      }),
+      openDataDirRegistry(dataDir, config.ingest.deviceErrorsKept),
       (r) => r.close(),
     );
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);

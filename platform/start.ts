@@ -4,7 +4,6 @@
  * Components start in dependency order and stop in reverse order.
  */
 import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import { startApi } from '../api/server.js';
 import { startBroker } from '../broker/index.js';
@@ -12,7 +11,7 @@ import { startWithCloseStack } from '../core/close-stack.js';
 import type { PlatformConfig } from '../core/config.js';
 import { openInflux } from '../core/influx/resolve.js';
 import { createLogger, type Logger } from '../core/log.js';
-import { openSqliteRegistry } from '../core/registry/sqlite.js';
+import { openDataDirRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { startIngest } from '../ingest/index.js';
 import { type DemoFleet, startDemoFleet } from './demo.js';
@@ -41,9 +40,7 @@ export async function startPlatform(
     const influx = stack.push('influxdb', await openInflux(config.influx, dataDir, logger), (i) => i.close());
     const registry = stack.push(
       'registry',
-      openSqliteRegistry(path.join(dataDir, 'registry.db'), {
-        deviceErrorsKept: config.ingest.deviceErrorsKept,
-      }),
+      openDataDirRegistry(dataDir, config.ingest.deviceErrorsKept),
       (r) => r.close(),
     );
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);

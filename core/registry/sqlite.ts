@@ -52,6 +52,15 @@ const DEVICE_COLUMNS =
 /** Rows returned by one credentialChangesSince call; the caller polls again for the rest. */
 const CHANGES_BATCH = 10_000;
 
+/**
+ * The platform's registry in DATA_DIR, as every component opens it: one file shared by the broker,
+ * ingest and the API (also as separate processes), trimmed to DEVICE_ERRORS_KEPT errors per device
+ * by whichever of them records one.
+ */
+export function openDataDirRegistry(dataDir: string, deviceErrorsKept: number): RegistryStore {
+  return openSqliteRegistry(path.join(dataDir, 'registry.db'), { deviceErrorsKept });
+}
+
 /** Opens (creating if needed) the registry at `file` and applies pending migrations. */
 export function openSqliteRegistry(file: string, opts: SqliteRegistryOptions = {}): RegistryStore {
   const errorsKept = opts.deviceErrorsKept ?? 200;
