@@ -164,7 +164,10 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
       },
       async (request, reply) => {
         const device = deviceForCaller(request, request.params.deviceId);
-        const keys = parseKeys(request.query.keys);
+        // Without `keys`: the device's own keys (at most TELEMETRY_MAX_KEYS_PER_DEVICE), not every key
+        // of the pilot, which another device may have filled with thousands.
+        const own = request.server.registry.getDeviceKeys(device.id);
+        const keys = parseKeys(request.query.keys) ?? (own.complete ? own.keys : undefined);
         const latest = await influx(reply, () =>
           reader.latest({ pilotId: device.pilotId, deviceId: device.id }, keys),
         );

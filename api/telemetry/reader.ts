@@ -137,7 +137,10 @@ export class TelemetryReader {
     return (result?.series?.[0]?.values ?? []).map((row) => String(row[0]));
   }
 
-  /** The last value of each key (all the pilot's keys when `keys` is undefined); keys the device never had are left out. */
+  /**
+   * The last value of each key; keys the device never had are left out. `keys` undefined: every key
+   * of the pilot (devices registered before keys were tracked per device).
+   */
   async latest(d: DeviceSelector, keys: string[] | undefined): Promise<Map<string, LatestValue>> {
     const wanted =
       keys ?? (await this.fieldKeys(d.pilotId)).filter((k) => KEY_PATTERN.test(k) && !RESERVED_KEYS.has(k));
