@@ -144,7 +144,7 @@ export class KeyTypeChecker {
     let mine = this.devices.get(deviceId);
     if (!mine) {
       if (this.devices.size >= MAX_CACHED_DEVICES) this.devices.clear();
-      mine = new Set(this.store.getDeviceKeys(deviceId).keys);
+      mine = new Set(this.store.getDeviceKeys(deviceId).keys.keys());
       this.devices.set(deviceId, mine);
     }
     return mine;

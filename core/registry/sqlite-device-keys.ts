@@ -14,7 +14,11 @@ export function sqliteDeviceKeys(db: Database.Database): DeviceKeyMethods {
       "SELECT value FROM meta WHERE key = 'device_keys_complete_after_seq'",
     ),
     deviceSeq: db.prepare<[string], { seq: number }>('SELECT seq FROM devices WHERE id = ?'),
-    keysOf: db.prepare<[string], { key: string }>('SELECT key FROM device_keys WHERE device_id = ?'),
+    // CROSS JOIN fixes the loop order: the device's few keys outside, not its pilot's thousands.
+    keysOf: db.prepare<[string], { key: string; type: ValueType }>(
+      `SELECT k.key, t.type FROM device_keys k CROSS JOIN devices d CROSS JOIN key_types t
+       WHERE k.device_id = ? AND d.id = k.device_id AND t.pilot_id = d.pilot_id AND t.key = k.key`,
+    ),
     deviceCount: db.prepare<[string], { n: number }>(
       'SELECT count(*) AS n FROM device_keys WHERE device_id = ?',
     ),
@@ -70,7 +74,7 @@ export function sqliteDeviceKeys(db: Database.Database): DeviceKeyMethods {
   return {
     getDeviceKeys(deviceId) {
       const seq = s.deviceSeq.get(deviceId)?.seq;
-      const keys = s.keysOf.all(deviceId).map((r) => r.key);
+      const keys = new Map(s.keysOf.all(deviceId).map((r) => [r.key, r.type]));
       return { keys, complete: seq === undefined || seq > completeAfter };
     },
     claimDeviceKeys(pilotId, deviceId, keys, caps) {

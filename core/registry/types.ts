@@ -113,10 +113,10 @@ export interface TelemetrySchemaStore {
    */
   claimKeyTypes(pilotId: string, keys: Map<string, ValueType>): Map<string, ValueType>;
   /**
-   * The keys a device has sent (at most its cap, so the API's `latest` asks only for these).
-   * `complete` is false for devices registered before keys were tracked per device.
+   * The keys a device has sent, with their types (at most its cap, so the API's queries ask only for
+   * these). `complete` is false for devices registered before keys were tracked per device.
    */
-  getDeviceKeys(deviceId: string): { keys: string[]; complete: boolean };
+  getDeviceKeys(deviceId: string): { keys: Map<string, ValueType>; complete: boolean };
   /**
    * Adds keys to a device's set within the caps, in one transaction (also across processes): a key
    * new to the pilot is typed as asked (unless the pilot is full), a key of another type than the
