@@ -9,7 +9,7 @@
 export const MAX_JSON_DEPTH = 64;
 
 /** Byte or code unit classes: 1 quote, 2 opening bracket, 3 closing bracket. */
-const CLASS = new Uint8Array(128);
+const CLASS = new Uint8Array(256);
 CLASS[0x22] = 1;
 CLASS[0x5b] = 2;
 CLASS[0x7b] = 2;
@@ -31,8 +31,7 @@ function scanBytes(b: Uint8Array, max: number): number {
   let depth = 0;
   const n = b.length;
   for (let i = 0; i < n; i++) {
-    const c = b[i] as number;
-    const k = c < 128 ? (CLASS[c] as number) : 0;
+    const k = CLASS[b[i] as number] as number;
     if (k === 0) continue;
     if (k === 1) {
       for (i++; i < n; i++) {
@@ -52,7 +51,7 @@ function scanText(s: string, max: number): number {
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    const k = c < 128 ? (CLASS[c] as number) : 0;
+    const k = c < 256 ? (CLASS[c] as number) : 0;
     if (k === 0) continue;
     if (k === 1) {
       for (i++; i < n; i++) {
