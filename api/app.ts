@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import type { RegistryStore } from '../core/registry/types.js';
 import { installAuth } from './auth.js';
 import { ApiError, installErrorHandlers } from './errors.js';
+import { installJsonBodyParser } from './json-body.js';
 import { deviceErrorRoutes, deviceRoutes } from './routes/devices.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { partnerRoutes } from './routes/partners.js';
@@ -63,16 +64,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('registry', deps.registry);
-  // Clients that always send `Content-Type: application/json` may POST an empty body to routes that
-  // take none (e.g. credential rotation); Fastify's parser would refuse that. Empty means no body;
-  // everything else goes through Fastify's own parser (with its prototype-poisoning protection).
-  const jsonParser = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
-    return jsonParser(request, text, done);
-  });
+  installJsonBodyParser(app);
   installErrorHandlers(app);
   installAuth(app, deps.adminKeyHash);
 

@@ -14,13 +14,16 @@ import type { DeviceAuthStore, DeviceErrorLog } from '../core/registry/types.js'
 import { openTelemetrySpool, spoolFile } from '../core/telemetry-spool.js';
 import { mayReceive, maySubscribe, topicLevels } from './acl.js';
 import { createAuthenticator } from './auth.js';
+import { createConnectThrottle } from './connect-throttle.js';
 import { DeviceErrorBuffer } from './device-errors.js';
+import { withKeepaliveCap } from './keepalive.js';
 import { RateLimiter } from './limits.js';
 import { createBrokerMetrics } from './metrics.js';
 import { keepEnqueueOrder } from './ordering.js';
 import { openBrokerPersistence } from './persistence.js';
 import { PresenceTracker } from './presence.js';
 import { createAuthorizePublish } from './publish.js';
+import { createRetainedQuota, type RetainedSource } from './retained-quota.js';
 import { DeviceSessions, startRevocationPoller } from './revocation.js';
 import { createSpoolAppender } from './spool-appender.js';
 
@@ -87,6 +90,16 @@ export async function startBroker(
     onDeviceAuthenticated: (client, identity) => sessions.add(client, identity),
   });
 
+  const throttle = createConnectThrottle({
+    maxDelayMs: config.broker.authFailureMaxDelayMs,
+    now,
+    onDelay: () => metrics.connacksDelayed.inc(),
+  });
+  const retained = createRetainedQuota({
+    maxCount: config.broker.retainedMaxPerDevice,
+    maxBytes: config.broker.retainedMaxBytesPerDevice,
+  });
+
   const authorizeSubscribe: AuthorizeSubscribeHandler = (client, sub, callback) => {
     const identity = auth.identityOf(client);
     const tooDeep = identity?.kind !== 'service' && topicLevels(sub.topic) > config.broker.maxTopicLevels;
@@ -115,8 +128,8 @@ export async function startBroker(
     // aedes disconnects a client past this; our own, configurable limit (maxTopicLevels) is
     // enforced in the hooks with a device error instead. 100 is aedes' ceiling.
     maxTopicLevels: 100,
-    preConnect: auth.preConnect,
-    authenticate: auth.authenticate,
+    preConnect: withKeepaliveCap(auth.preConnect, config.broker.maxKeepaliveSeconds),
+    authenticate: throttle.wrap(auth.authenticate),
     authorizePublish: createAuthorizePublish({
       broker: () => broker!,
       appender,
@@ -125,6 +138,7 @@ export async function startBroker(
       limiter,
       errors,
       presence,
+      retained,
       metrics,
       logger,
       now,
@@ -195,6 +209,7 @@ export async function startBroker(
     socket.once('close', () => sockets.delete(socket));
   });
   try {
+    await retained.load(persistence as unknown as RetainedSource);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.mqtt.port, config.mqtt.host, () => {

@@ -6,7 +6,12 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 
 /** Why a device's publish was dropped (the `reason` label of broker_messages_dropped_total). */
-export type DropReason = 'forbidden_topic' | 'rate_limited' | 'payload_too_large' | 'topic_too_deep';
+export type DropReason =
+  | 'forbidden_topic'
+  | 'rate_limited'
+  | 'payload_too_large'
+  | 'topic_too_deep'
+  | 'retained_quota';
 export type AuthFailureReason = 'bad_credentials' | 'no_credentials' | 'client_id_rejected';
 
 export interface BrokerMetrics {
@@ -17,6 +22,7 @@ export interface BrokerMetrics {
   dropped: Counter<'reason'>;
   subscriptionsRefused: Counter;
   authFailures: Counter<'reason'>;
+  connacksDelayed: Counter;
   sessionsRevoked: Counter;
   telemetryHeld: Gauge;
 }
@@ -62,6 +68,11 @@ export function createBrokerMetrics(
       name: 'broker_auth_failures_total',
       help: 'Refused CONNECTs, by reason',
       labelNames: ['reason'],
+      registers,
+    }),
+    connacksDelayed: new Counter({
+      name: 'broker_connacks_delayed_total',
+      help: 'Refused CONNACKs held back because of earlier failures from the same address',
       registers,
     }),
     sessionsRevoked: new Counter({

@@ -51,6 +51,7 @@ import type { DeviceErrorBuffer } from './device-errors.js';
 import type { RateLimiter } from './limits.js';
 import type { BrokerMetrics, DropReason } from './metrics.js';
 import type { PresenceTracker } from './presence.js';
+import type { RetainedQuota } from './retained-quota.js';
 import type { SpoolAppender } from './spool-appender.js';
 
 export interface PublishDeps {
@@ -62,6 +63,8 @@ export interface PublishDeps {
   limiter: RateLimiter;
   errors: DeviceErrorBuffer;
   presence: PresenceTracker;
+  /** Retained messages per device (retained-quota.ts); unbounded when omitted. */
+  retained?: Pick<RetainedQuota, 'admit'>;
   metrics: BrokerMetrics;
   logger: Logger;
   now: () => number;
@@ -192,12 +195,22 @@ export function createAuthorizePublish(deps: PublishDeps): AuthorizePublishHandl
         }
         return callback(null);
       case 'allow':
+        if (packet.retain && identity.kind === 'device') {
+          const refusal = deps.retained?.admit(identity.deviceId, packet.topic, packet.payload.length);
+          if (refusal) {
+            drop(identity.deviceId, packet, 'retained_quota', refusal);
+            return callback(null);
+          }
+        }
         if (packet.qos !== 1) return callback(null);
         return publishBeforeAck(packet, (err) => {
           if (!err) sink(packet);
           callback(err);
         });
       case 'telemetry':
+        // Stored, not retained: readings go to InfluxDB, and a retained copy per device would be
+        // sent to every subscriber of the topic (only the device itself) for no use.
+        packet.retain = false;
         return handOff(client, packet, decision.deviceId, deps.now(), (err) => {
           if (!err) packet.topic = telemetryTopic(decision.deviceId);
           callback(err);

@@ -81,6 +81,10 @@ const sections = {
     DEVICE_MAX_MESSAGES_PER_SECOND: intIn(1, 1_000_000).default(200),
     MQTT_CONNECT_TIMEOUT_MS: intIn(100, 600_000).default(30_000),
     MQTT_ALLOW_ANONYMOUS: bool().default(false),
+    MQTT_MAX_KEEPALIVE_SECONDS: intIn(1, 65_535).default(1200),
+    MQTT_RETAINED_MAX_PER_DEVICE: intIn(0, 1_000_000).default(100),
+    MQTT_RETAINED_MAX_BYTES_PER_DEVICE: intIn(0, 1_073_741_824).default(1024 * 1024),
+    MQTT_AUTH_FAILURE_MAX_DELAY_MS: intIn(0, 60_000).default(2000),
   }),
   influx: z.object({
     INFLUX_URL: url().optional(),
@@ -102,6 +106,9 @@ const sections = {
     INGEST_MAX_IN_FLIGHT: intIn(1, 64).default(4),
     INGEST_SPOOL_MAX_MESSAGES: intIn(1000, 100_000_000).default(2_000_000),
     DEVICE_ERRORS_KEPT: intIn(1, 100_000).default(200),
+    TELEMETRY_MAX_KEYS_PER_READING: intIn(1, 100_000).default(256),
+    TELEMETRY_MAX_KEYS_PER_DEVICE: intIn(1, 1_000_000).default(1000),
+    TELEMETRY_MAX_KEYS_PER_PILOT: intIn(1, 10_000_000).default(10_000),
   }),
   sim: z.object({
     SIM_DEVICES: intIn(0, 100_000).default(5),
@@ -135,6 +142,12 @@ export interface BrokerConfig {
   deviceMaxMessagesPerSecond: number;
   connectTimeoutMs: number;
   allowAnonymous: boolean;
+  /** Keepalive 0 or above this is treated as this (broker/keepalive.ts). */
+  maxKeepaliveSeconds: number;
+  retainedMaxPerDevice: number;
+  retainedMaxBytesPerDevice: number;
+  /** Longest delay of a refused CONNACK (broker/connect-throttle.ts); 0: no slowdown. */
+  authFailureMaxDelayMs: number;
 }
 export interface InfluxConfig {
   /** Unset: the platform runs its own influxd under DATA_DIR/influxdb. */
@@ -149,6 +162,11 @@ export interface IngestConfig {
   /** Past this many spooled messages the broker holds telemetry PUBACKs until half (backpressure). */
   spoolMaxMessages: number;
   deviceErrorsKept: number;
+  /** Caps on keys: a key past one is a device error, the rest of the reading is kept. */
+  maxKeysPerReading: number;
+  /** Distinct keys of a device; `latest` without `keys` queries only these. */
+  maxKeysPerDevice: number;
+  maxKeysPerPilot: number;
 }
 export interface SimConfig {
   devices: number;
@@ -187,6 +205,10 @@ const shape: { [K in SectionName]: (r: Raw) => PlatformConfig[K] } = {
     deviceMaxMessagesPerSecond: r.DEVICE_MAX_MESSAGES_PER_SECOND,
     connectTimeoutMs: r.MQTT_CONNECT_TIMEOUT_MS,
     allowAnonymous: r.MQTT_ALLOW_ANONYMOUS,
+    maxKeepaliveSeconds: r.MQTT_MAX_KEEPALIVE_SECONDS,
+    retainedMaxPerDevice: r.MQTT_RETAINED_MAX_PER_DEVICE,
+    retainedMaxBytesPerDevice: r.MQTT_RETAINED_MAX_BYTES_PER_DEVICE,
+    authFailureMaxDelayMs: r.MQTT_AUTH_FAILURE_MAX_DELAY_MS,
   }),
   influx: (r) => ({ url: r.INFLUX_URL, database: r.INFLUX_DATABASE, influxdPath: r.INFLUXD_PATH }),
   ingest: (r) => ({
@@ -195,6 +217,9 @@ const shape: { [K in SectionName]: (r: Raw) => PlatformConfig[K] } = {
     maxInFlight: r.INGEST_MAX_IN_FLIGHT,
     spoolMaxMessages: r.INGEST_SPOOL_MAX_MESSAGES,
     deviceErrorsKept: r.DEVICE_ERRORS_KEPT,
+    maxKeysPerReading: r.TELEMETRY_MAX_KEYS_PER_READING,
+    maxKeysPerDevice: r.TELEMETRY_MAX_KEYS_PER_DEVICE,
+    maxKeysPerPilot: r.TELEMETRY_MAX_KEYS_PER_PILOT,
   }),
   sim: (r) => ({ devices: r.SIM_DEVICES, intervalMs: r.SIM_INTERVAL_MS }),
 };

@@ -4,7 +4,8 @@
  * `parseTelemetryPayload`, so the two paths accept and refuse exactly the same things.
  *
  * ## Shapes, and how they are told apart
- * The payload must be UTF-8 JSON (invalid UTF-8 is refused whole). Then, in this order:
+ * The payload must be UTF-8 JSON nested at most MAX_JSON_DEPTH (64) levels deep (else refused whole).
+ * Then, in this order:
  * 1. A JSON **array** is a batch: every element must be a shape-2 reading object. Elements are
  *    validated one by one: a bad element is refused, the good ones are kept. An empty array is refused.
  * 2. A JSON **object with a `values` property whose value is an object (not an array, not null)** is
@@ -20,12 +21,15 @@
  *   store) or an RFC 3339 string (`2024-11-22T01:02:03.123Z`, `...+02:00`); sub-millisecond digits are
  *   truncated.
  * - `values`: at least one key. Keys match `^[A-Za-z][A-Za-z0-9_.-]{0,63}$`; `time` and `device` are
- *   reserved (they are InfluxDB's time column and our device tag). Values are a finite number, a
- *   boolean or a string of at most 64 KiB (InfluxDB's string field limit).
+ *   reserved (InfluxDB's time column and our device tag); any other key, `__proto__` too, is refused,
+ *   never dropped. Values: a finite number, a boolean or a string of at most 64 KiB (InfluxDB's limit).
  * - A reading is all or nothing: one bad key or value refuses that whole reading (and names it).
  */
 import { z } from 'zod';
+import { jsonDepthExceededAt, MAX_JSON_DEPTH } from './json-depth.js';
+import { parseRfc3339 } from './rfc3339.js';
 
+export { parseRfc3339 };
 export type TelemetryValue = number | boolean | string;
 /**
  * Parsing builds every reading with exactly these two properties, in this order: ingest serialises
@@ -45,29 +49,6 @@ export const MAX_STRING_BYTES = 64 * 1024;
 export const MAX_TS_MS = 9_223_372_036_854;
 /** How much of a refused payload is kept with its device error. */
 export const PAYLOAD_PREFIX_BYTES = 200;
-
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
-
-/** Parses an RFC 3339 timestamp to epoch ms, or undefined (also for impossible dates like Feb 30). */
-export function parseRfc3339(text: string): number | undefined {
-  const m = RFC3339.exec(text);
-  if (!m) return undefined;
-  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return undefined;
-  const day = new Date(Date.UTC(y, mo - 1, d));
-  if (day.getUTCMonth() !== mo - 1) return undefined;
-  const ms = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
-  let t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
-  if (!m[8]) {
-    const sign = m[9] === '-' ? -1 : 1;
-    const oh = Number(m[10]);
-    const om = Number(m[11]);
-    if (oh > 23 || om > 59) return undefined;
-    t -= sign * (oh * 60 + om) * 60_000;
-  }
-  return t;
-}
 
 const TS_MESSAGE = `ts: expected epoch milliseconds (an integer from 0 to ${MAX_TS_MS}) or an RFC 3339 string`;
 
@@ -93,35 +74,47 @@ export const valueSchema = z
   ])
   .meta({ description: 'A finite number, a boolean or a string' });
 
-/** A value map. Checked key by key so that an error names the key. */
+/**
+ * A value map. Checked key by key so that an error names the key, on the raw object: zod's record
+ * skips an own `__proto__` key (which JSON.parse creates), and a bad key must be refused, not dropped.
+ */
 export const valuesSchema = z
-  .record(z.string(), z.unknown())
-  .superRefine((values, ctx) => {
-    const keys = Object.keys(values);
-    if (keys.length === 0) ctx.addIssue({ code: 'custom', message: 'values: at least one key is required' });
-    for (const key of keys) {
-      const shown = JSON.stringify(key.length > 70 ? `${key.slice(0, 70)}...` : key);
-      if (!KEY_PATTERN.test(key)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `key ${shown}: expected a letter, then letters, digits, _ . or -, at most 64 characters`,
-        });
-      } else if (RESERVED_KEYS.has(key)) {
-        ctx.addIssue({ code: 'custom', message: `key ${shown} is reserved` });
-      } else {
-        const v = valueSchema.safeParse(values[key]);
-        if (!v.success) {
-          const detail = v.error.issues.find((i) => i.code === 'custom')?.message;
-          ctx.addIssue({
-            code: 'custom',
-            message: `key ${shown}: ${detail ?? `expected a finite number, boolean or string, got ${describe(values[key])}`}`,
-          });
+  .preprocess(
+    (values, ctx) => {
+      if (typeof values === 'object' && values !== null && !Array.isArray(values)) {
+        for (const message of valueProblems(values as Record<string, unknown>)) {
+          ctx.addIssue({ code: 'custom', message });
         }
       }
-    }
-  })
+      return values;
+    },
+    z.record(z.string(), z.unknown()),
+  )
   .transform((v) => v as Record<string, TelemetryValue>)
   .meta({ description: 'Named values', example: { temperature: 21.5, door: 'open', ok: true } });
+
+function valueProblems(values: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const keys = Object.keys(values);
+  if (keys.length === 0) problems.push('values: at least one key is required');
+  for (const key of keys) {
+    const shown = JSON.stringify(key.length > 70 ? `${key.slice(0, 70)}...` : key);
+    if (!KEY_PATTERN.test(key)) {
+      problems.push(`key ${shown}: expected a letter, then letters, digits, _ . or -, at most 64 characters`);
+    } else if (RESERVED_KEYS.has(key)) {
+      problems.push(`key ${shown} is reserved`);
+    } else {
+      const v = valueSchema.safeParse(values[key]);
+      if (!v.success) {
+        const detail = v.error.issues.find((i) => i.code === 'custom')?.message;
+        problems.push(
+          `key ${shown}: ${detail ?? `expected a finite number, boolean or string, got ${describe(values[key])}`}`,
+        );
+      }
+    }
+  }
+  return problems;
+}
 
 /** Shape 2: one reading. */
 export const readingSchema = z
@@ -172,13 +165,14 @@ export function parseTelemetryPayloadWithSchemas(
 
 function parse(payload: Buffer | string, receivedAt: number, fast: boolean): ParsedTelemetry {
   let text: string;
-  if (typeof payload === 'string') text = payload;
-  else {
-    try {
-      text = utf8.decode(payload);
-    } catch {
-      return refused('payload is not valid UTF-8');
-    }
+  try {
+    text = typeof payload === 'string' ? payload : utf8.decode(payload);
+  } catch {
+    return refused('payload is not valid UTF-8');
+  }
+  // Before JSON.parse, whose time grows steeply with nesting (core/json-depth.ts).
+  if (jsonDepthExceededAt(payload, MAX_JSON_DEPTH) >= 0) {
+    return refused(`payload too deep: more than ${MAX_JSON_DEPTH} levels of nested arrays and objects`);
   }
   let json: unknown;
   try {
@@ -203,9 +197,7 @@ function parse(payload: Buffer | string, receivedAt: number, fast: boolean): Par
     }
     return out;
   }
-  if (!isPlainObject(json)) {
-    return refused(`expected a JSON object or array, got ${describe(json)}`);
-  }
+  if (!isPlainObject(json)) return refused(`expected a JSON object or array, got ${describe(json)}`);
   if (isPlainObject(json.values)) {
     const quick = fast ? fastReading(json) : undefined;
     if (quick) return { readings: [quick], errors: [] };

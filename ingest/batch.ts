@@ -67,9 +67,15 @@ export function convertMessage(
   const parsed = parseTelemetryPayload(msg.payload, msg.receivedAt);
   for (const reason of parsed.errors) error(reason);
   for (const reading of parsed.readings) {
-    const reason = types.check(pilotId, reading);
-    if (reason === undefined) points.push(toPoint(pilotId, msg.deviceId, reading));
-    else error(parsed.readings.length > 1 ? `reading at ts ${reading.ts}: ${reason}` : reason);
+    const verdict = types.check(pilotId, msg.deviceId, reading);
+    if (verdict === undefined) {
+      points.push(toPoint(pilotId, msg.deviceId, reading));
+      continue;
+    }
+    if (verdict.kept) points.push(toPoint(pilotId, msg.deviceId, verdict.kept));
+    for (const reason of verdict.reasons) {
+      error(parsed.readings.length > 1 ? `reading at ts ${reading.ts}: ${reason}` : reason);
+    }
   }
   return { points, errors };
 }

@@ -81,6 +81,11 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
       batchSize: config.ingest.batchSize,
       flushMs: config.ingest.flushMs,
       maxInFlight: config.ingest.maxInFlight,
+      keyLimits: {
+        perReading: config.ingest.maxKeysPerReading,
+        perDevice: config.ingest.maxKeysPerDevice,
+        perPilot: config.ingest.maxKeysPerPilot,
+      },
       ...(deps.backoff ? { backoff: deps.backoff } : {}),
     },
     { spool, registry: deps.registry, writer, logger, metrics, onStored: fanOut.publishStored },

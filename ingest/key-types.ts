@@ -1,51 +1,169 @@
 /**
- * Per-pilot key types (contract: "within a pilot a key keeps the type of its first value"). The
- * registry is the source of truth, shared by every process; this cache only remembers what it said,
- * which is safe because a claimed type never changes.
+ * Per-pilot key types (contract: "within a pilot a key keeps the type of its first value") and the
+ * caps on keys: per reading, distinct per device and per pilot (TELEMETRY_MAX_KEYS_PER_*). The
+ * registry is the source of truth, shared by every process; these caches only remember what it said,
+ * which is safe because a claimed type never changes and a device's key set only grows.
+ *
+ * A key past a cap is refused as a device error naming the cap; the rest of the reading is kept
+ * (a device adding one key too many keeps reporting the others). A value of the wrong type still
+ * refuses its whole reading.
  */
-import type { TelemetrySchemaStore, ValueType } from '../core/registry/types.js';
+import type { KeyCaps, TelemetrySchemaStore, ValueType } from '../core/registry/types.js';
 import type { Reading, TelemetryValue } from '../core/telemetry.js';
+
+export interface KeyLimits extends KeyCaps {
+  perReading: number;
+}
+
+/** Defaults of TELEMETRY_MAX_KEYS_PER_READING, _PER_DEVICE and _PER_PILOT. */
+export const DEFAULT_KEY_LIMITS: KeyLimits = { perReading: 256, perDevice: 1000, perPilot: 10_000 };
+
+/** What to do with a reading that is not stored exactly as it came. */
+export interface KeyVerdict {
+  /** The reading to store (some keys left out), or undefined for none. */
+  kept: Reading | undefined;
+  reasons: string[];
+}
 
 const typeOf = (v: TelemetryValue): ValueType =>
   typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'boolean' : 'string';
 const article = (t: ValueType) => (t === 'number' ? 'a number' : t === 'boolean' ? 'a boolean' : 'a string');
+/** Devices whose key sets are cached; past this the cache starts over (it refills from the registry). */
+const MAX_CACHED_DEVICES = 100_000;
 
 export class KeyTypeChecker {
   private readonly pilots = new Map<string, Map<string, ValueType>>();
+  private readonly devices = new Map<string, Set<string>>();
 
-  constructor(private readonly store: TelemetrySchemaStore) {}
+  constructor(
+    private readonly store: TelemetrySchemaStore,
+    private readonly limits: KeyLimits = DEFAULT_KEY_LIMITS,
+  ) {}
 
   /**
-   * Checks every value of a reading against the pilot's key types, claiming types for new keys.
-   * Returns a reason naming the key and both types when a value has another type, else undefined.
-   * Known keys are checked before new ones are claimed, so a refused reading claims nothing.
+   * Checks a reading's keys against the caps and its values against the pilot's key types, claiming
+   * new keys for the device. Undefined: store the reading as it is. Known keys are checked before
+   * new ones are claimed, so a reading refused for a type claims nothing.
    */
-  check(pilotId: string, reading: Reading): string | undefined {
+  check(pilotId: string, deviceId: string, reading: Reading): KeyVerdict | undefined {
+    const known = this.pilotKeys(pilotId);
+    const mine = this.deviceKeys(deviceId);
+    let count = 0;
+    let unknown: Map<string, ValueType> | undefined;
+    for (const key in reading.values) {
+      if (++count > this.limits.perReading) break;
+      const got = typeOf(reading.values[key] as TelemetryValue);
+      const want = known.get(key);
+      if (want !== undefined && want !== got) return { kept: undefined, reasons: [mismatch(key, want, got)] };
+      if (want !== undefined && mine.has(key)) continue;
+      unknown ??= new Map();
+      unknown.set(key, got);
+    }
+    if (count <= this.limits.perReading && !unknown) return undefined;
+    const reasons: string[] = [];
+    const dropped = new Set<string>();
+    if (count > this.limits.perReading) reasons.push(this.trim(reading, dropped));
+    if (unknown) {
+      const reason = this.claim(pilotId, deviceId, unknown, known, mine, dropped, reasons);
+      if (reason) return { kept: undefined, reasons: [reason] };
+    }
+    if (reasons.length === 0) return undefined;
+    const values: Record<string, TelemetryValue> = {};
+    let left = 0;
+    for (const key in reading.values) {
+      if (dropped.has(key)) continue;
+      values[key] = reading.values[key] as TelemetryValue;
+      left++;
+    }
+    return { kept: left > 0 ? { ts: reading.ts, values } : undefined, reasons };
+  }
+
+  /** Drops the keys past the per-reading cap (they come last in the payload). */
+  private trim(reading: Reading, dropped: Set<string>): string {
+    const keys = Object.keys(reading.values);
+    const past = keys.slice(this.limits.perReading);
+    for (const key of past) dropped.add(key);
+    return (
+      `reading has ${keys.length} keys, more than TELEMETRY_MAX_KEYS_PER_READING (${this.limits.perReading}): ` +
+      `kept the first ${this.limits.perReading}, refused ${listKeys(past)}`
+    );
+  }
+
+  /** Claims new keys; returns a type mismatch (the reading is refused) or adds cap reasons. */
+  private claim(
+    pilotId: string,
+    deviceId: string,
+    unknown: Map<string, ValueType>,
+    known: Map<string, ValueType>,
+    mine: Set<string>,
+    dropped: Set<string>,
+    reasons: string[],
+  ): string | undefined {
+    const refused = { device: [] as string[], pilot: [] as string[] };
+    // Full caps are known here without asking the registry (sets only grow).
+    const fullDevice = mine.size >= this.limits.perDevice;
+    const toClaim = new Map<string, ValueType>();
+    for (const [key, got] of unknown) {
+      if (fullDevice) refused.device.push(key);
+      else if (!known.has(key) && known.size >= this.limits.perPilot) refused.pilot.push(key);
+      else toClaim.set(key, got);
+    }
+    const claimed = this.store.claimDeviceKeys(pilotId, deviceId, toClaim, this.limits);
+    let mismatchReason: string | undefined;
+    for (const [key, got] of toClaim) {
+      const cap = claimed.refused.get(key);
+      if (cap) refused[cap].push(key);
+      const want = claimed.types.get(key);
+      if (want === undefined) continue;
+      known.set(key, want);
+      // Another process (or device) may have claimed the key first with another type.
+      if (want !== got) mismatchReason ??= mismatch(key, want, got);
+      else mine.add(key);
+    }
+    if (mismatchReason) return mismatchReason;
+    for (const cap of ['device', 'pilot'] as const) {
+      if (refused[cap].length === 0) continue;
+      for (const key of refused[cap]) dropped.add(key);
+      reasons.push(
+        capReason(cap, refused[cap], cap === 'device' ? this.limits.perDevice : this.limits.perPilot),
+      );
+    }
+    return undefined;
+  }
+
+  private pilotKeys(pilotId: string): Map<string, ValueType> {
     let known = this.pilots.get(pilotId);
     if (!known) {
       known = this.store.getKeyTypes(pilotId);
       this.pilots.set(pilotId, known);
     }
-    let unknown: Map<string, ValueType> | undefined;
-    for (const [key, value] of Object.entries(reading.values)) {
-      const got = typeOf(value);
-      const want = known.get(key);
-      if (want === undefined) {
-        unknown ??= new Map();
-        unknown.set(key, got);
-      } else if (want !== got) return mismatch(key, want, got);
-    }
-    if (!unknown) return undefined;
-    const claimed = this.store.claimKeyTypes(pilotId, unknown);
-    let reason: string | undefined;
-    for (const [key, got] of unknown) {
-      const want = claimed.get(key) ?? got;
-      known.set(key, want);
-      // Another process (or device) may have claimed the key first with another type.
-      if (want !== got) reason ??= mismatch(key, want, got);
-    }
-    return reason;
+    return known;
   }
+
+  private deviceKeys(deviceId: string): Set<string> {
+    let mine = this.devices.get(deviceId);
+    if (!mine) {
+      if (this.devices.size >= MAX_CACHED_DEVICES) this.devices.clear();
+      mine = new Set(this.store.getDeviceKeys(deviceId).keys.keys());
+      this.devices.set(deviceId, mine);
+    }
+    return mine;
+  }
+}
+
+function capReason(cap: 'device' | 'pilot', keys: string[], limit: number): string {
+  const variable = cap === 'device' ? 'TELEMETRY_MAX_KEYS_PER_DEVICE' : 'TELEMETRY_MAX_KEYS_PER_PILOT';
+  const what = cap === 'device' ? 'this device has' : "this device's pilot has";
+  return `${keys.length === 1 ? 'new key' : `${keys.length} new keys`} ${listKeys(keys)} refused: ${what} ${limit} distinct keys, the limit ${variable}`;
+}
+
+/** `"a", "b", "c" and 17 more`. */
+function listKeys(keys: string[]): string {
+  const shown = keys
+    .slice(0, 5)
+    .map((k) => JSON.stringify(k))
+    .join(', ');
+  return keys.length > 5 ? `${shown} and ${keys.length - 5} more` : shown;
 }
 
 function mismatch(key: string, want: ValueType, got: ValueType): string {

@@ -24,7 +24,7 @@ import type { DeviceErrorLog, TelemetrySchemaStore } from '../core/registry/type
 import type { TelemetrySpool as Spool, SpooledMessage } from '../core/telemetry-spool.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from './backoff.js';
 import { type Batch, convertMessage, type DeviceErrorInput, newBatch } from './batch.js';
-import { KeyTypeChecker } from './key-types.js';
+import { type KeyLimits, KeyTypeChecker } from './key-types.js';
 import type { IngestMetrics } from './metrics.js';
 import type { Point } from './points.js';
 import { type PointWriter, WriteRefusedError } from './writer.js';
@@ -41,6 +41,8 @@ export interface PipelineOptions {
   /** How long to wait before looking for new rows once caught up; default `flushMs`. */
   pollMs?: number;
   backoff?: BackoffOptions;
+  /** Caps on keys per reading, device and pilot; default DEFAULT_KEY_LIMITS. */
+  keyLimits?: KeyLimits;
 }
 
 export interface PipelineDeps {
@@ -80,7 +82,7 @@ export class Pipeline {
     private readonly opts: PipelineOptions,
     private readonly deps: PipelineDeps,
   ) {
-    this.types = new KeyTypeChecker(deps.registry);
+    this.types = new KeyTypeChecker(deps.registry, opts.keyLimits);
     deps.metrics.influxHealthy.set(1);
   }
 

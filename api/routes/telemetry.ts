@@ -20,6 +20,7 @@ import {
   checkKey,
   checkWindowCount,
   DEFAULT_RANGE_MS,
+  ownFields,
   parseKeys,
   parseLimit,
   resolveEvery,
@@ -120,8 +121,9 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
           const agg = q.agg ?? 'mean';
           if (keys) checkAggregateTypes(agg, keys, request.server.registry.getKeyTypes(device.pilotId));
           const fill = q.fill ?? 'none';
+          const fields = keys ? undefined : ownFields(request.server.registry, device, agg);
           items = await influx(reply, () =>
-            reader.windows({ ...sel, ...range, keys, everyMs, agg, fill, order: q.order }),
+            reader.windows({ ...sel, ...range, keys, fields, everyMs, agg, fill, order: q.order }),
           );
         } else {
           const limit = parseLimit(q.limit);
@@ -134,10 +136,13 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
               : q.order === 'asc'
                 ? { from: Math.max(range.from, after + 1), to: range.to }
                 : { from: range.from, to: Math.min(range.to, after) };
+          const fields = keys ? undefined : ownFields(request.server.registry, device);
           const page =
             pageRange.from >= pageRange.to
               ? { items: [], lastTs: undefined }
-              : await influx(reply, () => reader.raw({ ...sel, ...pageRange, keys, limit, order: q.order }));
+              : await influx(reply, () =>
+                  reader.raw({ ...sel, ...pageRange, keys, fields, limit, order: q.order }),
+                );
           items = page.items;
           nextCursor = page.lastTs === undefined ? null : encodeCursor(cursorList(q.order), page.lastTs);
         }
@@ -164,7 +169,7 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
       },
       async (request, reply) => {
         const device = deviceForCaller(request, request.params.deviceId);
-        const keys = parseKeys(request.query.keys);
+        const keys = parseKeys(request.query.keys) ?? ownFields(request.server.registry, device);
         const latest = await influx(reply, () =>
           reader.latest({ pilotId: device.pilotId, deviceId: device.id }, keys),
         );

@@ -3,7 +3,7 @@
  * that is well-formed but meaningless (an impossible date, `from` after `to`, too many windows,
  * `mean` of a string key).
  */
-import type { ValueType } from '../../core/registry/types.js';
+import type { TelemetrySchemaStore, ValueType } from '../../core/registry/types.js';
 import { validationError } from '../errors.js';
 import {
   type Aggregate,
@@ -105,4 +105,21 @@ export function checkAggregateTypes(
       );
     }
   }
+}
+
+/**
+ * What to select without `keys`: the device's own keys (at most TELEMETRY_MAX_KEYS_PER_DEVICE), not
+ * every key of the pilot, which other devices may have filled with thousands; for mean, min, max and
+ * sum only its number keys (as `agg(*)` does). Undefined for devices registered before keys were
+ * tracked per device: they select every key.
+ */
+export function ownFields(
+  registry: Pick<TelemetrySchemaStore, 'getDeviceKeys'>,
+  device: { id: string },
+  agg?: Aggregate,
+): string[] | undefined {
+  const own = registry.getDeviceKeys(device.id);
+  if (!own.complete) return undefined;
+  const numeric = agg !== undefined && NUMERIC_AGGREGATES.includes(agg);
+  return [...own.keys].filter(([, type]) => !numeric || type === 'number').map(([key]) => key);
 }

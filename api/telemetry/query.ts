@@ -39,7 +39,12 @@ export interface DeviceSelector {
   deviceId: string;
 }
 
-export interface RawRangeQuery extends DeviceSelector, TimeRange {
+/** Without `keys`: the device's own keys, selected instead of `*` (every key of the pilot). */
+export interface OwnFields {
+  fields?: string[] | undefined;
+}
+
+export interface RawRangeQuery extends DeviceSelector, TimeRange, OwnFields {
   /** Undefined: every key the device has. */
   keys: string[] | undefined;
   order: Order;
@@ -53,7 +58,7 @@ export interface WindowSpec {
   fill: Fill;
 }
 
-export interface WindowQuery extends DeviceSelector, TimeRange, WindowSpec {
+export interface WindowQuery extends DeviceSelector, TimeRange, WindowSpec, OwnFields {
   keys: string[] | undefined;
   order: Order;
 }
@@ -109,7 +114,8 @@ export function windowCount(r: TimeRange, everyMs: number): number {
 }
 
 export function buildRawQuery(q: RawRangeQuery): string {
-  const select = q.keys === undefined ? '*' : q.keys.map(fieldIdent).join(', ');
+  const keys = q.keys ?? q.fields;
+  const select = keys === undefined ? '*' : keys.map(fieldIdent).join(', ');
   const limit = positiveInt(q.limit, 'limit') + 1;
   return `SELECT ${select} FROM ${measurement(q.pilotId)} WHERE ${deviceIs(q.deviceId)} AND ${timeWhere(q)}${orderBy(q.order)} LIMIT ${limit}`;
 }
@@ -128,7 +134,7 @@ function groupByTime(w: WindowSpec, extra = ''): string {
 }
 
 export function buildWindowQuery(q: WindowQuery): string {
-  return `SELECT ${aggSelect(q.agg, q.keys)} FROM ${measurement(q.pilotId)} WHERE ${deviceIs(q.deviceId)} AND ${timeWhere(q)}${groupByTime(q)}${orderBy(q.order)}`;
+  return `SELECT ${aggSelect(q.agg, q.keys ?? q.fields)} FROM ${measurement(q.pilotId)} WHERE ${deviceIs(q.deviceId)} AND ${timeWhere(q)}${groupByTime(q)}${orderBy(q.order)}`;
 }
 
 export function buildPilotWindowQuery(q: PilotWindowQuery): string {

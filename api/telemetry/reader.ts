@@ -79,6 +79,7 @@ export class TelemetryReader {
   }
 
   async raw(q: RawRangeQuery): Promise<RawPage> {
+    if (q.keys === undefined && q.fields?.length === 0) return { items: [], lastTs: undefined };
     const [result] = await this.run([buildRawQuery(q)]);
     const items: Reading[] = [];
     for (const s of result?.series ?? []) {
@@ -100,15 +101,15 @@ export class TelemetryReader {
   }
 
   async windows(q: WindowQuery): Promise<Reading[]> {
+    if (q.keys === undefined && q.fields?.length === 0) return [];
     const [result] = await this.run([buildWindowQuery(q)]);
     const s = result?.series?.[0];
     if (!s) return [];
     const prefix = `${q.agg}_`;
-    const names = s.columns.map((c) =>
-      q.keys === undefined && c.startsWith(prefix) ? c.slice(prefix.length) : c,
-    );
-    // With `agg(*)` the measurement's keys of every device of the pilot come back; keep only the
-    // columns this device has a value in somewhere in the range.
+    const star = q.keys === undefined && q.fields === undefined;
+    const names = s.columns.map((c) => (star && c.startsWith(prefix) ? c.slice(prefix.length) : c));
+    // Without `keys`, keep only the columns this device has a value in somewhere in the range (with
+    // `agg(*)` the keys of every device of the pilot come back).
     const keep = names.map(
       (n, i) =>
         n !== 'time' &&
@@ -137,7 +138,10 @@ export class TelemetryReader {
     return (result?.series?.[0]?.values ?? []).map((row) => String(row[0]));
   }
 
-  /** The last value of each key (all the pilot's keys when `keys` is undefined); keys the device never had are left out. */
+  /**
+   * The last value of each key; keys the device never had are left out. `keys` undefined: every key
+   * of the pilot (devices registered before keys were tracked per device).
+   */
   async latest(d: DeviceSelector, keys: string[] | undefined): Promise<Map<string, LatestValue>> {
     const wanted =
       keys ?? (await this.fieldKeys(d.pilotId)).filter((k) => KEY_PATTERN.test(k) && !RESERVED_KEYS.has(k));

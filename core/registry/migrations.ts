@@ -83,4 +83,15 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX device_errors_device ON device_errors (device_id, id);
   `,
+  // 2: the distinct keys of each device (bounded by TELEMETRY_MAX_KEYS_PER_DEVICE), and from which
+  // device on they are complete (older devices sent readings before keys were tracked).
+  `
+  CREATE TABLE device_keys (
+    device_id TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    PRIMARY KEY (device_id, key)
+  ) WITHOUT ROWID;
+  INSERT INTO meta (key, value)
+    SELECT 'device_keys_complete_after_seq', CAST(coalesce(max(seq), 0) AS TEXT) FROM devices;
+  `,
 ];

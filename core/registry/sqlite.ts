@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { newId } from '../secrets.js';
 import { ConflictError, decodeCursor, encodeCursor } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
+import { sqliteDeviceKeys } from './sqlite-device-keys.js';
 import type {
   Device,
   DeviceErrorRecord,
@@ -73,6 +74,7 @@ export function openSqliteRegistry(file: string, opts: SqliteRegistryOptions = {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   migrate(db);
+  const deviceKeys = sqliteDeviceKeys(db);
 
   const s = {
     insertPartner: db.prepare(
@@ -379,6 +381,7 @@ export function openSqliteRegistry(file: string, opts: SqliteRegistryOptions = {
       if (keys.size === 0) return new Map();
       return claimTx.immediate(pilotId, keys);
     },
+    ...deviceKeys,
 
     recordDeviceErrors(errors) {
       if (errors.length > 0) recordErrorsTx.immediate(errors);

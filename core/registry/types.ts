@@ -87,6 +87,20 @@ export interface DeviceAuthStore {
   markAllOffline(): void;
 }
 
+/** Caps on distinct keys (TELEMETRY_MAX_KEYS_PER_DEVICE, TELEMETRY_MAX_KEYS_PER_PILOT). */
+export interface KeyCaps {
+  perDevice: number;
+  perPilot: number;
+}
+
+/** What a device's claim of new keys got. */
+export interface KeyClaim {
+  /** The pilot's type of each claimed key (maybe not the type asked for: first writer wins). */
+  types: Map<string, ValueType>;
+  /** Keys not claimed, and the cap each would pass. */
+  refused: Map<string, 'device' | 'pilot'>;
+}
+
 /** What ingest needs to route and type-check readings. */
 export interface TelemetrySchemaStore {
   /** The pilot of a device, also of a deleted device (its late readings still belong somewhere). */
@@ -98,6 +112,17 @@ export interface TelemetrySchemaStore {
    * and returns the pilot's types for those keys as stored afterwards.
    */
   claimKeyTypes(pilotId: string, keys: Map<string, ValueType>): Map<string, ValueType>;
+  /**
+   * The keys a device has sent, with their types (at most its cap, so the API's queries ask only for
+   * these). `complete` is false for devices registered before keys were tracked per device.
+   */
+  getDeviceKeys(deviceId: string): { keys: Map<string, ValueType>; complete: boolean };
+  /**
+   * Adds keys to a device's set within the caps, in one transaction (also across processes): a key
+   * new to the pilot is typed as asked (unless the pilot is full), a key of another type than the
+   * pilot's is returned with the pilot's type and not added to the device.
+   */
+  claimDeviceKeys(pilotId: string, deviceId: string, keys: Map<string, ValueType>, caps: KeyCaps): KeyClaim;
 }
 
 /** Rejected messages, bounded per device. Written by the broker and ingest, read by the API. */

@@ -57,6 +57,11 @@ export const brokerConfig = (overrides: Partial<BrokerConfig> = {}): BrokerConfi
   deviceMaxMessagesPerSecond: 10_000,
   connectTimeoutMs: 30_000,
   allowAnonymous: false,
+  maxKeepaliveSeconds: 1200,
+  retainedMaxPerDevice: 100,
+  retainedMaxBytesPerDevice: 1024 * 1024,
+  // Production default 2000; a short cap keeps test files with many refused CONNECTs quick.
+  authFailureMaxDelayMs: 200,
   ...overrides,
 });
 

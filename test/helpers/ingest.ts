@@ -15,6 +15,9 @@ export const ingestConfig = (overrides: Partial<IngestConfig> = {}): IngestConfi
   maxInFlight: 4,
   spoolMaxMessages: 1_000_000,
   deviceErrorsKept: 1000,
+  maxKeysPerReading: 256,
+  maxKeysPerDevice: 1000,
+  maxKeysPerPilot: 10_000,
   ...overrides,
 });
 

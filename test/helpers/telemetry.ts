@@ -62,7 +62,7 @@ export async function startTelemetryFixture(
 
 export type TestReading = { ts: number; values: Record<string, number | boolean | string> };
 
-/** Stores readings the way ingest does, and claims their key types in the registry. */
+/** Stores readings the way ingest does, and claims their key types and device keys in the registry. */
 export async function writeReadings(
   f: TelemetryFixture,
   pilotId: string,
@@ -81,4 +81,5 @@ export async function writeReadings(
     for (const [k, v] of Object.entries(r.values)) types.set(k, typeof v as ValueType);
   }
   f.api.registry.claimKeyTypes(pilotId, types);
+  f.api.registry.claimDeviceKeys(pilotId, deviceId, types, { perDevice: 1000, perPilot: 10_000 });
 }
