@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { type InfluxConfig, influxCombinationProblems, influxConfigFrom } from './config-influx.js';
 
 // Environment values are strings; an empty string means "unset" (as in `FOO= npm start`).
 const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
@@ -82,20 +83,30 @@ const sections = {
     MQTT_CONNECT_TIMEOUT_MS: intIn(100, 600_000).default(30_000),
     MQTT_ALLOW_ANONYMOUS: bool().default(false),
   }),
-  influx: z.object({
-    INFLUX_URL: url().optional(),
-    INFLUX_DATABASE: z.preprocess(
-      unsetIfEmpty,
-      z
-        .string()
-        .regex(
-          /^[A-Za-z][A-Za-z0-9_-]{0,63}$/,
-          'expected a database name: a letter, then letters, digits, _ or -',
-        )
-        .default('telemetry'),
-    ),
-    INFLUXD_PATH: str().default('influxd'),
-  }),
+  influx: z
+    .object({
+      INFLUX_URL: url().optional(),
+      INFLUX_DATABASE: z.preprocess(
+        unsetIfEmpty,
+        z
+          .string()
+          .regex(
+            /^[A-Za-z][A-Za-z0-9_-]{0,63}$/,
+            'expected a database name: a letter, then letters, digits, _ or -',
+          )
+          .optional(),
+      ),
+      INFLUXD_PATH: str().default('influxd'),
+      INFLUX_USERNAME: str().optional(),
+      INFLUX_PASSWORD: str().optional(),
+      INFLUX_TOKEN: str().optional(),
+      INFLUX_ORG: str().optional(),
+      INFLUX_BUCKET: str().optional(),
+    })
+    .superRefine((r, ctx) => {
+      for (const p of influxCombinationProblems(r))
+        ctx.addIssue({ code: 'custom', path: [p.variable], message: p.message });
+    }),
   ingest: z.object({
     INGEST_BATCH_SIZE: intIn(1, 100_000).default(5000),
     INGEST_FLUSH_MS: intIn(1, 60_000).default(100),
@@ -136,12 +147,7 @@ export interface BrokerConfig {
   connectTimeoutMs: number;
   allowAnonymous: boolean;
 }
-export interface InfluxConfig {
-  /** Unset: the platform runs its own influxd under DATA_DIR/influxdb. */
-  url: string | undefined;
-  database: string;
-  influxdPath: string;
-}
+export type { InfluxConfig };
 export interface IngestConfig {
   batchSize: number;
   flushMs: number;
@@ -188,7 +194,7 @@ const shape: { [K in SectionName]: (r: Raw) => PlatformConfig[K] } = {
     connectTimeoutMs: r.MQTT_CONNECT_TIMEOUT_MS,
     allowAnonymous: r.MQTT_ALLOW_ANONYMOUS,
   }),
-  influx: (r) => ({ url: r.INFLUX_URL, database: r.INFLUX_DATABASE, influxdPath: r.INFLUXD_PATH }),
+  influx: (r) => influxConfigFrom(r as Parameters<typeof influxConfigFrom>[0]),
   ingest: (r) => ({
     batchSize: r.INGEST_BATCH_SIZE,
     flushMs: r.INGEST_FLUSH_MS,
