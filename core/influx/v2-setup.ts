@@ -110,29 +110,32 @@ async function queryable(t: V2Target, dbrpHint: () => string | undefined): Promi
   } catch {
     throw new ReadinessProblem('InfluxDB unreachable at INFLUX_URL');
   }
-  const text = await res.text();
-  const writeOnly =
-    'the server does not answer InfluxQL on /query: readings are stored, but telemetry reads through the API fail';
   if (res.status === 401 || res.status === 403)
     throw new ReadinessProblem(
       `INFLUX_TOKEN may not read bucket "${t.bucket}" through /query (${res.status})`,
     );
-  if (res.status === 404 && !/not found|dbrp/i.test(text)) throw new ReadinessProblem(writeOnly);
-  let body: { results?: { error?: string; series?: { name: string }[] }[]; error?: string } = {};
+  let body: { results?: { error?: string; series?: { name: string }[] }[]; error?: string; message?: string };
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(await res.text());
   } catch {
-    throw new ReadinessProblem(writeOnly);
+    body = {};
   }
-  const error = body.error ?? body.results?.[0]?.error ?? (res.ok ? undefined : `status ${res.status}`);
-  if (error) {
+  const writeOnly =
+    'the server does not answer InfluxQL on /query: readings are stored, but telemetry reads through the API fail';
+  const error = body.error ?? body.results?.[0]?.error ?? body.message;
+  if (body.results && !error && res.ok) {
+    // A stand-in that answers every query with something else (e.g. a database list) is not InfluxQL.
+    const name = body.results[0]?.series?.[0]?.name;
+    if (name !== undefined && name !== 'measurements') throw new ReadinessProblem(writeOnly);
+    return;
+  }
+  // 2.x without a DBRP mapping: "database not found", "no dbrp mapping", ...
+  if (error && /database|dbrp|retention/i.test(error))
     throw new ReadinessProblem(
       dbrpHint() ?? `InfluxQL on /query fails for database "${t.database}": ${error.slice(0, 200)}`,
     );
-  }
-  // A stand-in that answers every query with something else (e.g. a database list) is not InfluxQL.
-  const name = body.results?.[0]?.series?.[0]?.name;
-  if (!body.results || (name !== undefined && name !== 'measurements')) throw new ReadinessProblem(writeOnly);
+  if (res.status === 404 || res.status === 405 || !error) throw new ReadinessProblem(writeOnly);
+  throw new ReadinessProblem(`InfluxQL on /query fails for database "${t.database}": ${error.slice(0, 200)}`);
 }
 
 export function v2ReadinessChecks(t: V2Target, dbrpHint: () => string | undefined): ReadinessCheck[] {

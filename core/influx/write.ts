@@ -78,9 +78,9 @@ export function parseRetryAfter(
 }
 
 /**
- * Sends `lines` in requests below the smallest body size the server has refused with 413 so far
- * (learned in bytes, not lines, so one huge line does not shrink every later request). A 413 splits
- * the request in halves; a single line that is still too large is refused as data.
+ * Sends `lines` in requests of at most half the smallest body the server has refused with 413 so
+ * far (learned in bytes, not lines, so one huge line does not shrink every later request). A 413
+ * splits the request in halves; a single line that is still too large is refused as data.
  */
 export function tooLargeSplitter(send: (lines: string[], signal?: AbortSignal) => Promise<void>) {
   let limitBytes = Number.POSITIVE_INFINITY;
@@ -93,7 +93,8 @@ export function tooLargeSplitter(send: (lines: string[], signal?: AbortSignal) =
       if (!(err instanceof TooLargeError)) throw err;
       if (lines.length === 1)
         throw new WriteRefusedError(413, err.body || 'line larger than the server accepts');
-      limitBytes = Math.min(limitBytes, bytes(lines) - 1);
+      // Later requests stay at half the smallest refused body: the size of the halves sent next.
+      limitBytes = Math.min(limitBytes, Math.floor(bytes(lines) / 2));
       const mid = lines.length >>> 1;
       await sendOne(lines.slice(0, mid), signal);
       await sendOne(lines.slice(mid), signal);

@@ -128,6 +128,9 @@ export async function startV2Server(
   async function query(req: http.IncomingMessage, res: http.ServerResponse, u: URL) {
     state.queryAuthorizations.push(req.headers.authorization);
     if (!authorized(req)) return json(res, unauthorized);
+    const db = u.searchParams.get('db') ?? '';
+    if (state.dbrp.mode === 'api' && !state.dbrp.mappings.some((m) => m.database === db))
+      return json(res, { status: 404, body: { code: 'not found', message: `database not found: ${db}` } });
     if (!opts.influx1)
       return json(res, { status: 404, body: { code: 'not found', message: 'path not found' } });
     const r = await fetch(`${opts.influx1.url}/query${u.search}`);
