@@ -226,8 +226,10 @@ export function loadConfig<S extends SectionName>(
 ): Pick<PlatformConfig, S> {
   const problems: ConfigError['problems'] = [];
   const out: Partial<PlatformConfig> = {};
+  // An empty value means unset (`FOO= npm start`), also where a default or `optional()` wraps a field.
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
   for (const name of wanted) {
-    const parsed = sections[name].safeParse(env);
+    const parsed = sections[name].safeParse(set);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         const variable = String(issue.path[0] ?? name);

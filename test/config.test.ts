@@ -31,6 +31,17 @@ describe('configuration', () => {
     }
   });
 
+  it('treats an empty variable as unset', () => {
+    const c = loadConfig({ HTTP_HOST: '', SERVICE_SECRET: '', INFLUX_URL: '', INFLUX_TOKEN: '' }, [
+      'common',
+      'http',
+      'influx',
+    ]);
+    expect(c.http.host).toBe('127.0.0.1');
+    expect(c.common.serviceSecret).toBeUndefined();
+    expect(c.influx.backend).toBe('managed');
+  });
+
   it('validates only the sections a component asks for', () => {
     expect(() => loadConfig({ MQTT_PORT: 'abc' }, ['http'])).not.toThrow();
   });

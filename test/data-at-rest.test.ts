@@ -3,9 +3,10 @@
  * influxd, on a DATA_DIR made by an older version (world-readable, influxd with auth off and no users,
  * an old point in it). After the start: every directory in DATA_DIR is 0700 and every file 0600, the
  * managed influxd refuses anonymous reads and writes, the old point is still there for the platform
- * user, and the platform serves its simulated readings through the authenticated influxd.
+ * user, the platform serves its simulated readings through the authenticated influxd, and
+ * `npm run influx-user` makes read-only credentials for Grafana.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -135,6 +136,21 @@ describe('data at rest', () => {
       auth: { username: 'platform', password },
     }).query(['SELECT temperature FROM plt_old']);
     expect(asPlatform.results?.[0]?.series?.[0]?.values).toEqual([[1700000000000, 42]]);
+
+    // Read-only credentials for Grafana: reads, and nothing else.
+    const made = spawnSync(process.execPath, ['--import', 'tsx', 'main/influx-user.ts', 'grafana'], {
+      env: { ...process.env, DATA_DIR: dataDir, INFLUX_URL: '', INFLUX_TOKEN: '' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(made.status, made.stderr).toBe(0);
+    const grafana = { username: 'grafana', password: /Password\s+(\S+)/.exec(made.stdout)?.[1] ?? '' };
+    const asGrafana = connectInflux(influxUrl, 'telemetry', { auth: grafana });
+    const seen = await asGrafana.query(['SELECT temperature FROM plt_old']);
+    expect(seen.results?.[0]?.series?.[0]?.values).toEqual([[1700000000000, 42]]);
+    await expect(
+      asGrafana.writer.write(['plt_old,device=dev_old temperature=0 1700000000000']),
+    ).rejects.toThrow(/refused the credentials \(403/);
 
     const exited = new Promise<number | null>((r) => child!.on('exit', (code) => r(code)));
     child.kill('SIGINT');

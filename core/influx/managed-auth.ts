@@ -9,7 +9,7 @@
  * so the first start after the upgrade creates the admin that way, then the platform user as admin.
  */
 import path from 'node:path';
-import { loadOrCreateSecretFile } from '../secrets.js';
+import { generateSecret, loadOrCreateSecretFile } from '../secrets.js';
 import type { InfluxAuth } from './client.js';
 
 export const ADMIN_USER = 'admin';
@@ -120,4 +120,37 @@ export async function provisionManagedUsers(
   );
   await asAdmin(url, admin, `GRANT ALL ON "${database}" TO "${PLATFORM_USER}"`);
   return creds;
+}
+
+const USER_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * A user that may only read `database` (for Grafana and other dashboards), with a new generated
+ * password; run again to replace the password. Returns the password (shown once, stored nowhere).
+ */
+export async function createReadOnlyUser(
+  url: string,
+  influxDir: string,
+  database: string,
+  name: string,
+): Promise<string> {
+  if (!USER_NAME.test(name) || name === ADMIN_USER || name === PLATFORM_USER) {
+    throw new Error(
+      `user name "${name}": expected a letter, then letters, digits, _ or - (not ${ADMIN_USER} or ${PLATFORM_USER})`,
+    );
+  }
+  const { admin } = managedCredentials(influxDir);
+  const password = generateSecret();
+  const users = await asAdmin(url, admin, 'SHOW USERS');
+  const exists = (users.results[0]?.series?.[0]?.values ?? []).some((row) => row[0] === name);
+  await asAdmin(
+    url,
+    admin,
+    exists
+      ? `SET PASSWORD FOR "${name}" = '${password}'`
+      : `CREATE USER "${name}" WITH PASSWORD '${password}'`,
+  );
+  await asAdmin(url, admin, `REVOKE ALL PRIVILEGES FROM "${name}"`);
+  await asAdmin(url, admin, `GRANT READ ON "${database}" TO "${name}"`);
+  return password;
 }
