@@ -8,7 +8,7 @@
  * re-written point counts once. Used by tests and by `npm run bench -- batched-v2`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findExecutable, freePort } from '../../core/influx/managed.js';
@@ -25,6 +25,8 @@ export interface Victoria {
   dispose(): Promise<void>;
   /** Every sample of metrics matching `selector`, after making recent writes searchable. */
   exportSeries(selector: string): Promise<ExportedSeries[]>;
+  /** Samples of `metric` with timestamps in [fromMs, toMs] (PromQL count_over_time; for large counts). */
+  countSamples(metric: string, fromMs: number, toMs: number): Promise<number>;
 }
 
 export interface ExportedSeries {
@@ -35,7 +37,7 @@ export interface ExportedSeries {
 
 export const VICTORIA_BINARY = process.env.VICTORIA_METRICS_PATH ?? 'victoria-metrics';
 
-export async function startVictoria(opts: { dir?: string } = {}): Promise<Victoria> {
+export async function startVictoria(opts: { dir?: string; extraArgs?: string[] } = {}): Promise<Victoria> {
   const binary = findExecutable(VICTORIA_BINARY);
   if (!binary) {
     throw new Error(
@@ -43,6 +45,7 @@ export async function startVictoria(opts: { dir?: string } = {}): Promise<Victor
     );
   }
   const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'victoria-test-'));
+  mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
@@ -58,6 +61,7 @@ export async function startVictoria(opts: { dir?: string } = {}): Promise<Victor
         '-dedup.minScrapeInterval=1ms',
         '-search.latencyOffset=0s',
         '-loggerLevel=ERROR',
+        ...(opts.extraArgs ?? []),
       ],
       { stdio: ['ignore', log, log] },
     );
@@ -97,6 +101,20 @@ export async function startVictoria(opts: { dir?: string } = {}): Promise<Victor
     async dispose() {
       await stop();
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    },
+    async countSamples(metric, fromMs, toMs) {
+      await fetch(`${url}/internal/force_flush`, { method: 'POST' });
+      // count_over_time at `to` over a window reaching back past `from`; nocache: the count grows.
+      const at = Math.ceil(toMs / 1000) + 1;
+      const windowS = at - Math.floor(fromMs / 1000) + 1;
+      const query = `sum(count_over_time({__name__="${metric}"}[${windowS}s]))`;
+      const res = await fetch(`${url}/api/v1/query`, {
+        method: 'POST',
+        body: new URLSearchParams({ query, time: String(at), nocache: '1' }),
+      });
+      if (!res.ok) throw new Error(`query answered ${res.status}: ${await res.text()}`);
+      const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
+      return Number(body.data.result[0]?.value[1] ?? 0);
     },
     async exportSeries(selector) {
       await fetch(`${url}/internal/force_flush`, { method: 'POST' });
