@@ -46,10 +46,13 @@ export class WriteFaults {
     this.lastError = err.message;
     this.problem = err instanceof WriteUnavailableError ? err.summary : 'InfluxDB unavailable';
     this.onHealth(false);
+    // Keyed by the summary: the full message may carry server text that differs at every attempt.
+    const key = err instanceof WriteUnavailableError ? err.summary : err.message;
     const now = Date.now();
-    const last = this.logged.get(err.message);
+    const last = this.logged.get(key);
     if (last !== undefined && now - last < this.logEveryMs) return;
-    this.logged.set(err.message, now);
+    if (this.logged.size > 100) this.logged.clear();
+    this.logged.set(key, now);
     const configuration = err instanceof WriteConfigurationError;
     this.logger.warn(
       { err: err.message, delayMs, kind: configuration ? 'configuration' : 'unavailable' },

@@ -11,6 +11,8 @@ import {
   postQuery,
   provisionManagedUsers,
 } from '../core/influx/managed-auth.js';
+import { WriteConfigurationError } from '../core/influx/write.js';
+import { ReadinessProblem } from '../core/readiness.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -66,6 +68,17 @@ describe('managed influxd', () => {
         expect(statSync(file).mode & 0o777).toBe(0o600);
       }
       expect(readFileSync(adminPasswordFile(dir), 'utf8').trim()).toBe(admin.password);
+      // Wrong credentials (an INFLUX_USERNAME/INFLUX_PASSWORD typo against a 1.x with auth): a
+      // configuration fault for writes, and /readyz says which variables to check.
+      const wrong = connectInflux(server.url, 'telemetry', {
+        auth: { username: 'platform', password: 'nope' },
+      });
+      await expect(wrong.writer.write(['m,device=d v=1 1700000000000'])).rejects.toBeInstanceOf(
+        WriteConfigurationError,
+      );
+      const queryCheck = wrong.readiness.find((c) => c.name === 'influxdb-query')!;
+      await expect(queryCheck.check()).rejects.toThrow(/\(401\): check INFLUX_USERNAME and INFLUX_PASSWORD/);
+      await expect(queryCheck.check()).rejects.toBeInstanceOf(ReadinessProblem);
       // A second provisioning (the next start) keeps the same users and passwords working.
       const again = await provisionManagedUsers(server.url, dir, 'telemetry');
       expect(again).toEqual(await provisionManagedUsers(server.url, dir, 'telemetry'));

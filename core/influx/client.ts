@@ -4,6 +4,7 @@
  * platform needs besides. Credentials: `auth`, or user:password@ in the URL.
  */
 import { InfluxDB, type ISingleHostConfig } from 'influx';
+import { ReadinessProblem } from '../readiness.js';
 import type { InfluxBackend } from './backend.js';
 import type { InfluxQLResponse } from './influxql.js';
 import { influxLineWriter } from './v1-writer.js';
@@ -62,7 +63,23 @@ export function connectInflux(url: string, database: string, opts: ConnectOption
       password,
       createDatabase: opts.createDatabase,
     }),
-    readiness: [{ name: 'influxdb', check: () => ping() }],
+    readiness: [
+      { name: 'influxdb', check: () => ping() },
+      {
+        name: 'influxdb-query',
+        check: async () => {
+          try {
+            await client.queryRaw('SHOW MEASUREMENTS LIMIT 1');
+          } catch (err) {
+            const status = /\b(40[13])\b/.exec((err as Error).message)?.[1];
+            if (!status) throw err;
+            throw new ReadinessProblem(
+              `InfluxDB refused the credentials for queries (${status}): check INFLUX_USERNAME and INFLUX_PASSWORD`,
+            );
+          }
+        },
+      },
+    ],
     // node-influx sends SELECT and SHOW as GET /query?q=...&epoch=ms
     query: async (statements) => (await client.queryRaw(statements, { precision: 'ms' })) as InfluxQLResponse,
     ping,

@@ -36,7 +36,17 @@ export async function openInflux(
         ? { username: config.username, password: config.password ?? '' }
         : undefined;
     const connection = connectInflux(config.url, config.database, { auth });
-    await connection.ensureDatabase();
+    try {
+      await connection.ensureDatabase();
+    } catch (err) {
+      // A user with ALL on an existing database may not create databases (admins only): carry on;
+      // wrong credentials show as a configuration fault at the first write and on /readyz.
+      if (!/\b40[13]\b/.test((err as Error).message)) throw err;
+      logger?.warn(
+        { database: config.database },
+        'INFLUX_USERNAME may not create databases; assuming it exists',
+      );
+    }
     return { connection, managed: false, close: async () => {} };
   }
   return openManaged(config, dataDir, logger);

@@ -37,7 +37,9 @@ export async function connectInfluxV2(
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const client = new InfluxDB({ url: target.url, token: target.token, timeout: timeoutMs });
   let dbrpHint: string | undefined;
-  if (opts.setupDbrp ?? true) dbrpHint = await ensureDbrp(client, target, opts.logger);
+  // A short timeout: a server that does not answer must not hold up the start (ingest waits anyway).
+  const setupClient = new InfluxDB({ url: target.url, token: target.token, timeout: 5000 });
+  if (opts.setupDbrp ?? true) dbrpHint = await ensureDbrp(setupClient, target, opts.logger);
 
   async function one(statement: string): Promise<InfluxQLResponse> {
     const q = `db=${encodeURIComponent(target.database)}&epoch=ms&q=${encodeURIComponent(statement)}`;
