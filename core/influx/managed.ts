@@ -5,6 +5,9 @@
  * Orphans: the child is started under `setpriv --pdeathsig KILL` when available, so the kernel
  * kills it when our process dies, even by SIGKILL. As a second guard a pid file is written; a stale
  * server found through it at the next start is stopped before a new one starts on the same data.
+ *
+ * Privacy (issue 19): auth is on (users: managed-auth.ts), it listens on loopback only, and it runs
+ * under umask 077 in a 0700 directory, so its data, WAL and meta files are the platform user's alone.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
