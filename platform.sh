@@ -2,7 +2,8 @@
 # The quick start. On a fresh Debian machine, from a clean clone:
 #   ./platform.sh up     install what is missing, then run the whole platform with a simulated fleet
 #   ./platform.sh test   install what is missing, then run every test
-#   ./platform.sh setup  only install what is missing (InfluxDB 1.x, npm packages)
+#   ./platform.sh setup  only install what is missing (InfluxDB 1.x, npm packages, and for the tests
+#                        and benchmarks VictoriaMetrics, a server that speaks the InfluxDB v2 write API)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -21,21 +22,40 @@ ensure_node() {
   fi
 }
 
+# apt-get install as root or with passwordless sudo; returns 1 when neither is possible.
+apt_updated=""
+apt_install() {
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; else return 1; fi
+  fi
+  command -v apt-get >/dev/null 2>&1 || return 1
+  # A fresh machine has no package lists yet.
+  if [ -z "$apt_updated" ]; then $sudo apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
 ensure_influxd() {
   # With INFLUX_URL the platform uses that server and needs no local binary.
   if [ -n "${INFLUX_URL:-}" ] || command -v "${INFLUXD_PATH:-influxd}" >/dev/null 2>&1; then return; fi
-  local sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; fi
-  fi
-  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; }; then
-    say "influxd is missing: installing Debian's influxdb package (InfluxDB 1.x)"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq influxdb >/dev/null
-  else
+  say "influxd is missing: installing Debian's influxdb package (InfluxDB 1.x)"
+  if ! apt_install influxdb; then
     say "influxd is missing. Install InfluxDB 1.x (Debian/Ubuntu: sudo apt-get install -y influxdb),"
-    say "or set INFLUX_URL to an InfluxDB 1.x server, then run this again."
+    say "or set INFLUX_URL to an InfluxDB server, then run this again."
     exit 1
+  fi
+}
+
+ensure_test_servers() {
+  # The tests of the v2 API backend (and npm run bench -- batched-v2) write to VictoriaMetrics, which
+  # accepts the InfluxDB v2 write API. The test suite also needs influxd even when INFLUX_URL is set.
+  if ! command -v influxd >/dev/null 2>&1; then
+    say "influxd is missing (the tests start their own): installing Debian's influxdb package"
+    apt_install influxdb || { say "install it: sudo apt-get install -y influxdb"; exit 1; }
+  fi
+  if ! command -v "${VICTORIA_METRICS_PATH:-victoria-metrics}" >/dev/null 2>&1; then
+    say "victoria-metrics is missing (tests of the InfluxDB v2 write path): installing it"
+    apt_install victoria-metrics || { say "install it: sudo apt-get install -y victoria-metrics"; exit 1; }
   fi
 }
 
@@ -51,7 +71,7 @@ setup() { ensure_node; ensure_influxd; ensure_packages; }
 
 case "${1:-up}" in
   up | start) setup; exec npm start --silent ;;
-  test) setup; exec npm test ;;
-  setup) setup ;;
+  test) setup; ensure_test_servers; exec npm test ;;
+  setup) setup; ensure_test_servers ;;
   *) say "usage: ./platform.sh [up|test|setup]"; exit 64 ;;
 esac

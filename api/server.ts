@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { CommonConfig, HttpConfig } from '../core/config.js';
-import type { InfluxConnection } from '../core/influx/client.js';
+import type { InfluxBackend } from '../core/influx/backend.js';
 import type { Logger } from '../core/log.js';
 import type { RegistryStore } from '../core/registry/types.js';
 import { resolveAdminKey } from './admin-key.js';
@@ -16,7 +16,8 @@ import { telemetryPlugins } from './telemetry/plugins.js';
 
 export interface ApiServerDeps {
   registry: RegistryStore;
-  influx: InfluxConnection;
+  /** Either backend: its InfluxQL for telemetry reads, its readiness checks for /readyz. */
+  influx: InfluxBackend;
   logger: Logger;
   metrics: Registry;
   /** The broker the API's own MQTT client (`svc:api`) uses for live streams and HTTP ingest. */
@@ -58,7 +59,7 @@ export async function startApi(
     adminKeyHash: adminKey.hash,
     mqttPublicUrl: deps.mqttPublicUrl ?? deps.mqttUrl,
     rateLimitPerMinute: config.http.rateLimitPerMinute,
-    readinessChecks: [{ name: 'influxdb', check: () => deps.influx.ping() }, ...(deps.readinessChecks ?? [])],
+    readinessChecks: [...deps.influx.readiness, ...(deps.readinessChecks ?? [])],
     plugins: [
       metricsRoutes(deps.metrics, telemetry.remoteMetrics),
       ...telemetry.plugins,

@@ -34,7 +34,8 @@ export async function openContext(opts: {
 }): Promise<BenchContext> {
   const dir = path.join(BENCH_DIR, '..', '.bench-tmp', `run-${Date.now()}-${randomBytes(3).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
-  const influx = await startManagedInfluxd({ dir: path.join(dir, 'influxd') });
+  // Auth off: the run's own loopback server, shared by the baselines and the platform (INFLUX_URL).
+  const influx = await startManagedInfluxd({ dir: path.join(dir, 'influxd'), auth: false });
   return { ...opts, dir, influx };
 }
 

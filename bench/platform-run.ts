@@ -20,6 +20,17 @@ import { CpuMeter } from './procs.js';
 import { newestProfile, summariseProfile } from './profile-summary.js';
 
 /**
+ * Where a run's readings go when not to the run's influxd (batched-v2: VictoriaMetrics through the
+ * v2 backend): the platform's environment for it, how to count a measurement's points there, and
+ * the server's process for the CPU figures.
+ */
+export interface StoreTarget {
+  env: Record<string, string>;
+  count(measurement: string): Promise<number>;
+  cpu: Record<string, number>;
+}
+
+/**
  * Runs `fn` with the platform started on `dataDir` and a fresh database named after `database`;
  * stops the platform and drops the database afterwards, whatever `fn` did.
  */
@@ -78,9 +89,11 @@ export function runPlatformLoad(
     sizes: ThroughputSizes;
     batchSize: number;
     t0: number;
+    store?: StoreTarget;
   },
 ): Promise<PlatformLoadRun> {
   const { dir, fleet } = opts;
+  if (opts.store) return storeLoad(ctx, { ...opts, store: opts.store });
   return withPlatform(ctx, opts, async (p, db) => {
     const load = await startFullSpeedLoad({
       mqttUrl: p.mqttUrl,
@@ -103,6 +116,42 @@ export function runPlatformLoad(
     const rate = stored.count / ((stored.at - goAt) / 1000);
     return { goAt, report, stored: stored.count, rate, cpuShares };
   });
+}
+
+/** runPlatformLoad into another store (`opts.store`) instead of the run's influxd. */
+async function storeLoad(
+  ctx: BenchContext,
+  opts: Parameters<typeof runPlatformLoad>[1] & { store: StoreTarget },
+): Promise<PlatformLoadRun> {
+  const p = await startPlatformProcess(ctx, { mode: 'platform', dataDir: opts.dataDir, env: opts.store.env });
+  try {
+    const load = await startFullSpeedLoad({
+      mqttUrl: p.mqttUrl,
+      fleet: opts.fleet,
+      sizes: opts.sizes,
+      batchSize: opts.batchSize,
+      t0: opts.t0,
+      logDir: opts.dir,
+    });
+    const cpu = new CpuMeter({ platform: p.child.pid, ...opts.store.cpu, publisher: load.children[0]!.pid });
+    cpu.begin();
+    const { goAt, done } = load.go();
+    const report = await p.child.whileAlive(done);
+    const stored = await p.child.whileAlive(
+      waitForCount(() => opts.store.count(opts.fleet.pilotId), report.readingsAcked),
+    );
+    const cpuShares = cpu.end();
+    await load.stop();
+    return {
+      goAt,
+      report,
+      stored: stored.count,
+      rate: stored.count / ((stored.at - goAt) / 1000),
+      cpuShares,
+    };
+  } finally {
+    await p.child.stop(30_000);
+  }
 }
 
 /** With --profile: "where the time goes" of the platform process started after `since` (it must have exited). */

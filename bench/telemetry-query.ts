@@ -89,7 +89,7 @@ async function main() {
   const rounds = quick ? 1 : 4;
   const connections = 8;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-telemetry-query-'));
-  const influxd = await startManagedInfluxd({ dir: path.join(dir, 'influxd') });
+  const influxd = await startManagedInfluxd({ dir: path.join(dir, 'influxd'), auth: false });
   let child: ReturnType<typeof fork> | undefined;
   try {
     const influx = connectInflux(influxd.url, DATABASE);

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import aedesPersistenceLevel from 'aedes-persistence-level';
 import { Level } from 'level';
+import { ensurePrivateDir, tightenTree } from '../core/private-files.js';
 import { batchingLevel } from './level-batching.js';
 
 export interface BrokerPersistence {
@@ -24,6 +25,7 @@ export async function openBrokerPersistence(
 ): Promise<BrokerPersistence> {
   if (kind === 'memory') return { persistence: undefined, location: undefined, close: async () => {} };
   const location = path.join(dataDir, 'broker');
+  ensurePrivateDir(location);
   const db = new Level<string, Buffer>(location, { valueEncoding: 'buffer' });
   try {
     await db.open({ createIfMissing: true });
@@ -34,6 +36,8 @@ export async function openBrokerPersistence(
     }
     throw err;
   }
+  // Files LevelDB made before umask 077 (main/run.ts) was set, e.g. by an older version.
+  tightenTree(location);
   // Group commit (level-batching.ts): same durability, a fraction of the native calls.
   const batching = batchingLevel(db);
   return {

@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { type InfluxConfig, influxCombinationProblems, influxConfigFrom } from './config-influx.js';
 
 // Environment values are strings; an empty string means "unset" (as in `FOO= npm start`).
 const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
@@ -86,20 +87,30 @@ const sections = {
     MQTT_RETAINED_MAX_BYTES_PER_DEVICE: intIn(0, 1_073_741_824).default(1024 * 1024),
     MQTT_AUTH_FAILURE_MAX_DELAY_MS: intIn(0, 60_000).default(2000),
   }),
-  influx: z.object({
-    INFLUX_URL: url().optional(),
-    INFLUX_DATABASE: z.preprocess(
-      unsetIfEmpty,
-      z
-        .string()
-        .regex(
-          /^[A-Za-z][A-Za-z0-9_-]{0,63}$/,
-          'expected a database name: a letter, then letters, digits, _ or -',
-        )
-        .default('telemetry'),
-    ),
-    INFLUXD_PATH: str().default('influxd'),
-  }),
+  influx: z
+    .object({
+      INFLUX_URL: url().optional(),
+      INFLUX_DATABASE: z.preprocess(
+        unsetIfEmpty,
+        z
+          .string()
+          .regex(
+            /^[A-Za-z][A-Za-z0-9_-]{0,63}$/,
+            'expected a database name: a letter, then letters, digits, _ or -',
+          )
+          .optional(),
+      ),
+      INFLUXD_PATH: str().default('influxd'),
+      INFLUX_USERNAME: str().optional(),
+      INFLUX_PASSWORD: str().optional(),
+      INFLUX_TOKEN: str().optional(),
+      INFLUX_ORG: str().optional(),
+      INFLUX_BUCKET: str().optional(),
+    })
+    .superRefine((r, ctx) => {
+      for (const p of influxCombinationProblems(r))
+        ctx.addIssue({ code: 'custom', path: [p.variable], message: p.message });
+    }),
   ingest: z.object({
     INGEST_BATCH_SIZE: intIn(1, 100_000).default(5000),
     INGEST_FLUSH_MS: intIn(1, 60_000).default(100),
@@ -149,12 +160,7 @@ export interface BrokerConfig {
   /** Longest delay of a refused CONNACK (broker/connect-throttle.ts); 0: no slowdown. */
   authFailureMaxDelayMs: number;
 }
-export interface InfluxConfig {
-  /** Unset: the platform runs its own influxd under DATA_DIR/influxdb. */
-  url: string | undefined;
-  database: string;
-  influxdPath: string;
-}
+export type { InfluxConfig };
 export interface IngestConfig {
   batchSize: number;
   flushMs: number;
@@ -210,7 +216,7 @@ const shape: { [K in SectionName]: (r: Raw) => PlatformConfig[K] } = {
     retainedMaxBytesPerDevice: r.MQTT_RETAINED_MAX_BYTES_PER_DEVICE,
     authFailureMaxDelayMs: r.MQTT_AUTH_FAILURE_MAX_DELAY_MS,
   }),
-  influx: (r) => ({ url: r.INFLUX_URL, database: r.INFLUX_DATABASE, influxdPath: r.INFLUXD_PATH }),
+  influx: (r) => influxConfigFrom(r as Parameters<typeof influxConfigFrom>[0]),
   ingest: (r) => ({
     batchSize: r.INGEST_BATCH_SIZE,
     flushMs: r.INGEST_FLUSH_MS,
@@ -245,8 +251,10 @@ export function loadConfig<S extends SectionName>(
 ): Pick<PlatformConfig, S> {
   const problems: ConfigError['problems'] = [];
   const out: Partial<PlatformConfig> = {};
+  // An empty value means unset (`FOO= npm start`), also where a default or `optional()` wraps a field.
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
   for (const name of wanted) {
-    const parsed = sections[name].safeParse(env);
+    const parsed = sections[name].safeParse(set);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         const variable = String(issue.path[0] ?? name);

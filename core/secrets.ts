@@ -40,16 +40,22 @@ export function secretMatches(secret: string, hash: string): boolean {
 
 /**
  * The secret the platform's own services use to log in to the broker: the configured one, or the
- * one in `DATA_DIR/service-secret`, created (mode 0600) by whichever process starts first. Creation
- * writes a temporary file and hard-links it into place, so two processes starting together agree on
- * one secret (the loser of the link race reads the winner's file).
+ * one in `DATA_DIR/service-secret` (see loadOrCreateSecretFile).
  */
 export function loadOrCreateServiceSecret(dataDir: string, configured?: string | undefined): string {
   if (configured) return configured;
-  const file = path.join(dataDir, 'service-secret');
+  return loadOrCreateSecretFile(path.join(dataDir, 'service-secret'));
+}
+
+/**
+ * The secret in `file`, created (mode 0600, its directory 0700) by whichever process gets there
+ * first. Creation writes a temporary file and hard-links it into place, so two processes starting
+ * together agree on one secret (the loser of the link race reads the winner's file).
+ */
+export function loadOrCreateSecretFile(file: string): string {
   const existing = readSecretFile(file);
   if (existing) return existing;
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(tmp, `${generateSecret()}\n`, { mode: 0o600 });
   try {

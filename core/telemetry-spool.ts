@@ -21,9 +21,9 @@
  * ("everything <= seq was handed out") relies on this, and on seqs never being reused after the newest
  * rows were deleted (what AUTOINCREMENT adds over a plain rowid).
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { prepareSqliteFile } from './private-files.js';
 
 export interface SpooledMessage {
   seq: number;
@@ -60,7 +60,7 @@ export const spoolFile = (dataDir: string) => path.join(dataDir, 'ingest', 'spoo
 type Row = [seq: number, deviceId: string, receivedAt: number, payload: Buffer];
 
 export function openTelemetrySpool(file: string): TelemetrySpool {
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  prepareSqliteFile(file); // raw device payloads: 0600, with its -wal and -shm
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

@@ -6,7 +6,6 @@
  */
 import type { Registry } from 'prom-client';
 import type { CommonConfig, IngestConfig, MqttConfig } from '../core/config.js';
-import type { InfluxConnection } from '../core/influx/client.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import { startMetricsPublisher } from '../core/metrics-relay.js';
 import type { DeviceErrorLog, TelemetrySchemaStore } from '../core/registry/types.js';
@@ -15,9 +14,15 @@ import type { BackoffOptions } from './backoff.js';
 import { connectFanOut } from './broker-link.js';
 import { createIngestMetrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
-import { type PointWriter, writerForConnection } from './writer.js';
+import type { PointWriter } from './writer.js';
 
-export { influxLineWriter, type PointWriter, WriteRefusedError, WriteUnavailableError } from './writer.js';
+export {
+  influxLineWriter,
+  type PointWriter,
+  WriteConfigurationError,
+  WriteRefusedError,
+  WriteUnavailableError,
+} from './writer.js';
 
 export interface IngestStartConfig {
   common: CommonConfig;
@@ -27,8 +32,8 @@ export interface IngestStartConfig {
 
 export interface IngestDeps {
   registry: TelemetrySchemaStore & DeviceErrorLog;
-  /** A node-influx connection (its URL, database and credentials are used) or any PointWriter. */
-  influx: InfluxConnection | PointWriter;
+  /** Where readings go: a PointWriter, or an InfluxDB connection of either API (its `writer`). */
+  influx: PointWriter | { writer: PointWriter };
   logger?: Logger;
   serviceSecret: string;
   metrics?: Registry;
@@ -55,6 +60,8 @@ export interface IngestStatus {
   messagesDone: number;
   influxHealthy: boolean;
   lastError?: string;
+  /** Why writes fail now, said without addresses (for /readyz); unset while healthy. */
+  writeProblem?: string;
 }
 
 export interface IngestHandle {
@@ -65,7 +72,7 @@ export interface IngestHandle {
 export async function startIngest(config: IngestStartConfig, deps: IngestDeps): Promise<IngestHandle> {
   const logger = deps.logger ?? silentLogger();
   const spool = openTelemetrySpool(spoolFile(config.common.dataDir));
-  const writer = 'write' in deps.influx ? deps.influx : writerForConnection(deps.influx);
+  const writer = 'write' in deps.influx ? deps.influx : deps.influx.writer;
   const status = (): IngestStatus => ({ spooled: spool.count(), ...pipeline.status() });
   const metrics = createIngestMetrics(deps.metrics, status);
   const fanOut = connectFanOut(

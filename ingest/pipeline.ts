@@ -27,7 +27,8 @@ import { type Batch, convertMessage, type DeviceErrorInput, newBatch } from './b
 import { type KeyLimits, KeyTypeChecker } from './key-types.js';
 import type { IngestMetrics } from './metrics.js';
 import type { Point } from './points.js';
-import { type PointWriter, WriteRefusedError } from './writer.js';
+import { WriteFaults } from './write-faults.js';
+import { type PointWriter, WriteRefusedError, WriteUnavailableError } from './writer.js';
 
 export interface PipelineOptions {
   batchSize: number;
@@ -63,6 +64,8 @@ export interface PipelineStatus {
   messagesDone: number;
   influxHealthy: boolean;
   lastError?: string;
+  /** Why writes fail now, said without addresses (for /readyz); unset while healthy. */
+  writeProblem?: string;
 }
 
 export class Pipeline {
@@ -73,7 +76,7 @@ export class Pipeline {
   private cursor = 0;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
-  private healthy = true;
+  private readonly faults: WriteFaults;
   private lastError: string | undefined;
   private messagesDone = 0;
   private messagesRead = 0;
@@ -83,7 +86,7 @@ export class Pipeline {
     private readonly deps: PipelineDeps,
   ) {
     this.types = new KeyTypeChecker(deps.registry, opts.keyLimits);
-    deps.metrics.influxHealthy.set(1);
+    this.faults = new WriteFaults(deps.logger, (ok) => deps.metrics.influxHealthy.set(ok ? 1 : 0));
   }
 
   start(): void {
@@ -91,12 +94,15 @@ export class Pipeline {
   }
 
   status(): PipelineStatus {
+    const writes = this.faults.state();
+    const lastError = writes.lastError ?? this.lastError;
     return {
       writing: this.inFlight.size > 0,
       messagesReceived: this.messagesRead,
       messagesDone: this.messagesDone,
-      influxHealthy: this.healthy,
-      ...(this.lastError ? { lastError: this.lastError } : {}),
+      influxHealthy: writes.healthy,
+      ...(lastError ? { lastError } : {}),
+      ...(writes.problem ? { writeProblem: writes.problem } : {}),
     };
   }
 
@@ -254,7 +260,7 @@ export class Pipeline {
    * unless the pipeline stops.
    */
   private async store(points: Point[]): Promise<Refused[] | typeof ABORTED> {
-    const { writer, metrics, logger } = this.deps;
+    const { writer, metrics } = this.deps;
     let attempt = 0;
     while (!this.stopped) {
       try {
@@ -262,12 +268,12 @@ export class Pipeline {
           points.map((p) => p.line),
           this.abort.signal,
         );
-        this.setHealthy(true);
+        this.faults.succeeded();
         return [];
       } catch (err) {
         if (err instanceof WriteRefusedError) {
-          this.setHealthy(true);
-          if (points.length === 1) return [{ point: points[0] as Point, reason: influxReason(err) }];
+          this.faults.succeeded();
+          if (points.length === 1) return [{ point: points[0] as Point, reason: err.reason }];
           const mid = points.length >>> 1;
           const left = await this.store(points.slice(0, mid));
           if (left === ABORTED) return ABORTED;
@@ -276,36 +282,17 @@ export class Pipeline {
           return [...left, ...right];
         }
         if (this.stopped) break;
-        this.setHealthy(false, (err as Error).message);
         metrics.writeRetries.inc();
-        const delay = backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF);
-        if (attempt === 1 || attempt % 10 === 0) {
-          logger.warn(
-            { err: (err as Error).message, attempt, delayMs: delay },
-            'ingest: write failed; retrying',
-          );
-        }
+        // Unavailable or misconfigured: the data waits; a server's Retry-After is a minimum (429, 503).
+        const retryAfter = err instanceof WriteUnavailableError ? (err.retryAfterMs ?? 0) : 0;
+        const delay = Math.max(backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF), retryAfter);
+        this.faults.failed(err as Error, delay);
         await sleep(delay, this.abort.signal);
       }
     }
     return ABORTED;
   }
-
-  private setHealthy(healthy: boolean, error?: string): void {
-    this.healthy = healthy;
-    if (error) this.lastError = error;
-    this.deps.metrics.influxHealthy.set(healthy ? 1 : 0);
-  }
 }
 
 const ABORTED = Symbol('aborted');
 type Refused = { point: Point; reason: string };
-
-/** InfluxDB answers `{"error": "..."}`; keep the message. */
-function influxReason(err: WriteRefusedError): string {
-  try {
-    const parsed = JSON.parse(err.body) as { error?: unknown };
-    if (typeof parsed.error === 'string') return parsed.error.slice(0, 300);
-  } catch {}
-  return err.body.slice(0, 300) || `status ${err.status}`;
-}

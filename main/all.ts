@@ -10,7 +10,7 @@ await runMain(ALL_SECTIONS, async (config) => {
     'The platform is up.',
     `  API        ${platform.apiUrl}   (OpenAPI: ${platform.apiUrl}/docs)`,
     `  MQTT       ${platform.mqttUrl}`,
-    `  InfluxDB   ${platform.influxUrl}   database "${config.influx.database}"`,
+    `  InfluxDB   ${platform.influxUrl}   ${platform.influxTarget}`,
     `  Data dir   ${config.common.dataDir}`,
   ];
   if (platform.generatedAdminKey) {

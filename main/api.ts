@@ -10,6 +10,7 @@ import { startWithCloseStack } from '../core/close-stack.js';
 import { openInflux } from '../core/influx/resolve.js';
 import { createLogger } from '../core/log.js';
 import { componentMetrics } from '../core/metrics-relay.js';
+import { preparePrivateDataDir } from '../core/private-files.js';
 import { openDataDirRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { runMain } from './run.js';
@@ -17,6 +18,7 @@ import { runMain } from './run.js';
 await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest'], async (config) => {
   const logger = createLogger(config.common.logLevel, process.stderr as never);
   const dataDir = config.common.dataDir;
+  preparePrivateDataDir(dataDir);
   return startWithCloseStack(logger, async (stack) => {
     const registry = stack.push(
       'registry',

@@ -7,6 +7,7 @@ import { startBroker } from '../broker/index.js';
 import { startWithCloseStack } from '../core/close-stack.js';
 import { createLogger } from '../core/log.js';
 import { componentMetrics, startMetricsPublisher } from '../core/metrics-relay.js';
+import { preparePrivateDataDir } from '../core/private-files.js';
 import { openDataDirRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { runMain } from './run.js';
@@ -14,6 +15,7 @@ import { runMain } from './run.js';
 await runMain(['common', 'mqtt', 'broker', 'ingest'], async (config) => {
   const logger = createLogger(config.common.logLevel, process.stderr as never);
   const dataDir = config.common.dataDir;
+  preparePrivateDataDir(dataDir);
   return startWithCloseStack(logger, async (stack) => {
     const registry = stack.push(
       'registry',

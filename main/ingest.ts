@@ -10,6 +10,7 @@ import { startWithCloseStack } from '../core/close-stack.js';
 import { openInflux } from '../core/influx/resolve.js';
 import { createLogger } from '../core/log.js';
 import { componentMetrics } from '../core/metrics-relay.js';
+import { preparePrivateDataDir } from '../core/private-files.js';
 import { openDataDirRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { spoolFile } from '../core/telemetry-spool.js';
@@ -19,6 +20,7 @@ import { runMain } from './run.js';
 await runMain(['common', 'mqtt', 'influx', 'ingest'], async (config) => {
   const logger = createLogger(config.common.logLevel, process.stderr as never);
   const dataDir = config.common.dataDir;
+  preparePrivateDataDir(dataDir);
   return startWithCloseStack(logger, async (stack) => {
     const registry = stack.push(
       'registry',
@@ -42,7 +44,7 @@ await runMain(['common', 'mqtt', 'influx', 'ingest'], async (config) => {
     const s = ingest.status();
     process.stdout.write(
       `ingest running: ${spoolFile(dataDir)} -> ${influx.connection.url} ` +
-        `(database ${influx.connection.database}); ${s.spooled} messages spooled; ` +
+        `(${influx.connection.describe}); ${s.spooled} messages spooled; ` +
         `live readings via mqtt://${config.mqtt.host}:${config.mqtt.port}\n`,
     );
     return {};

@@ -16,6 +16,9 @@ export async function runMain<S extends SectionName>(
   sections: readonly S[],
   start: (config: Pick<PlatformConfig, S>) => Promise<Running>,
 ): Promise<void> {
+  // Everything the platform and its libraries create (SQLite -wal/-shm, LevelDB, influxd's files) is
+  // private to this user: 0600 files, 0700 directories (issue 19, data at rest).
+  process.umask(0o077);
   let config: Pick<PlatformConfig, S>;
   try {
     config = loadConfig(process.env, sections);

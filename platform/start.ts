@@ -3,7 +3,6 @@
  * the broker, the ingest worker, the API and, when SIM_DEVICES > 0, a simulated demo fleet.
  * Components start in dependency order and stop in reverse order.
  */
-import { mkdirSync } from 'node:fs';
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import { startApi } from '../api/server.js';
 import { startBroker } from '../broker/index.js';
@@ -11,6 +10,8 @@ import { startWithCloseStack } from '../core/close-stack.js';
 import type { PlatformConfig } from '../core/config.js';
 import { openInflux } from '../core/influx/resolve.js';
 import { createLogger, type Logger } from '../core/log.js';
+import { preparePrivateDataDir } from '../core/private-files.js';
+import { ReadinessProblem } from '../core/readiness.js';
 import { openDataDirRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { startIngest } from '../ingest/index.js';
@@ -20,6 +21,8 @@ export interface RunningPlatform {
   apiUrl: string;
   mqttUrl: string;
   influxUrl: string;
+  /** Where readings go, e.g. `database "telemetry"` or `org "o", bucket "b"`. */
+  influxTarget: string;
   /** Only on the start that generated it. */
   generatedAdminKey: string | undefined;
   demo: DemoFleet | undefined;
@@ -32,7 +35,7 @@ export async function startPlatform(
 ): Promise<RunningPlatform> {
   const logger = deps.logger ?? createLogger(config.common.logLevel);
   const dataDir = config.common.dataDir;
-  mkdirSync(dataDir, { recursive: true });
+  preparePrivateDataDir(dataDir);
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics });
 
@@ -81,8 +84,11 @@ export async function startPlatform(
             name: 'ingest',
             check: async () => {
               const status = ingest.status();
+              // The reason without addresses: /readyz is public. The log has the full error.
               if (!status.influxHealthy)
-                throw new Error(`ingest cannot write: ${status.lastError ?? 'unknown'}`);
+                throw new ReadinessProblem(
+                  `ingest cannot write: ${status.writeProblem ?? 'InfluxDB unavailable'}`,
+                );
             },
           },
         ],
@@ -110,6 +116,7 @@ export async function startPlatform(
       apiUrl: api.address.url,
       mqttUrl,
       influxUrl: influx.connection.url,
+      influxTarget: influx.connection.describe,
       generatedAdminKey: api.generatedAdminKey,
       demo,
     };

@@ -7,7 +7,7 @@ import { startManagedInfluxd } from '../core/influx/managed.js';
 
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'influxd-shared-'));
-  const server = await startManagedInfluxd({ dir });
+  const server = await startManagedInfluxd({ dir, auth: false });
   project.provide('influxUrl', server.url);
   return async () => {
     await server.stop();

@@ -1,17 +1,17 @@
 /**
  * Liveness and readiness. `/healthz` answers while the process serves HTTP; `/readyz` also pings the
- * registry and runs every readiness check (e.g. InfluxDB), answering 503 naming the checks that failed.
- * Both are public and not rate limited (load balancers and orchestrators poll them).
+ * registry and runs every readiness check (e.g. InfluxDB), answering 503 naming the checks that failed
+ * and, for checks that fail with a ReadinessProblem (core/readiness.ts), what an operator should fix.
+ * Other errors are logged only: they may carry addresses. Both are public and not rate limited (load
+ * balancers and orchestrators poll them).
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { type ReadinessCheck, ReadinessProblem } from '../../core/readiness.js';
 import { ApiError } from '../errors.js';
 import { ErrorResponse } from '../schemas.js';
 
-export interface ReadinessCheck {
-  name: string;
-  check: () => Promise<void>;
-}
+export type { ReadinessCheck };
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -68,21 +68,27 @@ export const healthRoutes: FastifyPluginAsyncZod<{ readinessChecks: ReadinessChe
       schema: {
         tags: ['health'],
         summary: 'Readiness: the registry and every dependency (e.g. InfluxDB) answer',
-        description: 'A 503 error names the failed checks in `details.failed`.',
+        description:
+          'A 503 error names the failed checks in `details.failed`, and says what is wrong in ' +
+          '`details.problems` (check -> message) where an operator can fix it (e.g. a refused InfluxDB token).',
         response: { 200: Ready, 503: ErrorResponse },
       },
     },
     async (request) => {
       const results = await Promise.allSettled(checks.map(runCheck));
       const failed: string[] = [];
+      const problems: Record<string, string> = {};
       results.forEach((r, i) => {
         if (r.status === 'rejected') {
-          failed.push(checks[i]!.name);
-          request.log.warn({ check: checks[i]!.name, err: r.reason }, 'readiness check failed');
+          const name = checks[i]!.name;
+          failed.push(name);
+          if (r.reason instanceof ReadinessProblem) problems[name] = r.reason.message;
+          request.log.warn({ check: name, err: r.reason }, 'readiness check failed');
         }
       });
       if (failed.length > 0) {
-        throw new ApiError(503, 'unavailable', `not ready: ${failed.join(', ')}`, { failed });
+        const details = Object.keys(problems).length > 0 ? { failed, problems } : { failed };
+        throw new ApiError(503, 'unavailable', `not ready: ${failed.join(', ')}`, details);
       }
       return { status: 'ok' as const, checks: checks.map((c) => c.name) };
     },

@@ -8,7 +8,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { InfluxConnection } from '../../core/influx/client.js';
+import type { InfluxQL } from '../../core/influx/influxql.js';
 import { decodeCursor, encodeCursor } from '../../core/registry/errors.js';
 import { BEARER_SECURITY, deviceForCaller, pilotForCaller } from '../auth.js';
 import { ApiError, validationError } from '../errors.js';
@@ -40,7 +40,8 @@ import { type SseStream, streamReadings } from '../telemetry/sse.js';
 import { formatTs } from '../telemetry/time.js';
 
 export interface TelemetryRoutesDeps {
-  influx: InfluxConnection;
+  /** InfluxQL on either backend (core/influx/influxql.ts). */
+  influx: InfluxQL;
   liveFeed: LiveFeed;
   /** Heartbeat comment interval of live streams; default 15 s. */
   heartbeatMs?: number;

@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
-import type { InfluxConnection } from '../../core/influx/client.js';
+import type { InfluxQL } from '../../core/influx/influxql.js';
 import { createRemoteMetrics, type RemoteMetrics } from '../../core/metrics-relay.js';
 import type { RegistryStore } from '../../core/registry/types.js';
 import { METRICS_TOPIC_FILTER } from '../../core/topics.js';
@@ -16,7 +16,7 @@ import { connectServiceMqtt, createMqttLiveFeed } from './live.js';
 
 export interface TelemetryPluginsDeps {
   registry: RegistryStore;
-  influx: InfluxConnection;
+  influx: InfluxQL;
   logger: Logger;
   serviceSecret: string;
   /** The broker, e.g. mqtt://127.0.0.1:1883. */

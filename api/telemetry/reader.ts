@@ -1,9 +1,10 @@
 /**
  * Runs telemetry queries against InfluxDB (`/query` with `epoch=ms`, so times come back as epoch
  * milliseconds) and turns the series into readings. Statement errors, which InfluxDB reports with
- * HTTP 200 inside the result, become exceptions.
+ * HTTP 200 inside the result, become exceptions. The same statements run on either backend (1.x, or
+ * the v2 API's InfluxQL endpoint): see core/influx/influxql.ts.
  */
-import type { InfluxConnection } from '../../core/influx/client.js';
+import type { InfluxQL, StatementResult } from '../../core/influx/influxql.js';
 import {
   buildFieldKeysQuery,
   buildLatestQueries,
@@ -41,18 +42,6 @@ export interface DeviceSeries {
   points: { ts: number; value: Value | null }[];
 }
 
-interface Series {
-  name: string;
-  tags?: Record<string, string>;
-  columns: string[];
-  values: unknown[][];
-}
-interface StatementResult {
-  statement_id: number;
-  series?: Series[];
-  error?: string;
-}
-
 export class InfluxQueryError extends Error {
   constructor(message: string) {
     super(message);
@@ -64,14 +53,10 @@ export class InfluxQueryError extends Error {
 const LATEST_STATEMENTS_PER_REQUEST = 100;
 
 export class TelemetryReader {
-  constructor(private readonly influx: InfluxConnection) {}
+  constructor(private readonly influx: InfluxQL) {}
 
   private async run(statements: string[]): Promise<StatementResult[]> {
-    // node-influx sends SELECT and SHOW as GET /query?q=...&epoch=ms
-    const raw = (await this.influx.client.queryRaw(statements, { precision: 'ms' })) as {
-      results?: StatementResult[];
-      error?: string;
-    };
+    const raw = await this.influx.query(statements);
     if (raw.error) throw new InfluxQueryError(raw.error);
     const results = raw.results ?? [];
     for (const r of results) if (r.error) throw new InfluxQueryError(r.error);

@@ -1,11 +1,16 @@
 /**
  * The InfluxDB 1.x connection shared by ingest (writer) and API (reader): node-influx configured for
- * millisecond precision, plus the few server calls the platform needs outside of writes and queries.
+ * millisecond precision for queries, the `/write` writer (v1-writer.ts), and the few server calls the
+ * platform needs besides. Credentials: `auth`, or user:password@ in the URL.
  */
 import { InfluxDB, type ISingleHostConfig } from 'influx';
+import { ReadinessProblem } from '../readiness.js';
+import type { InfluxBackend } from './backend.js';
+import type { InfluxQLResponse } from './influxql.js';
+import { influxLineWriter } from './v1-writer.js';
 
-export interface InfluxConnection {
-  url: string;
+export interface InfluxConnection extends InfluxBackend {
+  kind: 'v1';
   database: string;
   client: InfluxDB;
   /** Resolves when the server answers /ping; rejects otherwise (readiness). */
@@ -14,7 +19,18 @@ export interface InfluxConnection {
   ensureDatabase(): Promise<void>;
 }
 
-export function connectInflux(url: string, database: string): InfluxConnection {
+export interface InfluxAuth {
+  username: string;
+  password: string;
+}
+
+export interface ConnectOptions {
+  auth?: InfluxAuth | undefined;
+  /** How the writer recreates a dropped database (default: CREATE DATABASE as `auth`). */
+  createDatabase?: () => Promise<void>;
+}
+
+export function connectInflux(url: string, database: string, opts: ConnectOptions = {}): InfluxConnection {
   const u = new URL(url);
   const options: ISingleHostConfig = {
     host: u.hostname,
@@ -22,18 +38,51 @@ export function connectInflux(url: string, database: string): InfluxConnection {
     protocol: u.protocol === 'https:' ? 'https' : 'http',
     database,
   };
-  if (u.username) options.username = decodeURIComponent(u.username);
-  if (u.password) options.password = decodeURIComponent(u.password);
+  const username = opts.auth?.username ?? (decodeURIComponent(u.username) || undefined);
+  const password = opts.auth?.password ?? decodeURIComponent(u.password);
+  if (username) {
+    options.username = username;
+    options.password = password;
+  }
   const client = new InfluxDB(options);
   const base = `${u.protocol}//${u.host}`;
+  const ping = async (timeoutMs = 2000) => {
+    const res = await fetch(`${base}/ping`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (res.status !== 204) throw new Error(`InfluxDB /ping answered ${res.status}`);
+  };
   return {
+    kind: 'v1',
     url: base,
     database,
+    describe: `database "${database}"`,
     client,
-    async ping(timeoutMs = 2000) {
-      const res = await fetch(`${base}/ping`, { signal: AbortSignal.timeout(timeoutMs) });
-      if (res.status !== 204) throw new Error(`InfluxDB /ping answered ${res.status}`);
-    },
+    writer: influxLineWriter({
+      url: base,
+      database,
+      username,
+      password,
+      createDatabase: opts.createDatabase,
+    }),
+    readiness: [
+      { name: 'influxdb', check: () => ping() },
+      {
+        name: 'influxdb-query',
+        check: async () => {
+          try {
+            await client.queryRaw('SHOW MEASUREMENTS LIMIT 1');
+          } catch (err) {
+            const status = /\b(40[13])\b/.exec((err as Error).message)?.[1];
+            if (!status) throw err;
+            throw new ReadinessProblem(
+              `InfluxDB refused the credentials for queries (${status}): check INFLUX_USERNAME and INFLUX_PASSWORD`,
+            );
+          }
+        },
+      },
+    ],
+    // node-influx sends SELECT and SHOW as GET /query?q=...&epoch=ms
+    query: async (statements) => (await client.queryRaw(statements, { precision: 'ms' })) as InfluxQLResponse,
+    ping,
     async ensureDatabase() {
       await client.createDatabase(database);
     },

@@ -5,12 +5,16 @@
  * Orphans: the child is started under `setpriv --pdeathsig KILL` when available, so the kernel
  * kills it when our process dies, even by SIGKILL. As a second guard a pid file is written; a stale
  * server found through it at the next start is stopped before a new one starts on the same data.
+ *
+ * Privacy (issue 19): auth is on (users: managed-auth.ts), it listens on loopback only, and it runs
+ * under umask 077 in a 0700 directory, so its data, WAL and meta files are the platform user's alone.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../log.js';
+import { ensurePrivateDir, tightenTree } from '../private-files.js';
 
 export interface ManagedInfluxd {
   url: string;
@@ -29,6 +33,11 @@ export interface ManagedInfluxdOptions {
   influxdPath?: string;
   logger?: Logger;
   startTimeoutMs?: number;
+  /**
+   * `auth-enabled` (default true): every request but /ping needs a user (managed-auth.ts creates
+   * them). Tests' shared server turns it off.
+   */
+  auth?: boolean;
 }
 
 export class InfluxdMissingError extends Error {
@@ -63,7 +72,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-function configText(dir: string, httpPort: number, rpcPort: number): string {
+function configText(dir: string, httpPort: number, rpcPort: number, auth: boolean): string {
   // Keys as in the 1.6 sample config (etc/config.sample.toml).
   return `reporting-disabled = true
 bind-address = "127.0.0.1:${rpcPort}"
@@ -88,7 +97,7 @@ bind-address = "127.0.0.1:${rpcPort}"
 [http]
   enabled = true
   bind-address = "127.0.0.1:${httpPort}"
-  auth-enabled = false
+  auth-enabled = ${auth}
   log-enabled = false
   write-tracing = false
   max-body-size = 0
@@ -153,7 +162,10 @@ export async function startManagedInfluxd(options: ManagedInfluxdOptions): Promi
   const binary = findExecutable(options.influxdPath ?? 'influxd');
   if (!binary) throw new InfluxdMissingError(options.influxdPath ?? 'influxd');
   const dir = path.resolve(options.dir);
-  mkdirSync(dir, { recursive: true });
+  // Its files are every partner's telemetry: 0700/0600, also those of a data dir from before.
+  const wasOpen = existsSync(dir) && (statSync(dir).mode & 0o077) !== 0;
+  ensurePrivateDir(dir);
+  if (wasOpen) tightenTree(dir);
   const pidFile = path.join(dir, 'influxd.pid');
   const urlFile = path.join(dir, 'influxd.url');
   const configFile = path.join(dir, 'influxd.conf');
@@ -166,17 +178,20 @@ export async function startManagedInfluxd(options: ManagedInfluxdOptions): Promi
   let url = '';
 
   const launch = async () => {
-    const out = openSync(logFile, 'a');
-    const [cmd, args] = setpriv
-      ? [setpriv, ['--pdeathsig', 'KILL', '--', binary, '-config', configFile]]
-      : [binary, ['-config', configFile]];
-    const proc = spawn(cmd, args, { stdio: ['ignore', out, out] });
+    const out = openSync(logFile, 'a', 0o600);
+    const server = setpriv
+      ? [setpriv, '--pdeathsig', 'KILL', '--', binary, '-config', configFile]
+      : [binary, '-config', configFile];
+    // umask 077 for the child: influxd creates its data, WAL and meta files 0600 and dirs 0700.
+    const proc = spawn('/bin/sh', ['-c', 'umask 077 && exec "$@"', 'sh', ...server], {
+      stdio: ['ignore', out, out],
+    });
     child = proc;
     proc.on('error', () => {}); // reported through exitCode in waitForPing
-    if (proc.pid) writeFileSync(pidFile, String(proc.pid));
+    if (proc.pid) writeFileSync(pidFile, String(proc.pid), { mode: 0o600 });
     try {
       await waitForPing(url, proc, options.startTimeoutMs ?? 30_000);
-      writeFileSync(urlFile, url);
+      writeFileSync(urlFile, url, { mode: 0o600 });
     } catch (err) {
       proc.kill('SIGKILL');
       throw err;
@@ -188,7 +203,7 @@ export async function startManagedInfluxd(options: ManagedInfluxdOptions): Promi
     httpPort = await freePort();
     const rpcPort = await freePort();
     url = `http://127.0.0.1:${httpPort}`;
-    writeFileSync(configFile, configText(dir, httpPort, rpcPort));
+    writeFileSync(configFile, configText(dir, httpPort, rpcPort, options.auth ?? true), { mode: 0o600 });
     try {
       await launch();
       break;

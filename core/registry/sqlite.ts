@@ -7,9 +7,9 @@
  * read-then-write transaction is IMMEDIATE (takes the write lock first) so it cannot fail with
  * SQLITE_BUSY_SNAPSHOT when another process wrote in between.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { prepareSqliteFile } from '../private-files.js';
 import { newId } from '../secrets.js';
 import { ConflictError, decodeCursor, encodeCursor } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
@@ -65,7 +65,8 @@ export function openDataDirRegistry(dataDir: string, deviceErrorsKept: number): 
 /** Opens (creating if needed) the registry at `file` and applies pending migrations. */
 export function openSqliteRegistry(file: string, opts: SqliteRegistryOptions = {}): RegistryStore {
   const errorsKept = opts.deviceErrorsKept ?? 200;
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  // 0600, with its -wal and -shm (core/private-files.ts): the registry holds key and secret digests.
+  if (file !== ':memory:') prepareSqliteFile(file);
   const db = new Database(file);
   db.pragma('busy_timeout = 5000');
   db.pragma('journal_mode = WAL');

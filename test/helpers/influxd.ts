@@ -5,6 +5,8 @@
  * `sharedInflux()` returns the one server that `test/global-setup.ts` starts for the whole run, with
  * a fresh database per call (tests stay independent without paying a server start each).
  * `privateInflux()` starts a server of its own, for fault tests that stop or kill it.
+ * Both run with auth off (loopback, temp dirs, the test's own); the platform's managed influxd has auth
+ * on (test/data-at-rest.test.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,7 +37,7 @@ export interface PrivateInflux extends ManagedInfluxd {
 
 export async function privateInflux(): Promise<PrivateInflux> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'influxd-test-'));
-  const server = await startManagedInfluxd({ dir });
+  const server = await startManagedInfluxd({ dir, auth: false });
   return Object.assign(server, {
     dir,
     async connect(database = uniqueDatabase()) {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import { ALL_SECTIONS, loadConfig, type PlatformConfig } from '../../core/config.js';
-import { silentLogger } from '../../core/log.js';
+import { type Logger, silentLogger } from '../../core/log.js';
 import { type RunningPlatform, startPlatform } from '../../platform/start.js';
 import { uniqueDatabase } from './influxd.js';
 
@@ -21,7 +21,10 @@ export interface TestPlatform extends RunningPlatform {
   dispose(): Promise<void>;
 }
 
-export async function startTestPlatform(env: Record<string, string> = {}): Promise<TestPlatform> {
+export async function startTestPlatform(
+  env: Record<string, string> = {},
+  opts: { logger?: Logger } = {},
+): Promise<TestPlatform> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'platform-test-'));
   const adminKey = `adm_${randomBytes(24).toString('base64url')}`;
   const config = loadConfig(
@@ -39,7 +42,7 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
     },
     ALL_SECTIONS,
   ) as PlatformConfig;
-  const platform = await startPlatform(config, { logger: silentLogger() });
+  const platform = await startPlatform(config, { logger: opts.logger ?? silentLogger() });
   const api: TestPlatform['api'] = (pathAndQuery, init = {}) => {
     const headers = new Headers(init.headers);
     if (init.key) headers.set('authorization', `Bearer ${init.key}`);

@@ -1,0 +1,29 @@
+/**
+ * The one interface telemetry reads go through: InfluxQL statements in, InfluxDB's JSON out (times
+ * as epoch ms). Implemented by the 1.x connection (client.ts, node-influx) and by the v2 API backend
+ * (v2.ts: the v1-compatible `/query` with `Authorization: Token`), so every telemetry route runs the
+ * same statements and answers the same on both.
+ */
+
+export interface InfluxSeries {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
+
+export interface StatementResult {
+  statement_id: number;
+  series?: InfluxSeries[];
+  error?: string;
+}
+
+export interface InfluxQLResponse {
+  results?: StatementResult[];
+  error?: string;
+}
+
+export interface InfluxQL {
+  /** Runs the statements (in one request) and returns the raw answer; rejects when the request fails. */
+  query(statements: string[]): Promise<InfluxQLResponse>;
+}

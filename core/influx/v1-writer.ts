@@ -1,0 +1,102 @@
+/**
+ * The PointWriter for InfluxDB 1.x: line protocol to `/write?db=&precision=ms`, one request per call,
+ * no retries of its own (ingest decides; see write.ts for the outcomes). Answers:
+ * - 204: stored.
+ * - 400 (field type conflict, partial write, points beyond retention policy, unable to parse,
+ *   max-values-per-tag...): refused data.
+ * - 413 (max-body-size): split into smaller requests.
+ * - 404 "database not found": the database is (re)created and the write is retried.
+ * - 401/403: the credentials (INFLUX_USERNAME/INFLUX_PASSWORD) are wrong or lack write permission.
+ * - anything else (5xx, timeouts, connection refused): unavailable.
+ */
+import {
+  type PointWriter,
+  parseRetryAfter,
+  TooLargeError,
+  tooLargeSplitter,
+  WriteConfigurationError,
+  WriteRefusedError,
+  WriteUnavailableError,
+} from './write.js';
+
+export interface InfluxLineWriterOptions {
+  /** Base URL, e.g. http://127.0.0.1:8086 (credentials in the URL are used for Basic auth). */
+  url: string;
+  database: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  timeoutMs?: number;
+  /**
+   * Creates the database when a write finds it gone. Default: CREATE DATABASE with this writer's
+   * credentials (the managed backend passes one that runs as its admin user).
+   */
+  createDatabase?: () => Promise<void>;
+}
+
+export function influxLineWriter(opts: InfluxLineWriterOptions): PointWriter {
+  const u = new URL(opts.url);
+  const username = opts.username ?? (decodeURIComponent(u.username) || undefined);
+  const password = opts.password ?? decodeURIComponent(u.password);
+  const base = `${u.protocol}//${u.host}`;
+  const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+  if (username) headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+  const writeUrl = `${base}/write?db=${encodeURIComponent(opts.database)}&precision=ms`;
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+
+  async function post(url: string, body: string, signal?: AbortSignal) {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers,
+        body,
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      return { status: res.status, text: await res.text(), retryAfter: res.headers.get('retry-after') };
+    } catch (err) {
+      throw new WriteUnavailableError(
+        `InfluxDB unreachable: ${(err as Error).cause ?? (err as Error).message}`,
+        'InfluxDB unreachable',
+      );
+    }
+  }
+
+  const createDatabase =
+    opts.createDatabase ??
+    (async () => {
+      // The config allows only [A-Za-z0-9_-] in database names, so quoting is enough.
+      const q = `CREATE DATABASE "${opts.database.replace(/"/g, '')}"`;
+      const res = await post(`${base}/query?q=${encodeURIComponent(q)}`, '');
+      if (res.status >= 300)
+        throw new WriteUnavailableError(
+          `CREATE DATABASE answered ${res.status}: ${res.text}`,
+          `database "${opts.database}" missing and could not be created`,
+        );
+    });
+
+  async function send(lines: string[], signal?: AbortSignal): Promise<void> {
+    const body = lines.join('\n');
+    let res = await post(writeUrl, body, signal);
+    if (res.status === 404 && /database not found/.test(res.text)) {
+      await createDatabase();
+      res = await post(writeUrl, body, signal);
+    }
+    if (res.status === 204 || res.status === 200) return;
+    if (res.status === 400) throw new WriteRefusedError(res.status, res.text);
+    if (res.status === 413) throw new TooLargeError(res.text);
+    if (res.status === 401 || res.status === 403) {
+      throw new WriteConfigurationError(
+        `InfluxDB 1.x refused the credentials (${res.status}: ${res.text.slice(0, 200)}): check INFLUX_USERNAME and ` +
+          `INFLUX_PASSWORD, and that the user may write to database "${opts.database}"`,
+        `configuration: InfluxDB refused the credentials (${res.status}); check INFLUX_USERNAME and INFLUX_PASSWORD`,
+      );
+    }
+    throw new WriteUnavailableError(
+      `InfluxDB answered ${res.status}: ${res.text.slice(0, 300)}`,
+      `InfluxDB answered ${res.status}`,
+      parseRetryAfter(res.retryAfter),
+    );
+  }
+
+  return { write: tooLargeSplitter(send) };
+}
