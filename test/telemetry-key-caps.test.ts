@@ -113,7 +113,8 @@ describe('keys without bound', () => {
 
     const after = await latestMs(victim.deviceId, apiKey);
     console.log(`victim latest: ${before.toFixed(1)} ms before the attack, ${after.toFixed(1)} ms after`);
-    expect(after).toBeLessThanOrEqual(2 * before);
+    // Within 2x, with a 10 ms floor for scheduling noise on a loaded 2-core host (unbounded: ~130 ms).
+    expect(after).toBeLessThanOrEqual(Math.max(2 * before, before + 10));
     const victimLatest = await latest(victim.deviceId, apiKey);
     expect(Object.fromEntries(Object.entries(victimLatest).map(([k, v]) => [k, v.value]))).toEqual(
       victimValues,
