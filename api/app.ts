@@ -9,7 +9,7 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -17,9 +17,10 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { FailedAuthOptions } from '../core/failed-auth-throttle.js';
 import type { RegistryStore } from '../core/registry/types.js';
 import { installAuth } from './auth.js';
-import { ApiError, installErrorHandlers } from './errors.js';
+import { ApiError, clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
 import { installJsonBodyParser } from './json-body.js';
 import { deviceErrorRoutes, deviceRoutes } from './routes/devices.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
@@ -33,8 +34,10 @@ export interface ApiDeps {
   adminKeyHash: string;
   /** What device credentials advertise, e.g. mqtt://127.0.0.1:1883. */
   mqttPublicUrl: string;
-  /** Requests per minute per API key (per IP without a valid key). */
+  /** Requests per minute per valid API key, on the routes that need one. */
   rateLimitPerMinute: number;
+  /** The slowdown of failed authentications per source address; defaults in core/failed-auth-throttle.ts. */
+  failedAuth?: Partial<FailedAuthOptions>;
   /** Run by /readyz besides the registry ping (e.g. InfluxDB). */
   readinessChecks?: ReadinessCheck[];
   /** Extra route plugins (e.g. telemetry), registered under the same auth and error handling. */
@@ -59,24 +62,29 @@ const REDACT = [
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const logger = deps.logger.child({ component: 'api' }, { redact: { paths: REDACT, censor: '[redacted]' } });
-  const app = Fastify({ loggerInstance: logger, bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: 1024 * 1024,
+    // Errors raised before a route runs (Node's HTTP parser, the router) in the contract's shape too.
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
+  }) as unknown as FastifyInstance;
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('registry', deps.registry);
   installJsonBodyParser(app);
   installErrorHandlers(app);
-  installAuth(app, deps.adminKeyHash);
+  installAuth(app, deps.adminKeyHash, deps.failedAuth);
 
   await app.register(rateLimit, {
     max: deps.rateLimitPerMinute,
     timeWindow: 60_000,
-    // Per valid API key; anonymous and bad-key callers share their IP's budget, so inventing keys
-    // does not buy more attempts.
-    keyGenerator: (request) =>
-      request.principal !== null && request.apiKeyHash !== null
-        ? `key:${request.apiKeyHash}`
-        : `ip:${request.ip}`,
+    // Per valid API key, on the routes that need one. Callers without a valid key are not counted
+    // here (an IP bucket would let a wrong-key storm lock out devices and /metrics behind the same
+    // NAT, issue 19): their failures are slowed per address by the auth hook instead.
+    keyGenerator: (request) => `key:${request.apiKeyHash ?? ''}`,
+    allowList: (request) => request.principal === null || !needsApiKey(request),
     errorResponseBuilder: (_request, context) =>
       new ApiError(429, 'rate_limited', `rate limit exceeded, retry in ${context.after}`, {
         limitPerMinute: context.max,
@@ -118,7 +126,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     transformObject: jsonSchemaTransformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { public: true, rateLimit: false }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
 
   await app.register(healthRoutes, { readinessChecks: deps.readinessChecks ?? [] });
   await app.register(partnerRoutes);
@@ -128,4 +138,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
 
   return app;
+}
+
+/** The routes a partner or the admin reaches with an API key (and whose use the rate limit counts). */
+function needsApiKey(request: FastifyRequest): boolean {
+  return (
+    request.routeOptions.url?.startsWith('/v1/') === true && request.routeOptions.config?.public !== true
+  );
 }

@@ -5,11 +5,20 @@
  * with `requireAdmin` / `requirePartner`, and reach pilots and devices only through
  * `pilotForCaller` / `deviceForCaller`, which answer 404 for anything outside the caller's pilots
  * (never 403: existence must not leak).
+ *
+ * A failed authentication (a wrong or missing key, wrong device credentials) is slowed per source
+ * address (`failedAuthentication`, core/failed-auth-throttle.ts); correct credentials never are.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  createFailedAuthThrottle,
+  type FailedAuthOptions,
+  type FailedAuthThrottle,
+} from '../core/failed-auth-throttle.js';
 import type { Device, Partner, Pilot, RegistryStore } from '../core/registry/types.js';
 import { hashSecret, secretMatches } from '../core/secrets.js';
-import { notFound, unauthorized } from './errors.js';
+import { ApiError, notFound, unauthorized } from './errors.js';
 
 export type Principal = { kind: 'admin' } | { kind: 'partner'; partner: Partner };
 
@@ -22,6 +31,8 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     registry: RegistryStore;
+    /** Failed authentications per source address (bad API keys, bad device credentials). */
+    failedAuth: FailedAuthThrottle;
   }
   interface FastifyContextConfig {
     /** The route needs no API key (health, docs, device HTTP ingest with its own auth). */
@@ -38,7 +49,12 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 }
 
 /** Registers the hooks; call before any route is registered. */
-export function installAuth(app: FastifyInstance, adminKeyHash: string): void {
+export function installAuth(
+  app: FastifyInstance,
+  adminKeyHash: string,
+  failedAuth: Partial<FailedAuthOptions> = {},
+): void {
+  app.decorate('failedAuth', createFailedAuthThrottle(failedAuth));
   app.decorateRequest('principal', null);
   app.decorateRequest('apiKeyHash', null);
 
@@ -57,18 +73,47 @@ export function installAuth(app: FastifyInstance, adminKeyHash: string): void {
 
   // After rate limiting (onRequest), before validation: an anonymous caller learns nothing about
   // the shape of a request, only that it needs a key.
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', async (request, reply) => {
     if (request.routeOptions.config?.public === true) return;
     const url = request.routeOptions.url;
     if (url === undefined || !url.startsWith('/v1/')) return;
     if (request.principal === null) {
-      throw unauthorized(
-        bearerToken(request) === undefined
-          ? 'missing API key (Authorization: Bearer <key>)'
-          : 'invalid API key',
+      throw await failedAuthentication(
+        request,
+        reply,
+        unauthorized(
+          bearerToken(request) === undefined
+            ? 'missing API key (Authorization: Bearer <key>)'
+            : 'invalid API key',
+        ),
       );
     }
   });
+}
+
+/**
+ * The answer to a failed authentication (issue 19): `error` (a 401) after this address's slowdown,
+ * or a 429 with Retry-After once it failed too often. Call only after the credentials were checked
+ * and found wrong, so correct credentials from the same address are never slowed or refused.
+ */
+export async function failedAuthentication(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: ApiError,
+): Promise<ApiError> {
+  const verdict = request.server.failedAuth.fail(request.ip);
+  if (verdict.refuse) {
+    const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+    reply.header('retry-after', String(seconds));
+    return new ApiError(
+      429,
+      'rate_limited',
+      `too many failed authentications from this address; retry in ${seconds} s`,
+      { retryAfterSeconds: seconds },
+    );
+  }
+  if (verdict.delayMs > 0) await sleep(verdict.delayMs);
+  return error;
 }
 
 export function requireAdmin(request: FastifyRequest): void {

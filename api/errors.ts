@@ -3,18 +3,25 @@
  * Routes throw `ApiError`s (or the helpers below); everything else becomes a generic 500 whose real
  * cause goes only to the log.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ConflictError, InvalidCursorError } from '../core/registry/errors.js';
 
 export type ErrorCode =
+  | 'bad_request'
   | 'validation_error'
   | 'unauthorized'
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'uri_too_long'
+  | 'headers_too_large'
+  | 'request_timeout'
   | 'rate_limited'
+  | 'too_many_streams'
   | 'internal'
   | 'unavailable';
 
@@ -117,7 +124,52 @@ export function installErrorHandlers(app: FastifyInstance): void {
         ),
       );
   });
+  // Fastify answers a known path with another method 404 too (no 405), in this same shape.
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+    const path = (request.url.split('?')[0] ?? '').slice(0, 200);
+    reply.status(404).send(errorBody('not_found', `no route ${request.method} ${path}`));
   });
+}
+
+/** Errors of Fastify's router, before any route or hook runs (`frameworkErrors` option). */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return reply.status(414).send(errorBody('uri_too_long', 'a path segment is too long'));
+  }
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return reply.status(400).send(errorBody('bad_request', 'malformed URL (invalid percent-encoding)'));
+  }
+  return reply.status(500).send(errorBody('internal', 'internal error'));
+}
+
+/** Node's HTTP parser errors worth naming; everything else is a plain malformed request. */
+const PARSER_ERRORS: Record<string, [number, ErrorCode, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'request line and headers exceed the size limit (16 KiB)'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'the request took too long to arrive'],
+  HPE_INVALID_HEADER_TOKEN: [400, 'bad_request', 'malformed request: invalid character in a header'],
+  HPE_INVALID_METHOD: [400, 'bad_request', 'malformed request: unknown method'],
+};
+
+/**
+ * Answers what Node's HTTP parser refuses before Fastify sees a request (an oversized header, a NUL
+ * byte in a header, a bad method or framing), in the contract's shape, then closes the connection:
+ * after a parse error the stream cannot be trusted (Fastify's `clientErrorHandler` option).
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  // Reset by the peer, or already gone: there is no one to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] = PARSER_ERRORS[err.code ?? ''] ?? [
+    400,
+    'bad_request',
+    'malformed HTTP request',
+  ];
+  const inResponse = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && inResponse?.headersSent !== true) {
+    const body = JSON.stringify(errorBody(code, message));
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroySoon();
 }

@@ -3,6 +3,7 @@
  * request/response schemas from these; the same schemas validate, serialise and document (OpenAPI).
  */
 import { z } from 'zod';
+import { COUNTRY_HINTS, ISO_3166_ALPHA2 } from '../core/countries.js';
 
 /** Contract: timestamps in responses are RFC 3339 with milliseconds, UTC. */
 export const Timestamp = z
@@ -19,7 +20,9 @@ export const ErrorResponse = z
     error: z.object({
       code: z.string().meta({
         description:
-          'Machine-readable: validation_error, unauthorized, not_found, conflict, rate_limited, internal, ...',
+          'Machine-readable and stable: validation_error, bad_request, unauthorized, not_found, conflict, ' +
+          'payload_too_large, unsupported_media_type, uri_too_long, headers_too_large, request_timeout, ' +
+          'rate_limited, too_many_streams, internal, unavailable',
         example: 'validation_error',
       }),
       message: z
@@ -69,3 +72,43 @@ export const DeviceId = z.string().min(1).max(100).meta({ example: 'dev_q2w3e4r5
 
 export const PilotParams = z.strictObject({ pilotId: PilotId });
 export const DeviceParams = z.strictObject({ deviceId: DeviceId });
+
+/**
+ * Refused in names: C0 and C1 controls, bidirectional controls (U+061C, U+200E/F, U+202A-202E,
+ * U+2066-2069: "Trojan Source", CVE-2021-42574, they reorder what a reader sees), line and paragraph
+ * separators and lone surrogates. Joiners (U+200C/D) stay: Indic and Arabic scripts and emoji need them.
+ */
+const UNSAFE_IN_NAME = /[\p{Cc}\p{Cs}\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+/** The same in free text, which may hold tabs and line breaks. */
+const UNSAFE_IN_TEXT = /(?![\t\n\r])[\p{Cc}\p{Cs}\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+
+const refuse = (pattern: RegExp) => (value: string, ctx: z.RefinementCtx) => {
+  const m = pattern.exec(value);
+  if (!m) return;
+  const cp = m[0].codePointAt(0) ?? 0;
+  ctx.addIssue({
+    code: 'custom',
+    message: `must not contain control or bidirectional-control characters (U+${cp.toString(16).toUpperCase().padStart(4, '0')} at index ${m.index})`,
+  });
+};
+
+/** A one-line name or label (partner, pilot, device names; device model and firmware version). */
+export const safeName = (max = 200) => z.string().trim().min(1).max(max).superRefine(refuse(UNSAFE_IN_NAME));
+
+/** Free text (descriptions): line breaks and tabs allowed, other controls refused. */
+export const safeText = (max = 2000) => z.string().max(max).superRefine(refuse(UNSAFE_IN_TEXT));
+
+/** ISO 3166-1 alpha-2, any case in, upper case out; refuses codes that are not assigned (XX, UK). */
+export const CountryCode = z
+  .string()
+  .regex(/^[A-Za-z]{2}$/, 'expected an ISO 3166-1 alpha-2 country code such as DE')
+  .transform((c) => c.toUpperCase())
+  .superRefine((code, ctx) => {
+    if (ISO_3166_ALPHA2.has(code)) return;
+    const hint = COUNTRY_HINTS[code];
+    ctx.addIssue({
+      code: 'custom',
+      message: `${code} is not an assigned ISO 3166-1 alpha-2 country code${hint ? `; use ${hint}` : ''}`,
+    });
+  })
+  .meta({ description: 'ISO 3166-1 alpha-2 country code', example: 'DE' });

@@ -52,6 +52,7 @@ export async function startApi(
     serviceSecret: deps.serviceSecret,
     mqttUrl: deps.mqttUrl,
     maxPayloadBytes: deps.maxPayloadBytes,
+    maxStreamsPerKey: config.http.maxStreamsPerKey,
   });
   const app = await buildApp({
     registry: deps.registry,

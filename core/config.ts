@@ -65,6 +65,7 @@ const sections = {
       z.string().min(16, 'expected at least 16 characters').optional(),
     ),
     API_RATE_LIMIT_PER_MINUTE: intIn(1, 1_000_000).default(1200),
+    API_MAX_STREAMS_PER_KEY: intIn(1, 100_000).default(20),
   }),
   mqtt: z.object({
     MQTT_HOST: str().default('127.0.0.1'),
@@ -140,6 +141,8 @@ export interface HttpConfig {
   port: number;
   adminApiKey: string | undefined;
   rateLimitPerMinute: number;
+  /** Live streams (SSE) open at once per API key. */
+  maxStreamsPerKey: number;
 }
 export interface MqttConfig {
   host: string;
@@ -202,6 +205,7 @@ const shape: { [K in SectionName]: (r: Raw) => PlatformConfig[K] } = {
     port: r.HTTP_PORT,
     adminApiKey: r.ADMIN_API_KEY,
     rateLimitPerMinute: r.API_RATE_LIMIT_PER_MINUTE,
+    maxStreamsPerKey: r.API_MAX_STREAMS_PER_KEY,
   }),
   mqtt: (r) => ({ host: r.MQTT_HOST, port: r.MQTT_PORT, publicUrl: r.MQTT_PUBLIC_URL }),
   broker: (r) => ({

@@ -70,6 +70,16 @@ describe('CSV', () => {
     expect(csvField(false)).toBe('false');
     expect(csvField(null)).toBe('');
   });
+  it('neutralises strings a spreadsheet would run as formulas (OWASP), never numbers', () => {
+    expect(csvField('=1+1')).toBe(`"'=1+1"`);
+    expect(csvField('@SUM(A1)')).toBe(`"'@SUM(A1)"`);
+    expect(csvField('+1')).toBe(`"'+1"`);
+    expect(csvField('-3')).toBe(`"'-3"`);
+    expect(csvField('\t=1')).toBe(`"'\t=1"`);
+    expect(csvField('=HYPERLINK("x")')).toBe(`"'=HYPERLINK(""x"")"`);
+    expect(csvField(-3)).toBe('-3');
+    expect(csvField('a=b')).toBe('a=b');
+  });
   it('uses every key seen, sorted, when none were asked for', () => {
     expect(
       readingsToCsv(

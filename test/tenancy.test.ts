@@ -198,3 +198,44 @@ describe('no key, a bad key, the admin key', () => {
     }
   });
 });
+
+describe('failed logins from an address partners share (issue 19)', () => {
+  const from = (remoteAddress: string, method: 'GET' | 'POST', url: string, key?: string) =>
+    api.app.inject({
+      method,
+      url,
+      remoteAddress,
+      headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
+    });
+
+  it('a wrong-key storm gets 429 for its failures only; every partner behind that address works on', async () => {
+    const office = '203.0.113.50';
+    const answers = new Map<number, number>();
+    for (let i = 0; i < 200; i++) {
+      const res = await from(office, 'GET', '/v1/pilots', `${a.apiKey}x${i}`);
+      answers.set(res.statusCode, (answers.get(res.statusCode) ?? 0) + 1);
+      expect(res.json().error.code).toBe(res.statusCode === 401 ? 'unauthorized' : 'rate_limited');
+    }
+    expect([...answers.keys()].sort()).toEqual([401, 429]);
+    for (const who of [a, b, c]) {
+      const pilots = await from(office, 'GET', '/v1/pilots', who.apiKey);
+      expect(pilots.statusCode).toBe(200);
+      expect((await from(office, 'GET', '/v1/partners/me', who.apiKey)).json().id).toBe(who.id);
+    }
+    // Tenancy holds as before: another partner's pilot is a 404, not a 429 and not its data.
+    const foreign = await from(office, 'GET', `/v1/pilots/${privatePilot.id}`, c.apiKey);
+    expect(foreign.statusCode).toBe(404);
+    expectNoLeak(foreign.body, 'foreign pilot during a storm');
+    expect((await from(office, 'GET', '/v1/pilots', 'still-wrong')).statusCode).toBe(429);
+  });
+
+  it("another partner's 404s are not failed logins: they never slow its key", async () => {
+    const lab = '203.0.113.77';
+    for (let i = 0; i < 100; i++) {
+      expect((await from(lab, 'GET', `/v1/devices/${privateDevice.id}`, c.apiKey)).statusCode).toBe(404);
+    }
+    // The address has no failures on record: a wrong key is a plain 401, at once.
+    expect((await from(lab, 'GET', '/v1/pilots', 'wrong')).statusCode).toBe(401);
+    expect((await from(lab, 'GET', '/v1/pilots', c.apiKey)).statusCode).toBe(200);
+  });
+});

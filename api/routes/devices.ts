@@ -17,6 +17,7 @@ import {
   PilotId,
   pageOf,
   RegistryPageQuery,
+  safeName,
   Timestamp,
   toTimestamp,
   toTimestampOrNull,
@@ -24,8 +25,8 @@ import {
 
 const METADATA_MAX_BYTES = 16 * 1024;
 
-const Name = z.string().trim().min(1).max(200);
-const OptionalText = z.string().trim().min(1).max(200).nullable().optional();
+const Name = safeName(200);
+const OptionalText = safeName(200).nullable().optional();
 const Metadata = z
   .record(z.string(), z.unknown())
   .refine(

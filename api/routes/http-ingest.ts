@@ -17,6 +17,7 @@ import { z } from 'zod';
 import type { DeviceAuthStore, DeviceErrorLog } from '../../core/registry/types.js';
 import { secretMatches } from '../../core/secrets.js';
 import { parseTelemetryPayload, payloadPrefix, telemetryPayloadSchema } from '../../core/telemetry.js';
+import { failedAuthentication } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { DeviceParams, errorResponses } from '../schemas.js';
 import { BrokerUnavailableError, type IngestPublisher } from '../telemetry/ingest-publisher.js';
@@ -78,7 +79,8 @@ export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
     app.post(
       '/v1/devices/:deviceId/telemetry',
       {
-        config: { public: true },
+        // Not in the partners' per-key rate limit: devices have no API key.
+        config: { public: true, rateLimit: false },
         bodyLimit,
         // Before the body is read: an unauthenticated client cannot make us buffer its upload.
         onRequest: async (request, reply) => {
@@ -86,8 +88,12 @@ export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
           const creds = basicCredentials(request.headers.authorization);
           const stored = creds && creds[0] === deviceId ? devices.getDeviceCredential(deviceId) : undefined;
           if (!creds || !stored || !secretMatches(creds[1], stored.secretHash)) {
-            reply.header('www-authenticate', 'Basic realm="devices", charset="UTF-8"');
-            throw deviceUnauthorized();
+            // Slowed per source address, never a lockout: correct credentials never get here.
+            const error = await failedAuthentication(request, reply, deviceUnauthorized());
+            if (error.statusCode === 401) {
+              reply.header('www-authenticate', 'Basic realm="devices", charset="UTF-8"');
+            }
+            throw error;
           }
         },
         schema: {

@@ -10,7 +10,9 @@ import type { RemoteMetrics } from '../../core/metrics-relay.js';
 export const metricsRoutes =
   (metrics: Registry, remote?: RemoteMetrics): FastifyPluginAsync =>
   async (app) => {
-    app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
+    // Not rate limited: a scraper must keep working whatever else comes from its address.
+    const config = { public: true, rateLimit: false as const };
+    app.get('/metrics', { config, schema: { hide: true } }, async (_request, reply) => {
       reply.header('content-type', metrics.contentType);
       return remote ? remote.render(metrics) : metrics.metrics();
     });

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Partner as PartnerRecord } from '../../core/registry/types.js';
 import { generateSecret, hashSecret } from '../../core/secrets.js';
 import { BEARER_SECURITY, requireAdmin, requirePartner } from '../auth.js';
-import { errorResponses, PartnerId, Timestamp, toTimestamp } from '../schemas.js';
+import { CountryCode, errorResponses, PartnerId, safeName, Timestamp, toTimestamp } from '../schemas.js';
 
 export const PartnerKind = z.enum(['hardware', 'software', 'both']).meta({
   description: 'What the partner builds',
@@ -26,12 +26,8 @@ export const Partner = z
 
 const NewPartner = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).meta({ example: 'Acme Sensors GmbH' }),
-    country: z
-      .string()
-      .regex(/^[A-Za-z]{2}$/, 'expected an ISO 3166-1 alpha-2 country code such as DE')
-      .transform((c) => c.toUpperCase())
-      .meta({ description: 'ISO 3166-1 alpha-2 country code', example: 'DE' }),
+    name: safeName().meta({ example: 'Acme Sensors GmbH' }),
+    country: CountryCode,
     kind: PartnerKind,
   })
   .meta({ id: 'NewPartner' });

@@ -14,6 +14,8 @@ import {
   PilotParams,
   pageOf,
   RegistryPageQuery,
+  safeName,
+  safeText,
   Timestamp,
   toTimestamp,
 } from '../schemas.js';
@@ -38,10 +40,8 @@ const Pilot = z
 
 const NewPilot = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).meta({ example: 'Smart boiler 2027' }),
-    description: z
-      .string()
-      .max(2000)
+    name: safeName().meta({ example: 'Smart boiler 2027' }),
+    description: safeText(2000)
       .nullable()
       .optional()
       .meta({ example: 'Field test of the TH-200 in 40 homes' }),

@@ -15,6 +15,7 @@ import { ApiError, validationError } from '../errors.js';
 import { DeviceParams, errorResponses, PilotParams } from '../schemas.js';
 import { CSV_CONTENT_TYPE, readingsToCsv, seriesToCsv, wantsCsv } from '../telemetry/csv.js';
 import type { LiveFeed } from '../telemetry/live.js';
+import { createOpenStreams } from '../telemetry/open-streams.js';
 import {
   checkAggregateTypes,
   checkKey,
@@ -36,7 +37,6 @@ import {
   StreamQuery,
   TelemetryPage,
 } from '../telemetry/schemas.js';
-import { type SseStream, streamReadings } from '../telemetry/sse.js';
 import { formatTs } from '../telemetry/time.js';
 
 export interface TelemetryRoutesDeps {
@@ -45,6 +45,8 @@ export interface TelemetryRoutesDeps {
   liveFeed: LiveFeed;
   /** Heartbeat comment interval of live streams; default 15 s. */
   heartbeatMs?: number;
+  /** Live streams open at once per API key; default 20 (API_MAX_STREAMS_PER_KEY). */
+  maxStreamsPerKey?: number;
   /** Range when neither `from` nor `to` is given; default 24 h. */
   defaultRangeMs?: number;
   /** Clock, for tests. */
@@ -54,7 +56,8 @@ export interface TelemetryRoutesDeps {
 const cursorList = (order: 'asc' | 'desc') => `telemetry.${order}`;
 const TAGS = ['telemetry'];
 const CSV_NOTE =
-  ' Send `Accept: text/csv` for CSV (header `ts,<key>,...`; the next cursor comes in the `x-next-cursor` header).';
+  ' Send `Accept: text/csv` for CSV (header `ts,<key>,...`; the next cursor comes in the `x-next-cursor` header).' +
+  " In CSV a string value starting with =, +, -, @, tab or CR is quoted with a leading ' (CSV injection).";
 
 export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
   const reader = new TelemetryReader(deps.influx);
@@ -78,11 +81,13 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
 
   return async (root) => {
     const app = root.withTypeProvider<ZodTypeProvider>();
-    const streams = new Set<SseStream>();
-    // Open streams would keep the server from closing.
-    app.addHook('preClose', async () => {
-      for (const s of streams) s.close();
+    const streams = createOpenStreams({
+      liveFeed: deps.liveFeed,
+      heartbeatMs,
+      maxPerKey: deps.maxStreamsPerKey,
     });
+    // Open streams would keep the server from closing.
+    app.addHook('preClose', async () => streams.closeAll());
 
     app.get(
       '/v1/devices/:deviceId/telemetry',
@@ -226,7 +231,8 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
     const streamDescription =
       'Server-sent events (`text/event-stream`): one `reading` event per stored reading, data ' +
       '`{"deviceId", "ts", "values"}`, and a comment line as heartbeat every 15 s. Only readings stored ' +
-      'after the stream opened; read history with the telemetry routes.';
+      'after the stream opened; read history with the telemetry routes. At most `API_MAX_STREAMS_PER_KEY` ' +
+      'streams (default 20) may be open per API key; past it a 429 `too_many_streams`.';
 
     app.get(
       '/v1/devices/:deviceId/telemetry/stream',
@@ -242,15 +248,7 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
       },
       async (request, reply) => {
         const device = deviceForCaller(request, request.params.deviceId);
-        const s = streamReadings(
-          request,
-          reply,
-          deps.liveFeed,
-          { pilotId: device.pilotId, deviceId: device.id },
-          { heartbeatMs },
-        );
-        streams.add(s);
-        void s.closed.then(() => streams.delete(s));
+        streams.open(request, reply, { pilotId: device.pilotId, deviceId: device.id });
       },
     );
 
@@ -268,9 +266,7 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
       },
       async (request, reply) => {
         const pilot = pilotForCaller(request, request.params.pilotId);
-        const s = streamReadings(request, reply, deps.liveFeed, { pilotId: pilot.id }, { heartbeatMs });
-        streams.add(s);
-        void s.closed.then(() => streams.delete(s));
+        streams.open(request, reply, { pilotId: pilot.id });
       },
     );
   };

@@ -2,14 +2,21 @@
  * CSV for telemetry (`Accept: text/csv`), RFC 4180: CRLF line ends, a header row, and a field quoted
  * (with its quotes doubled) when it holds a comma, a quote, CR or LF, or starts or ends with a space.
  * Header: `ts` then one column per key; an absent or null value is an empty field.
+ *
+ * CSV injection (OWASP "CSV Injection"): a string value starting with `=`, `+`, `-`, `@`, tab or CR
+ * would run as a formula in a spreadsheet, so it goes out prefixed with a single quote, and quoted.
+ * Numbers are never touched (-3 is a number, not a formula); only string values are neutralised.
  */
 import type { Value } from './query.js';
 import { formatTs } from './time.js';
 
 export const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8';
 
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 export function csvField(value: Value | null | undefined): string {
   if (value === null || value === undefined) return '';
+  if (typeof value === 'string' && FORMULA_START.test(value)) return `"'${value.replace(/"/g, '""')}"`;
   const text = String(value);
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
@@ -35,7 +42,10 @@ export function readingsToCsv(
 ): string {
   const columns = csvColumns(rows, keys);
   let out = csvRow(['ts', ...columns]);
-  for (const r of rows) out += csvRow([formatTs(r.ts), ...columns.map((c) => r.values[c])]);
+  // Own properties only: a key named like an Object method (`toString`) must not print a function.
+  for (const r of rows) {
+    out += csvRow([formatTs(r.ts), ...columns.map((c) => (Object.hasOwn(r.values, c) ? r.values[c] : null))]);
+  }
   return out;
 }
 

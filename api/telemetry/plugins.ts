@@ -25,6 +25,8 @@ export interface TelemetryPluginsDeps {
   maxPayloadBytes?: number;
   /** SSE heartbeat interval; default 15 s. */
   heartbeatMs?: number;
+  /** Live streams open at once per API key; default 20. */
+  maxStreamsPerKey?: number;
   /** How long to wait for the live feed's subscription at start; default 5 s (then it keeps trying). */
   brokerWaitMs?: number;
 }
@@ -61,7 +63,12 @@ export async function telemetryPlugins(deps: TelemetryPluginsDeps): Promise<Tele
   return {
     remoteMetrics,
     plugins: [
-      telemetryRoutes({ influx: deps.influx, liveFeed, heartbeatMs: deps.heartbeatMs }),
+      telemetryRoutes({
+        influx: deps.influx,
+        liveFeed,
+        heartbeatMs: deps.heartbeatMs,
+        maxStreamsPerKey: deps.maxStreamsPerKey,
+      }),
       httpIngestRoutes({ devices: deps.registry, publisher, maxPayloadBytes: deps.maxPayloadBytes }),
     ],
     async close() {

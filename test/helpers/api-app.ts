@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync, InjectOptions } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../../api/app.js';
+import type { FailedAuthOptions } from '../../core/failed-auth-throttle.js';
 import { openSqliteRegistry } from '../../core/registry/sqlite.js';
 import type { RegistryStore } from '../../core/registry/types.js';
 import { generateSecret, hashSecret } from '../../core/secrets.js';
@@ -30,6 +31,8 @@ export async function startTestApi(
     rateLimitPerMinute?: number;
     readinessChecks?: { name: string; check: () => Promise<void> }[];
     plugins?: FastifyPluginAsync[];
+    /** Default: the production counts with millisecond delays, so suites of 401 checks stay fast. */
+    failedAuth?: Partial<FailedAuthOptions>;
   } = {},
 ): Promise<TestApi> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'api-test-'));
@@ -46,6 +49,7 @@ export async function startTestApi(
     rateLimitPerMinute: opts.rateLimitPerMinute ?? 100_000,
     readinessChecks: opts.readinessChecks ?? [],
     plugins: opts.plugins ?? [],
+    failedAuth: opts.failedAuth ?? { baseDelayMs: 1, maxDelayMs: 5 },
   });
   await app.ready();
   return {
