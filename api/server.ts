@@ -26,6 +26,8 @@ export interface ApiServerDeps {
   serviceSecret: string;
   /** Largest HTTP ingest body; the broker's MQTT_MAX_PAYLOAD_BYTES. */
   maxPayloadBytes?: number;
+  /** HTTP ingest's per-device rate: DEVICE_MAX_MESSAGES_PER_SECOND and DEVICE_BURST_MESSAGES. */
+  deviceRate?: { perSecond: number; burst: number };
   /** More route plugins. */
   plugins?: FastifyPluginAsync[];
   readinessChecks?: ReadinessCheck[];
@@ -51,6 +53,7 @@ export async function startApi(
     serviceSecret: deps.serviceSecret,
     mqttUrl: deps.mqttUrl,
     maxPayloadBytes: deps.maxPayloadBytes,
+    deviceRate: deps.deviceRate,
   });
   const app = await buildApp({
     registry: deps.registry,

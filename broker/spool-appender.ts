@@ -40,6 +40,8 @@ export interface SpoolAppenderOptions {
   /** How often a held appender checks whether ingest has drained the spool. Default 100 ms. */
   pollMs?: number;
   logger: Logger;
+  /** Told when holding starts (true) and ends (false); the broker announces it to the API. */
+  onHeldChange?: (held: boolean) => void;
 }
 
 type Pending = SpoolEntry & { resolve: () => void; reject: (err: Error) => void };
@@ -89,6 +91,7 @@ export function createSpoolAppender(spool: TelemetrySpool, opts: SpoolAppenderOp
     );
     poll = setInterval(maybeResume, opts.pollMs ?? 100);
     poll.unref();
+    opts.onHeldChange?.(true);
   }
 
   function maybeResume() {
@@ -98,6 +101,7 @@ export function createSpoolAppender(spool: TelemetrySpool, opts: SpoolAppenderOp
     poll = undefined;
     holding = false;
     logger.info({ spooled, released: held.length }, 'broker: telemetry spool drained; accepting again');
+    opts.onHeldChange?.(false);
     queued.push(...held);
     held = [];
     schedule();

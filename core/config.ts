@@ -79,6 +79,8 @@ const sections = {
     MQTT_MAX_PAYLOAD_BYTES: intIn(64, 268_435_455).default(256 * 1024),
     MQTT_MAX_TOPIC_LEVELS: intIn(2, 64).default(8),
     DEVICE_MAX_MESSAGES_PER_SECOND: intIn(1, 1_000_000).default(200),
+    /** Unset: one second's worth (DEVICE_MAX_MESSAGES_PER_SECOND). */
+    DEVICE_BURST_MESSAGES: intIn(1, 100_000_000).optional(),
     MQTT_CONNECT_TIMEOUT_MS: intIn(100, 600_000).default(30_000),
     MQTT_ALLOW_ANONYMOUS: bool().default(false),
   }),
@@ -132,7 +134,10 @@ export interface BrokerConfig {
   persistence: 'level' | 'memory';
   maxPayloadBytes: number;
   maxTopicLevels: number;
+  /** Over this rate a device is slowed down (its messages held), never dropped. */
   deviceMaxMessagesPerSecond: number;
+  /** Messages a device may send at once before its rate applies (token bucket size). */
+  deviceBurstMessages: number;
   connectTimeoutMs: number;
   allowAnonymous: boolean;
 }
@@ -185,6 +190,7 @@ const shape: { [K in SectionName]: (r: Raw) => PlatformConfig[K] } = {
     maxPayloadBytes: r.MQTT_MAX_PAYLOAD_BYTES,
     maxTopicLevels: r.MQTT_MAX_TOPIC_LEVELS,
     deviceMaxMessagesPerSecond: r.DEVICE_MAX_MESSAGES_PER_SECOND,
+    deviceBurstMessages: r.DEVICE_BURST_MESSAGES ?? r.DEVICE_MAX_MESSAGES_PER_SECOND,
     connectTimeoutMs: r.MQTT_CONNECT_TIMEOUT_MS,
     allowAnonymous: r.MQTT_ALLOW_ANONYMOUS,
   }),

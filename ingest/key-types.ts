@@ -4,11 +4,8 @@
  * which is safe because a claimed type never changes.
  */
 import type { TelemetrySchemaStore, ValueType } from '../core/registry/types.js';
-import type { Reading, TelemetryValue } from '../core/telemetry.js';
-
-const typeOf = (v: TelemetryValue): ValueType =>
-  typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'boolean' : 'string';
-const article = (t: ValueType) => (t === 'number' ? 'a number' : t === 'boolean' ? 'a boolean' : 'a string');
+import type { Reading } from '../core/telemetry.js';
+import { keyTypeMismatch as mismatch, valueType as typeOf } from '../core/value-types.js';
 
 export class KeyTypeChecker {
   private readonly pilots = new Map<string, Map<string, ValueType>>();
@@ -46,8 +43,4 @@ export class KeyTypeChecker {
     }
     return reason;
   }
-}
-
-function mismatch(key: string, want: ValueType, got: ValueType): string {
-  return `key "${key}" is ${article(want)} in this pilot, got ${article(got)}`;
 }

@@ -37,6 +37,10 @@ await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest'], async (c
         mqttPublicUrl: config.mqtt.publicUrl,
         serviceSecret,
         maxPayloadBytes: config.broker.maxPayloadBytes,
+        deviceRate: {
+          perSecond: config.broker.deviceMaxMessagesPerSecond,
+          burst: config.broker.deviceBurstMessages,
+        },
       }),
       (a) => a.close(),
     );

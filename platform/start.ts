@@ -76,6 +76,10 @@ export async function startPlatform(
         mqttPublicUrl: config.mqtt.publicUrl,
         serviceSecret,
         maxPayloadBytes: config.broker.maxPayloadBytes,
+        deviceRate: {
+          perSecond: config.broker.deviceMaxMessagesPerSecond,
+          burst: config.broker.deviceBurstMessages,
+        },
         readinessChecks: [
           {
             name: 'ingest',

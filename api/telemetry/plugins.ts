@@ -23,6 +23,8 @@ export interface TelemetryPluginsDeps {
   mqttUrl: string;
   /** Largest HTTP ingest body; keep equal to the broker's MQTT_MAX_PAYLOAD_BYTES. Default 256 KiB. */
   maxPayloadBytes?: number;
+  /** HTTP ingest's per-device rate (the broker's DEVICE_MAX_MESSAGES_PER_SECOND and burst). */
+  deviceRate?: { perSecond: number; burst: number };
   /** SSE heartbeat interval; default 15 s. */
   heartbeatMs?: number;
   /** How long to wait for the live feed's subscription at start; default 5 s (then it keeps trying). */
@@ -62,7 +64,12 @@ export async function telemetryPlugins(deps: TelemetryPluginsDeps): Promise<Tele
     remoteMetrics,
     plugins: [
       telemetryRoutes({ influx: deps.influx, liveFeed, heartbeatMs: deps.heartbeatMs }),
-      httpIngestRoutes({ devices: deps.registry, publisher, maxPayloadBytes: deps.maxPayloadBytes }),
+      httpIngestRoutes({
+        devices: deps.registry,
+        publisher,
+        maxPayloadBytes: deps.maxPayloadBytes,
+        deviceRate: deps.deviceRate,
+      }),
     ],
     async close() {
       client.off('message', onMetrics);

@@ -58,6 +58,8 @@ export const brokerConfig = (overrides: Partial<BrokerConfig> = {}): BrokerConfi
   connectTimeoutMs: 30_000,
   allowAnonymous: false,
   ...overrides,
+  // As in core/config.ts: one second's worth unless set.
+  deviceBurstMessages: overrides.deviceBurstMessages ?? overrides.deviceMaxMessagesPerSecond ?? 10_000,
 });
 
 export async function startTestBroker(
