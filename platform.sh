@@ -2,7 +2,7 @@
 # The quick start. On a fresh Debian machine, from a clean clone:
 #   ./platform.sh up     install what is missing, then run the whole platform with a simulated fleet
 #   ./platform.sh test   install what is missing, then run every test
-#   ./platform.sh setup  only install what is missing (InfluxDB 1.x, npm packages)
+#   ./platform.sh setup  only install what is missing (InfluxDB 1.x, npm packages, test clients)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -39,6 +39,23 @@ ensure_influxd() {
   fi
 }
 
+ensure_test_clients() {
+  # The tests also connect with standard clients: mosquitto_pub and Python paho (Debian's python3).
+  local missing=()
+  command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+  /usr/bin/python3 -c 'import paho.mqtt.client' >/dev/null 2>&1 || missing+=(python3-paho-mqtt)
+  [ ${#missing[@]} -eq 0 ] && return
+  local sudo=""
+  if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; fi
+  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; }; then
+    say "installing the MQTT clients the tests use: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    say "the tests that use ${missing[*]} will be skipped: install them (sudo apt-get install -y ${missing[*]})"
+  fi
+}
+
 ensure_packages() {
   # npm ci when node_modules is missing or older than the lock file.
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -51,7 +68,7 @@ setup() { ensure_node; ensure_influxd; ensure_packages; }
 
 case "${1:-up}" in
   up | start) setup; exec npm start --silent ;;
-  test) setup; exec npm test ;;
-  setup) setup ;;
+  test) setup; ensure_test_clients; exec npm test ;;
+  setup) setup; ensure_test_clients ;;
   *) say "usage: ./platform.sh [up|test|setup]"; exit 64 ;;
 esac
