@@ -88,6 +88,33 @@ export function createDeviceThrottle(opts: ThrottleOptions) {
     }
   }
 
+  // A connection that closes while messages of it are held: they are released at once as not
+  // acknowledged (the device sends them again), and their tokens go back to the device.
+  const watched = new WeakSet<Client>();
+  function watch(client: Client, deviceId: string) {
+    if (watched.has(client)) return;
+    watched.add(client);
+    client.conn.once('close', () => setImmediate(() => dropHeld(client, deviceId)));
+  }
+
+  function dropHeld(client: Client, deviceId: string) {
+    const queue = queues.get(deviceId);
+    if (!queue) return;
+    const mine = queue.items.slice(queue.head).filter((held) => held.client === client);
+    if (mine.length === 0) return;
+    queue.items = queue.items.slice(queue.head).filter((held) => held.client !== client);
+    queue.head = 0;
+    buckets.refund(deviceId, mine.length);
+    if (queue.items.length === 0) {
+      clearTimeout(queue.timer);
+      queues.delete(deviceId);
+    }
+    for (const held of mine) {
+      metrics.throttledWaiting.dec();
+      held.proceed(false);
+    }
+  }
+
   function schedule(deviceId: string, queue: Queue) {
     const next = queue.items[queue.head] as Held;
     queue.timer ??= setTimeout(() => release(deviceId, queue), Math.max(0, next.due - now()));
@@ -119,6 +146,7 @@ export function createDeviceThrottle(opts: ThrottleOptions) {
       }
       queue.items.push({ due: now() + waitMs, client, proceed });
       schedule(deviceId, queue);
+      watch(client, deviceId);
     },
 
     /** Forgets devices that are no longer throttled (called with the broker's periodic flush). */

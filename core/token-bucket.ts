@@ -43,6 +43,12 @@ export class TokenBuckets {
     return Math.max(1, Math.ceil(((1 - bucket.tokens) * 1000) / this.ratePerSecond));
   }
 
+  /** Gives back tokens reserved for messages that were not sent after all (their connection closed). */
+  refund(key: string, tokens: number): void {
+    const bucket = this.buckets.get(key);
+    if (bucket) bucket.tokens = Math.min(this.burst, bucket.tokens + tokens);
+  }
+
   /** Buckets currently kept (active keys). */
   get size(): number {
     return this.buckets.size;

@@ -153,9 +153,24 @@ async function floodRound(probes: ReturnType<typeof probe>) {
   const result = await flood.result;
   const samples = probes.take();
   const memory = sampled();
+  // The broker would go on reading the flood from the sockets' buffers at the device's rate for
+  // minutes; deleting the device drops its connection (revocation), and what was held is let go.
+  reg.registry.deleteDevice(flooder.id);
+  const released = await waitUntil(
+    async () => (await metric('broker_throttled_messages_waiting')) === 0,
+    3000,
+  );
   await sleep(5000);
   const idleAfter = p99(probes.take());
-  const round = { flooderId: flooder.id, result, ...memory, idleBefore, idleAfter, flooded: p99(samples) };
+  const round = {
+    flooderId: flooder.id,
+    result,
+    ...memory,
+    released,
+    idleBefore,
+    idleAfter,
+    flooded: p99(samples),
+  };
   console.info(
     `p99 publish-to-PUBACK: idle ${idleBefore.toFixed(2)} / ${idleAfter.toFixed(2)} ms, flooded ` +
       `${round.flooded.toFixed(2)} ms (${samples.length} samples); flood sent ${result.sent}, at most ` +
@@ -176,22 +191,24 @@ it('a device flooding QoS 0 at 20x its rate for 10 s does not slow the others do
   );
   await sleep(1000); // warm-up
   probes.take();
-  // The idle baseline is measured right before and right after the flood. Other work on this shared
-  // machine can only make a window slower: a round whose two idle p99s differ by more than 1.5x had
-  // no stable baseline, and a round over 2x may have had its flood window disturbed; either is
-  // measured again, at most three rounds. A broker that slows the others down fails every round.
+  // The idle baseline is the mean of the idle p99s right before and right after the flood. Other
+  // work on this shared machine can only make a window slower: a round whose two idle p99s differ by
+  // more than 2x had no stable baseline, and a round over 2x may have had its flood window disturbed;
+  // either is measured again, at most three rounds. A broker that slows the others down fails every one.
   let round = await floodRound(probes);
   const stable = (r: typeof round) =>
-    Math.max(r.idleBefore, r.idleAfter) <= 1.5 * Math.min(r.idleBefore, r.idleAfter);
-  const within = (r: typeof round) => r.flooded <= 2 * Math.max(r.idleBefore, r.idleAfter);
+    Math.max(r.idleBefore, r.idleAfter) <= 2 * Math.min(r.idleBefore, r.idleAfter);
+  const idle = (r: typeof round) => (r.idleBefore + r.idleAfter) / 2;
+  const within = (r: typeof round) => r.flooded <= 2 * idle(r);
   for (let n = 1; n < 3 && !(stable(round) && within(round)); n++) round = await floodRound(probes);
   await probes.stop();
 
   expect(stable(round), 'no stable idle baseline in three rounds: the machine is too busy').toBe(true);
-  expect(round.flooded).toBeLessThanOrEqual(2 * Math.max(round.idleBefore, round.idleAfter));
+  expect(round.flooded).toBeLessThanOrEqual(2 * idle(round));
   expect(round.result.sent).toBeGreaterThan(RATE * 20 * 10 * 0.9);
   expect(round.result.connectedAtEnd).toBe(true); // slowed, not disconnected
   expect(round.maxWaiting).toBeLessThan(3000);
+  expect(round.released).toBe(true); // nothing stays held once the connection is gone
   expect(round.heapGrowthMb).toBeLessThan(64);
   for (const c of clients) expect(c.connected).toBe(true);
   // What the broker read of the flood is in the spool in order and without a gap: held, never dropped.
