@@ -108,7 +108,11 @@ export function createAuthorizePublish(deps: PublishDeps): AuthorizePublishHandl
       .then(async (seen) => {
         if (seen) return;
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-        await deps.appender.append(deviceId, receivedAt, payload);
+        // The API's HTTP ingest is not held when the spool is full: it answers 503 itself once the
+        // broker announced it (SPOOL_STATE_TOPIC), and holding its one shared connection would stall
+        // the live streams on it too. Requests in flight at that moment go a little past the bound.
+        const mayHold = deps.identityOf(client)?.kind === 'device';
+        await deps.appender.append(deviceId, receivedAt, payload, mayHold);
         metrics.handedToIngest.inc();
       })
       .then(
