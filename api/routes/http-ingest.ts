@@ -93,26 +93,7 @@ export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
       {
         config: { public: true },
         bodyLimit,
-        // Before the body is read: an unauthenticated or too fast client cannot make us buffer its upload.
-        onRequest: async (request, reply) => {
-          const { deviceId } = request.params as { deviceId: string };
-          const creds = basicCredentials(request.headers.authorization);
-          const stored = creds && creds[0] === deviceId ? devices.getDeviceCredential(deviceId) : undefined;
-          if (!creds || !stored || !secretMatches(creds[1], stored.secretHash)) {
-            reply.header('www-authenticate', 'Basic realm="devices", charset="UTF-8"');
-            throw deviceUnauthorized();
-          }
-          const waitMs = buckets.tryTake(deviceId);
-          if (waitMs > 0) {
-            reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
-            throw new ApiError(
-              429,
-              'rate_limited',
-              `this device is over its rate of ${rate.perSecond} messages per second; retry later`,
-              { limitPerSecond: rate.perSecond, burst: rate.burst },
-            );
-          }
-        },
+        onRequest: deviceGate(devices, buckets),
         schema: {
           tags: ['telemetry'],
           summary: 'Send readings over HTTP (device credentials)',
@@ -160,6 +141,32 @@ export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
           .send({ accepted: parsed.readings.length, receivedAt: new Date(receivedAt).toISOString() });
       },
     );
+  };
+}
+
+/**
+ * Before the body is read, so an unauthenticated or too fast client cannot make us buffer its upload:
+ * HTTP Basic with the device's own id and secret, then the device's own rate (429 with Retry-After).
+ */
+function deviceGate(devices: DeviceAuthStore, buckets: TokenBuckets) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const { deviceId } = request.params as { deviceId: string };
+    const creds = basicCredentials(request.headers.authorization);
+    const stored = creds && creds[0] === deviceId ? devices.getDeviceCredential(deviceId) : undefined;
+    if (!creds || !stored || !secretMatches(creds[1], stored.secretHash)) {
+      reply.header('www-authenticate', 'Basic realm="devices", charset="UTF-8"');
+      throw deviceUnauthorized();
+    }
+    const waitMs = buckets.tryTake(deviceId);
+    if (waitMs > 0) {
+      reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `this device is over its rate of ${buckets.ratePerSecond} messages per second; retry later`,
+        { limitPerSecond: buckets.ratePerSecond, burst: buckets.burst },
+      );
+    }
   };
 }
 
