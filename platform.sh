@@ -3,7 +3,7 @@
 #   ./platform.sh up     install what is missing, then run the whole platform with a simulated fleet
 #   ./platform.sh test   install what is missing, then run every test
 #   ./platform.sh setup  only install what is missing (InfluxDB 1.x, npm packages, and for the tests
-#                        and benchmarks VictoriaMetrics, a server that speaks the InfluxDB v2 write API)
+#                        and benchmarks VictoriaMetrics and the MQTT clients mosquitto_pub and paho)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -59,6 +59,17 @@ ensure_test_servers() {
   fi
 }
 
+ensure_test_clients() {
+  # The tests also connect with standard clients: mosquitto_pub and Python paho (Debian's python3).
+  local missing=()
+  command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+  /usr/bin/python3 -c 'import paho.mqtt.client' >/dev/null 2>&1 || missing+=(python3-paho-mqtt)
+  [ ${#missing[@]} -eq 0 ] && return
+  say "installing the MQTT clients the tests use: ${missing[*]}"
+  apt_install "${missing[@]}" ||
+    say "the tests that use ${missing[*]} will be skipped: install them (sudo apt-get install -y ${missing[*]})"
+}
+
 ensure_packages() {
   # npm ci when node_modules is missing or older than the lock file.
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -71,7 +82,7 @@ setup() { ensure_node; ensure_influxd; ensure_packages; }
 
 case "${1:-up}" in
   up | start) setup; exec npm start --silent ;;
-  test) setup; ensure_test_servers; exec npm test ;;
-  setup) setup; ensure_test_servers ;;
+  test) setup; ensure_test_servers; ensure_test_clients; exec npm test ;;
+  setup) setup; ensure_test_servers; ensure_test_clients ;;
   *) say "usage: ./platform.sh [up|test|setup]"; exit 64 ;;
 esac

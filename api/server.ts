@@ -2,11 +2,13 @@
  * The API as a running component: builds the app (api/app.ts) with the routes that need live
  * services (telemetry, live streams, HTTP ingest, metrics) and listens.
  */
+
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { CommonConfig, HttpConfig } from '../core/config.js';
 import type { InfluxBackend } from '../core/influx/backend.js';
+import type { KeyLimits } from '../core/key-limits.js';
 import type { Logger } from '../core/log.js';
 import type { RegistryStore } from '../core/registry/types.js';
 import { resolveAdminKey } from './admin-key.js';
@@ -27,6 +29,10 @@ export interface ApiServerDeps {
   serviceSecret: string;
   /** Largest HTTP ingest body; the broker's MQTT_MAX_PAYLOAD_BYTES. */
   maxPayloadBytes?: number;
+  /** HTTP ingest's per-device rate: DEVICE_MAX_MESSAGES_PER_SECOND and DEVICE_BURST_MESSAGES. */
+  deviceRate?: { perSecond: number; burst: number };
+  /** Caps on telemetry keys, for HTTP ingest's 400 (TELEMETRY_MAX_KEYS_*). */
+  keyLimits?: KeyLimits;
   /** More route plugins. */
   plugins?: FastifyPluginAsync[];
   readinessChecks?: ReadinessCheck[];
@@ -53,6 +59,8 @@ export async function startApi(
     mqttUrl: deps.mqttUrl,
     maxPayloadBytes: deps.maxPayloadBytes,
     maxStreamsPerKey: config.http.maxStreamsPerKey,
+    deviceRate: deps.deviceRate,
+    keyLimits: deps.keyLimits,
   });
   const app = await buildApp({
     registry: deps.registry,

@@ -9,14 +9,14 @@
  *   `$platform/live-interest/+` (what the API's streams watch): it reads telemetry from the spool,
  *   not from the broker.
  * - `svc:api` publishes `$platform/telemetry/...` (HTTP ingest), `$platform/stored/...` and
- *   `$platform/live-interest/...`, and subscribes to `$platform/stored/+/+` (live streams) and
- *   `$platform/metrics/+` (/metrics).
+ *   `$platform/live-interest/...`, and subscribes to `$platform/stored/+/+` (live streams),
+ *   `$platform/metrics/+` (/metrics) and `$platform/spool-state` (HTTP ingest's 503 when full).
  * - A service running as its own process publishes its metrics to `$platform/metrics/{service}`.
  * - Anonymous clients (only when an operator enables them) get everything that is not a device's,
  *   not `$platform/` and not `$SYS/`.
  * Nobody may subscribe to `$SYS/`: aedes publishes client ids and broker ids there.
  */
-import { THINGSBOARD_TELEMETRY_TOPIC, telemetryTopic } from '../core/topics.js';
+import { SPOOL_STATE_TOPIC, THINGSBOARD_TELEMETRY_TOPIC, telemetryTopic } from '../core/topics.js';
 
 export type Identity =
   | { kind: 'device'; deviceId: string; pilotId: string; secretHash: string; revoked: boolean }
@@ -82,7 +82,9 @@ export function maySubscribe(identity: Identity, filter: string): boolean {
       return filter.startsWith(devicePrefix(identity.deviceId));
     case 'service':
       return identity.service === 'api'
-        ? filter.startsWith(STORED_PREFIX) || filter.startsWith(METRICS_PREFIX)
+        ? filter.startsWith(STORED_PREFIX) ||
+            filter.startsWith(METRICS_PREFIX) ||
+            filter === SPOOL_STATE_TOPIC
         : filter.startsWith(LIVE_INTEREST_PREFIX);
     case 'anonymous':
       // `#` and `+/...` are allowed: they never match `$` topics (MQTT 3.1.1 section 4.7.2), and
@@ -98,7 +100,7 @@ export function mayReceive(identity: Identity, topic: string): boolean {
       return topic.startsWith(devicePrefix(identity.deviceId));
     case 'service':
       return identity.service === 'api'
-        ? topic.startsWith(STORED_PREFIX) || topic.startsWith(METRICS_PREFIX)
+        ? topic.startsWith(STORED_PREFIX) || topic.startsWith(METRICS_PREFIX) || topic === SPOOL_STATE_TOPIC
         : topic.startsWith(LIVE_INTEREST_PREFIX);
     case 'anonymous':
       return isPublicTopic(topic);

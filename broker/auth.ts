@@ -9,6 +9,9 @@
  * does not match a cached digest is checked against the registry once more, so a device that was just
  * given a new secret gets in before the poller has evicted the old digest.
  *
+ * Client ids: a device may send any id (client-ids.ts keys its session by device id and that id);
+ * anonymous clients keep to their own `anon-` namespace.
+ *
  * CONNACK return codes (MQTT 3.1.1 section 3.2.2.3; numbers, because aedes' `AuthErrorCode` is a
  * const enum that does not exist at run time under tsx): 2 identifier rejected, 4 bad user name or
  * password (also for unknown and deleted devices: no way to probe which ids exist), 5 not authorized
@@ -20,6 +23,7 @@ import type { DeviceAuthStore } from '../core/registry/types.js';
 import { hashSecret, secretMatches } from '../core/secrets.js';
 import { SERVICE_USERNAMES } from '../core/topics.js';
 import type { Identity } from './acl.js';
+import { deviceSessionId, setSessionId } from './client-ids.js';
 import type { AuthFailureReason, BrokerMetrics } from './metrics.js';
 
 export const CONNACK = { identifierRejected: 2, badCredentials: 4, notAuthorized: 5 } as const;
@@ -139,11 +143,9 @@ export function createAuthenticator(deps: AuthDeps) {
         return done(e, null);
       }
       if (!credential) return refuse(done, CONNACK.badCredentials, 'bad_credentials');
-      // A device's client id is its device id (or starts with it, then '-'): otherwise a device could
-      // take over another client's session (MQTT-3.1.4-2), e.g. another device's or a service's.
-      if (sentId !== '' && sentId !== username && !sentId.startsWith(`${username}-`)) {
-        return refuse(done, CONNACK.identifierRejected, 'client_id_rejected');
-      }
+      // Any client id; the session is the device's own (client-ids.ts). Set before aedes registers
+      // the client (takeover [MQTT-3.1.4-2]) and reads or cleans its session, all keyed by client.id.
+      setSessionId(client, deviceSessionId(username, sentId, client.id));
       cache.set(username, credential);
       const identity = {
         kind: 'device' as const,

@@ -12,12 +12,13 @@ import type { BrokerConfig, CommonConfig, IngestConfig, MqttConfig } from '../co
 import { type Logger, silentLogger } from '../core/log.js';
 import type { DeviceAuthStore, DeviceErrorLog } from '../core/registry/types.js';
 import { openTelemetrySpool, spoolFile } from '../core/telemetry-spool.js';
+import { SPOOL_STATE_TOPIC } from '../core/topics.js';
 import { mayReceive, maySubscribe, topicLevels } from './acl.js';
 import { createAuthenticator } from './auth.js';
 import { createConnectThrottle } from './connect-throttle.js';
 import { DeviceErrorBuffer } from './device-errors.js';
 import { withKeepaliveCap } from './keepalive.js';
-import { RateLimiter } from './limits.js';
+import { createDeviceThrottle } from './limits.js';
 import { createBrokerMetrics } from './metrics.js';
 import { keepEnqueueOrder } from './ordering.js';
 import { openBrokerPersistence } from './persistence.js';
@@ -66,7 +67,12 @@ export async function startBroker(
   const logger = deps.logger ?? silentLogger();
   const now = deps.now ?? Date.now;
   const spool = openTelemetrySpool(spoolFile(config.common.dataDir));
-  const appender = createSpoolAppender(spool, { maxMessages: config.ingest.spoolMaxMessages, logger });
+  let announceSpoolState = (_full: boolean) => {};
+  const appender = createSpoolAppender(spool, {
+    maxMessages: config.ingest.spoolMaxMessages,
+    logger,
+    onHeldChange: (full) => announceSpoolState(full),
+  });
   const metrics = createBrokerMetrics(deps.metrics ?? new Registry(), { telemetryHeld: appender.held });
   let store: Awaited<ReturnType<typeof openBrokerPersistence>>;
   try {
@@ -79,7 +85,13 @@ export async function startBroker(
 
   const errors = new DeviceErrorBuffer(deps.registry, logger, now);
   const presence = new PresenceTracker(deps.registry, logger);
-  const limiter = new RateLimiter(config.broker.deviceMaxMessagesPerSecond, now);
+  const throttle = createDeviceThrottle({
+    ratePerSecond: config.broker.deviceMaxMessagesPerSecond,
+    burst: config.broker.deviceBurstMessages,
+    metrics,
+    errors,
+    now,
+  });
   const sessions = new DeviceSessions();
   const auth = createAuthenticator({
     registry: deps.registry,
@@ -90,7 +102,7 @@ export async function startBroker(
     onDeviceAuthenticated: (client, identity) => sessions.add(client, identity),
   });
 
-  const throttle = createConnectThrottle({
+  const connectThrottle = createConnectThrottle({
     maxDelayMs: config.broker.authFailureMaxDelayMs,
     now,
     onDelay: () => metrics.connacksDelayed.inc(),
@@ -123,19 +135,19 @@ export async function startBroker(
   const aedes = new Aedes({
     persistence: store.persistence,
     connectTimeout: config.broker.connectTimeoutMs,
-    // Applies to MQTT 3.1 clients only (3.1.1 has no limit); our ids are ~24 characters.
-    maxClientsIdLength: 256,
+    // Applies to MQTT 3.1 clients only; any id a UTF-8 string can hold, as for 3.1.1 (client-ids.ts).
+    maxClientsIdLength: 65_535,
     // aedes disconnects a client past this; our own, configurable limit (maxTopicLevels) is
     // enforced in the hooks with a device error instead. 100 is aedes' ceiling.
     maxTopicLevels: 100,
     preConnect: withKeepaliveCap(auth.preConnect, config.broker.maxKeepaliveSeconds),
-    authenticate: throttle.wrap(auth.authenticate),
+    authenticate: connectThrottle.wrap(auth.authenticate),
     authorizePublish: createAuthorizePublish({
       broker: () => broker!,
       appender,
       identityOf: auth.identityOf,
       limits: config.broker,
-      limiter,
+      throttle,
       errors,
       presence,
       retained,
@@ -156,6 +168,20 @@ export async function startBroker(
   // aedes sets `persistence` in listen() (the default memory one too); its types do not declare it.
   const persistence = (aedes as unknown as { persistence: BrokerPersistence }).persistence;
   keepEnqueueOrder(persistence);
+  // Retained, so an API that connects later learns it too; a previous run's state is replaced at start.
+  announceSpoolState = (full) =>
+    aedes.publish(
+      {
+        cmd: 'publish',
+        topic: SPOOL_STATE_TOPIC,
+        payload: Buffer.from(JSON.stringify({ full })),
+        qos: 0,
+        retain: true,
+        dup: false,
+      },
+      (err?: Error) => err && logger.warn({ err }, 'could not announce the spool state'),
+    );
+  announceSpoolState(appender.held());
   // Presence from before a crash is stale: connected devices are marked online again as they reconnect.
   deps.registry.markAllOffline();
 
@@ -196,7 +222,7 @@ export async function startBroker(
   const flushTimer = setInterval(() => {
     presence.flush();
     errors.flush();
-    limiter.prune();
+    throttle.prune();
   }, deps.flushMs ?? 1000);
   flushTimer.unref();
 
@@ -244,6 +270,7 @@ export async function startBroker(
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         // Closes every client (their disconnects mark devices offline), then the message emitter.
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
+        throttle.close(); // what it still holds was not acknowledged
         for (const socket of sockets) socket.destroy();
         await serverClosed;
         appender.close();

@@ -5,13 +5,11 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 
-/** Why a device's publish was dropped (the `reason` label of broker_messages_dropped_total). */
-export type DropReason =
-  | 'forbidden_topic'
-  | 'rate_limited'
-  | 'payload_too_large'
-  | 'topic_too_deep'
-  | 'retained_quota';
+/**
+ * Why a device's publish was acknowledged and dropped (the `reason` label of
+ * broker_messages_dropped_total): only permanent refusals. Being over the rate is not one of them.
+ */
+export type DropReason = 'forbidden_topic' | 'payload_too_large' | 'topic_too_deep' | 'retained_quota';
 export type AuthFailureReason = 'bad_credentials' | 'no_credentials' | 'client_id_rejected';
 
 export interface BrokerMetrics {
@@ -25,6 +23,9 @@ export interface BrokerMetrics {
   connacksDelayed: Counter;
   sessionsRevoked: Counter;
   telemetryHeld: Gauge;
+  throttledMessages: Counter;
+  throttledSeconds: Counter;
+  throttledWaiting: Gauge;
 }
 
 export function createBrokerMetrics(
@@ -87,6 +88,21 @@ export function createBrokerMetrics(
       collect() {
         this.set(state.telemetryHeld() ? 1 : 0);
       },
+    }),
+    throttledMessages: new Counter({
+      name: 'broker_messages_throttled_total',
+      help: 'Device messages held (not dropped) because the device was over DEVICE_MAX_MESSAGES_PER_SECOND',
+      registers,
+    }),
+    throttledSeconds: new Counter({
+      name: 'broker_throttled_seconds_total',
+      help: 'Seconds devices spent slowed down by their rate limit, summed over devices',
+      registers,
+    }),
+    throttledWaiting: new Gauge({
+      name: 'broker_throttled_messages_waiting',
+      help: 'Device messages read and held right now, waiting for their rate limit (bounded by one socket read per connection)',
+      registers,
     }),
   };
 }

@@ -33,14 +33,18 @@
  * The platform stored ~3,800 one-reading QoS 1 messages/s while raw Aedes forwarded ~33,000/s
  * (bench/RESULTS.md, "End to end"); writing the spool here removes the hop and both per-message costs.
  *
- * ## Refused publishes are acknowledged and dropped, the connection stays up
- * MQTT 3.1.1 section 3.3.5 [MQTT-3.3.5-2] lets a server either acknowledge an unauthorised PUBLISH
- * normally or close the connection. An error from this hook makes aedes close the connection for
- * every QoS (`lib/client.js` line 66). We choose to acknowledge and drop: a device whose firmware
- * publishes to a wrong topic or too fast would otherwise reconnect and re-send the same unacknowledged
- * QoS 1 message forever, and its valid telemetry queued behind it would never get through. The drop is
- * counted (`broker_messages_dropped_total{reason}`) and recorded as a device error the API shows.
- * Dropping means re-addressing the packet to a sink topic nobody may subscribe to.
+ * ## Permanent refusals are acknowledged and dropped; transient conditions never drop
+ * Permanent: a topic outside the device's own `devices/{id}/` (another device's, `$platform/...`,
+ * `$SYS/...`), a payload over `MQTT_MAX_PAYLOAD_BYTES`, a topic deeper than `MQTT_MAX_TOPIC_LEVELS`
+ * (and, in ingest, a payload that cannot be parsed). MQTT 3.1.1 section 3.3.5 [MQTT-3.3.5-2] lets a
+ * server either acknowledge an unauthorised PUBLISH normally or close the connection; an error from
+ * this hook closes it (`lib/client.js` line 66). We acknowledge and drop: the same message would fail
+ * the same way after every reconnect, and the device's valid telemetry queued behind it would never
+ * get through. The drop is counted (`broker_messages_dropped_total{reason}`) and recorded as a device
+ * error the API shows; dropping means re-addressing the packet to a sink topic nobody may subscribe to.
+ * Transient: over the device's rate (held until its bucket allows it, limits.ts), spool full (held
+ * until ingest drained it, spool-appender.ts), a failed spool commit (no PUBACK, connection closed:
+ * the device sends it again). None of them acknowledges a message it does not keep.
  */
 import type { Aedes, AuthorizePublishHandler, Client, PublishPacket } from 'aedes';
 import type { BrokerConfig } from '../core/config.js';
@@ -48,7 +52,7 @@ import type { Logger } from '../core/log.js';
 import { parseIngestTopic, telemetryTopic } from '../core/topics.js';
 import { decidePublish, type Identity, SINK_TOPIC, topicLevels } from './acl.js';
 import type { DeviceErrorBuffer } from './device-errors.js';
-import type { RateLimiter } from './limits.js';
+import type { DeviceThrottle } from './limits.js';
 import type { BrokerMetrics, DropReason } from './metrics.js';
 import type { PresenceTracker } from './presence.js';
 import type { RetainedQuota } from './retained-quota.js';
@@ -60,7 +64,7 @@ export interface PublishDeps {
   appender: Pick<SpoolAppender, 'append'>;
   identityOf: (client: Client | null) => Identity | undefined;
   limits: Pick<BrokerConfig, 'maxPayloadBytes' | 'maxTopicLevels'>;
-  limiter: RateLimiter;
+  throttle: Pick<DeviceThrottle, 'admit'>;
   errors: DeviceErrorBuffer;
   presence: PresenceTracker;
   /** Retained messages per device (retained-quota.ts); unbounded when omitted. */
@@ -107,7 +111,11 @@ export function createAuthorizePublish(deps: PublishDeps): AuthorizePublishHandl
       .then(async (seen) => {
         if (seen) return;
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-        await deps.appender.append(deviceId, receivedAt, payload);
+        // The API's HTTP ingest is not held when the spool is full: it answers 503 itself once the
+        // broker announced it (SPOOL_STATE_TOPIC), and holding its one shared connection would stall
+        // the live streams on it too. Requests in flight at that moment go a little past the bound.
+        const mayHold = deps.identityOf(client)?.kind === 'device';
+        await deps.appender.append(deviceId, receivedAt, payload, mayHold);
         metrics.handedToIngest.inc();
       })
       .then(
@@ -142,48 +150,43 @@ export function createAuthorizePublish(deps: PublishDeps): AuthorizePublishHandl
     });
   }
 
-  return function authorizePublish(client, packet, callback) {
-    const identity = deps.identityOf(client);
-    if (!client || !identity) {
-      // A will published by aedes for a client of an earlier broker run (client is null): we cannot
-      // tell whose it is, so it is dropped.
+  /** Size and depth limits of a device's message, after its rate let it through. */
+  function authorizeDevice(
+    client: Client,
+    identity: Extract<Identity, { kind: 'device' }>,
+    packet: PublishPacket,
+    callback: (err?: Error | null) => void,
+  ) {
+    const { deviceId } = identity;
+    if (identity.revoked) {
+      // The session is being closed (secret rotated or device deleted); its will is not published.
       sink(packet);
       return callback(null);
     }
-    metrics.messagesIn.inc();
-
-    if (identity.kind === 'device') {
-      const { deviceId } = identity;
-      if (identity.revoked) {
-        // The session is being closed (secret rotated or device deleted); its will is not published.
-        sink(packet);
-        return callback(null);
-      }
-      deps.presence.seen(deviceId, deps.now());
-      if (!deps.limiter.take(deviceId)) {
-        drop(
-          deviceId,
-          packet,
-          'rate_limited',
-          `rate limit exceeded: more than ${deps.limiter.ratePerSecond} messages per second`,
-        );
-        return callback(null);
-      }
-      if (packet.payload.length > deps.limits.maxPayloadBytes) {
-        drop(
-          deviceId,
-          packet,
-          'payload_too_large',
-          `payload of ${packet.payload.length} bytes exceeds the limit of ${deps.limits.maxPayloadBytes}`,
-        );
-        return callback(null);
-      }
-      if (topicLevels(packet.topic) > deps.limits.maxTopicLevels) {
-        drop(deviceId, packet, 'topic_too_deep', `topic has more than ${deps.limits.maxTopicLevels} levels`);
-        return callback(null);
-      }
+    deps.presence.seen(deviceId, deps.now());
+    if (packet.payload.length > deps.limits.maxPayloadBytes) {
+      drop(
+        deviceId,
+        packet,
+        'payload_too_large',
+        `payload of ${packet.payload.length} bytes exceeds the limit of ${deps.limits.maxPayloadBytes}`,
+      );
+      return callback(null);
     }
+    if (topicLevels(packet.topic) > deps.limits.maxTopicLevels) {
+      drop(deviceId, packet, 'topic_too_deep', `topic has more than ${deps.limits.maxTopicLevels} levels`);
+      return callback(null);
+    }
+    decide(client, identity, packet, callback);
+  }
 
+  /** The ACL's verdict: drop, forward, or commit telemetry to the spool. */
+  function decide(
+    client: Client,
+    identity: Identity,
+    packet: PublishPacket,
+    callback: (err?: Error | null) => void,
+  ) {
     const decision = decidePublish(identity, packet.topic);
     switch (decision.verdict) {
       case 'deny':
@@ -231,6 +234,25 @@ export function createAuthorizePublish(deps: PublishDeps): AuthorizePublishHandl
         });
       }
     }
+  }
+
+  return function authorizePublish(client, packet, callback) {
+    const identity = deps.identityOf(client);
+    if (!client || !identity) {
+      // A will published by aedes for a client of an earlier broker run (client is null): we cannot
+      // tell whose it is, so it is dropped.
+      sink(packet);
+      return callback(null);
+    }
+    metrics.messagesIn.inc();
+    if (identity.kind !== 'device') return decide(client, identity, packet, callback);
+    // Over its rate a device waits here, every message counted, permanent refusals included: this
+    // is what stops reading its connection (limits.ts). Never a drop.
+    deps.throttle.admit(client, identity.deviceId, (open) => {
+      // Closed while held: no PUBACK went out, so nothing is kept either; the device sends it again.
+      if (!open) return callback(new Error('connection closed while the message waited for its rate'));
+      authorizeDevice(client, identity, packet, callback);
+    });
   };
 }
 

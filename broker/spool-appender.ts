@@ -26,8 +26,11 @@ import type { Logger } from '../core/log.js';
 import type { SpoolEntry, TelemetrySpool } from '../core/telemetry-spool.js';
 
 export interface SpoolAppender {
-  /** Resolves once the message is committed to the spool; rejects if the commit failed. */
-  append(deviceId: string, receivedAt: number, payload: Buffer): Promise<void>;
+  /**
+   * Resolves once the message is committed to the spool; rejects if the commit failed. With
+   * `mayHold` false it is committed even while the spool is past its bound.
+   */
+  append(deviceId: string, receivedAt: number, payload: Buffer, mayHold?: boolean): Promise<void>;
   /** True while appends are held because the spool is past its bound. */
   held(): boolean;
   /** Commits what is queued, refuses what is held (those devices get no PUBACK and re-send). */
@@ -40,6 +43,8 @@ export interface SpoolAppenderOptions {
   /** How often a held appender checks whether ingest has drained the spool. Default 100 ms. */
   pollMs?: number;
   logger: Logger;
+  /** Told when holding starts (true) and ends (false); the broker announces it to the API. */
+  onHeldChange?: (held: boolean) => void;
 }
 
 type Pending = SpoolEntry & { resolve: () => void; reject: (err: Error) => void };
@@ -89,6 +94,7 @@ export function createSpoolAppender(spool: TelemetrySpool, opts: SpoolAppenderOp
     );
     poll = setInterval(maybeResume, opts.pollMs ?? 100);
     poll.unref();
+    opts.onHeldChange?.(true);
   }
 
   function maybeResume() {
@@ -98,6 +104,7 @@ export function createSpoolAppender(spool: TelemetrySpool, opts: SpoolAppenderOp
     poll = undefined;
     holding = false;
     logger.info({ spooled, released: held.length }, 'broker: telemetry spool drained; accepting again');
+    opts.onHeldChange?.(false);
     queued.push(...held);
     held = [];
     schedule();
@@ -110,11 +117,11 @@ export function createSpoolAppender(spool: TelemetrySpool, opts: SpoolAppenderOp
   }
 
   return {
-    append(deviceId, receivedAt, payload) {
+    append(deviceId, receivedAt, payload, mayHold = true) {
       if (closed) return Promise.reject(new Error('the broker is closing'));
       return new Promise<void>((resolve, reject) => {
         const entry: Pending = { deviceId, receivedAt, payload, resolve, reject };
-        if (holding) held.push(entry);
+        if (holding && mayHold) held.push(entry);
         else {
           queued.push(entry);
           schedule();

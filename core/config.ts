@@ -81,6 +81,8 @@ const sections = {
     MQTT_MAX_PAYLOAD_BYTES: intIn(64, 268_435_455).default(256 * 1024),
     MQTT_MAX_TOPIC_LEVELS: intIn(2, 64).default(8),
     DEVICE_MAX_MESSAGES_PER_SECOND: intIn(1, 1_000_000).default(200),
+    /** Unset: one second's worth (DEVICE_MAX_MESSAGES_PER_SECOND). */
+    DEVICE_BURST_MESSAGES: intIn(1, 100_000_000).optional(),
     MQTT_CONNECT_TIMEOUT_MS: intIn(100, 600_000).default(30_000),
     MQTT_ALLOW_ANONYMOUS: bool().default(false),
     MQTT_MAX_KEEPALIVE_SECONDS: intIn(1, 65_535).default(1200),
@@ -153,7 +155,10 @@ export interface BrokerConfig {
   persistence: 'level' | 'memory';
   maxPayloadBytes: number;
   maxTopicLevels: number;
+  /** Over this rate a device is slowed down (its messages held), never dropped. */
   deviceMaxMessagesPerSecond: number;
+  /** Messages a device may send at once before its rate applies (token bucket size). */
+  deviceBurstMessages: number;
   connectTimeoutMs: number;
   allowAnonymous: boolean;
   /** Keepalive 0 or above this is treated as this (broker/keepalive.ts). */
@@ -213,6 +218,7 @@ const shape: { [K in SectionName]: (r: Raw) => PlatformConfig[K] } = {
     maxPayloadBytes: r.MQTT_MAX_PAYLOAD_BYTES,
     maxTopicLevels: r.MQTT_MAX_TOPIC_LEVELS,
     deviceMaxMessagesPerSecond: r.DEVICE_MAX_MESSAGES_PER_SECOND,
+    deviceBurstMessages: r.DEVICE_BURST_MESSAGES ?? r.DEVICE_MAX_MESSAGES_PER_SECOND,
     connectTimeoutMs: r.MQTT_CONNECT_TIMEOUT_MS,
     allowAnonymous: r.MQTT_ALLOW_ANONYMOUS,
     maxKeepaliveSeconds: r.MQTT_MAX_KEEPALIVE_SECONDS,
@@ -275,3 +281,14 @@ export function loadConfig<S extends SectionName>(
 
 /** Every variable the platform reads, for the README and `--help` output. */
 export const ALL_SECTIONS: readonly SectionName[] = Object.keys(sections) as SectionName[];
+
+/** The ingest section's caps on telemetry keys, as ingest and HTTP ingest use them. */
+export function keyLimitsOf(
+  ingest: Pick<IngestConfig, 'maxKeysPerReading' | 'maxKeysPerDevice' | 'maxKeysPerPilot'>,
+) {
+  return {
+    perReading: ingest.maxKeysPerReading,
+    perDevice: ingest.maxKeysPerDevice,
+    perPilot: ingest.maxKeysPerPilot,
+  };
+}

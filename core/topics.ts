@@ -26,6 +26,13 @@ export function parseIngestTopic(topic: string): { deviceId: string; receivedAt:
   return { deviceId: parts[2], receivedAt };
 }
 
+/**
+ * The broker keeps its telemetry spool's state here (retained, `{"full": boolean}`): full while it
+ * holds telemetry because the spool is past INGEST_SPOOL_MAX_MESSAGES. The API's HTTP ingest answers
+ * 503 with Retry-After at once meanwhile, instead of a request that waits for a held PUBACK.
+ */
+export const SPOOL_STATE_TOPIC = '$platform/spool-state';
+
 /** Ingest announces each stored batch here (QoS 0) for the API's live streams. */
 export const storedTopic = (pilotId: string, deviceId: string) => `$platform/stored/${pilotId}/${deviceId}`;
 export const STORED_TOPIC_FILTER = '$platform/stored/+/+';

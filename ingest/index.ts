@@ -4,8 +4,9 @@
  * see pipeline.ts (draining, ordering and retries), broker-link.ts (the MQTT side, publish only), fanout.ts (live fan-out messages) and README
  * "How ingest never loses a reading".
  */
+
 import type { Registry } from 'prom-client';
-import type { CommonConfig, IngestConfig, MqttConfig } from '../core/config.js';
+import { type CommonConfig, type IngestConfig, keyLimitsOf, type MqttConfig } from '../core/config.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import { startMetricsPublisher } from '../core/metrics-relay.js';
 import type { DeviceErrorLog, TelemetrySchemaStore } from '../core/registry/types.js';
@@ -88,11 +89,7 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
       batchSize: config.ingest.batchSize,
       flushMs: config.ingest.flushMs,
       maxInFlight: config.ingest.maxInFlight,
-      keyLimits: {
-        perReading: config.ingest.maxKeysPerReading,
-        perDevice: config.ingest.maxKeysPerDevice,
-        perPilot: config.ingest.maxKeysPerPilot,
-      },
+      keyLimits: keyLimitsOf(config.ingest),
       ...(deps.backoff ? { backoff: deps.backoff } : {}),
     },
     { spool, registry: deps.registry, writer, logger, metrics, onStored: fanOut.publishStored },

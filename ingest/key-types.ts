@@ -8,15 +8,10 @@
  * (a device adding one key too many keeps reporting the others). A value of the wrong type still
  * refuses its whole reading.
  */
-import type { KeyCaps, TelemetrySchemaStore, ValueType } from '../core/registry/types.js';
+import { capReason, DEFAULT_KEY_LIMITS, type KeyLimits, perReadingReason } from '../core/key-limits.js';
+import type { TelemetrySchemaStore, ValueType } from '../core/registry/types.js';
 import type { Reading, TelemetryValue } from '../core/telemetry.js';
-
-export interface KeyLimits extends KeyCaps {
-  perReading: number;
-}
-
-/** Defaults of TELEMETRY_MAX_KEYS_PER_READING, _PER_DEVICE and _PER_PILOT. */
-export const DEFAULT_KEY_LIMITS: KeyLimits = { perReading: 256, perDevice: 1000, perPilot: 10_000 };
+import { keyTypeMismatch as mismatch, valueType as typeOf } from '../core/value-types.js';
 
 /** What to do with a reading that is not stored exactly as it came. */
 export interface KeyVerdict {
@@ -25,9 +20,6 @@ export interface KeyVerdict {
   reasons: string[];
 }
 
-const typeOf = (v: TelemetryValue): ValueType =>
-  typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'boolean' : 'string';
-const article = (t: ValueType) => (t === 'number' ? 'a number' : t === 'boolean' ? 'a boolean' : 'a string');
 /** Devices whose key sets are cached; past this the cache starts over (it refills from the registry). */
 const MAX_CACHED_DEVICES = 100_000;
 
@@ -81,12 +73,8 @@ export class KeyTypeChecker {
   /** Drops the keys past the per-reading cap (they come last in the payload). */
   private trim(reading: Reading, dropped: Set<string>): string {
     const keys = Object.keys(reading.values);
-    const past = keys.slice(this.limits.perReading);
-    for (const key of past) dropped.add(key);
-    return (
-      `reading has ${keys.length} keys, more than TELEMETRY_MAX_KEYS_PER_READING (${this.limits.perReading}): ` +
-      `kept the first ${this.limits.perReading}, refused ${listKeys(past)}`
-    );
+    for (const key of keys.slice(this.limits.perReading)) dropped.add(key);
+    return perReadingReason(keys, this.limits.perReading);
   }
 
   /** Claims new keys; returns a type mismatch (the reading is refused) or adds cap reasons. */
@@ -149,23 +137,4 @@ export class KeyTypeChecker {
     }
     return mine;
   }
-}
-
-function capReason(cap: 'device' | 'pilot', keys: string[], limit: number): string {
-  const variable = cap === 'device' ? 'TELEMETRY_MAX_KEYS_PER_DEVICE' : 'TELEMETRY_MAX_KEYS_PER_PILOT';
-  const what = cap === 'device' ? 'this device has' : "this device's pilot has";
-  return `${keys.length === 1 ? 'new key' : `${keys.length} new keys`} ${listKeys(keys)} refused: ${what} ${limit} distinct keys, the limit ${variable}`;
-}
-
-/** `"a", "b", "c" and 17 more`. */
-function listKeys(keys: string[]): string {
-  const shown = keys
-    .slice(0, 5)
-    .map((k) => JSON.stringify(k))
-    .join(', ');
-  return keys.length > 5 ? `${shown} and ${keys.length - 5} more` : shown;
-}
-
-function mismatch(key: string, want: ValueType, got: ValueType): string {
-  return `key "${key}" is ${article(want)} in this pilot, got ${article(got)}`;
 }

@@ -19,12 +19,14 @@
  * `maxInFlight` batches plus the one being filled; while InfluxDB is down the in-flight batches keep
  * retrying and the loop stops reading, so the backlog waits on disk.
  */
+
+import type { KeyLimits } from '../core/key-limits.js';
 import type { Logger } from '../core/log.js';
 import type { DeviceErrorLog, TelemetrySchemaStore } from '../core/registry/types.js';
 import type { TelemetrySpool as Spool, SpooledMessage } from '../core/telemetry-spool.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from './backoff.js';
 import { type Batch, convertMessage, type DeviceErrorInput, newBatch } from './batch.js';
-import { type KeyLimits, KeyTypeChecker } from './key-types.js';
+import { KeyTypeChecker } from './key-types.js';
 import type { IngestMetrics } from './metrics.js';
 import type { Point } from './points.js';
 import { WriteFaults } from './write-faults.js';

@@ -5,8 +5,10 @@
  * INFLUX_URL or the managed influxd, and reaches the broker at MQTT_HOST:MQTT_PORT for live streams
  * and HTTP ingest. A bad variable: one message on stderr, exit 2 (main/run.ts).
  */
+
 import { startApi } from '../api/server.js';
 import { startWithCloseStack } from '../core/close-stack.js';
+import { keyLimitsOf } from '../core/config.js';
 import { openInflux } from '../core/influx/resolve.js';
 import { createLogger } from '../core/log.js';
 import { componentMetrics } from '../core/metrics-relay.js';
@@ -39,6 +41,11 @@ await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest'], async (c
         mqttPublicUrl: config.mqtt.publicUrl,
         serviceSecret,
         maxPayloadBytes: config.broker.maxPayloadBytes,
+        deviceRate: {
+          perSecond: config.broker.deviceMaxMessagesPerSecond,
+          burst: config.broker.deviceBurstMessages,
+        },
+        keyLimits: keyLimitsOf(config.ingest),
       }),
       (a) => a.close(),
     );

@@ -3,11 +3,13 @@
  * the broker, the ingest worker, the API and, when SIM_DEVICES > 0, a simulated demo fleet.
  * Components start in dependency order and stop in reverse order.
  */
+
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import { startApi } from '../api/server.js';
 import { startBroker } from '../broker/index.js';
 import { startWithCloseStack } from '../core/close-stack.js';
 import type { PlatformConfig } from '../core/config.js';
+import { keyLimitsOf } from '../core/config.js';
 import { openInflux } from '../core/influx/resolve.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { preparePrivateDataDir } from '../core/private-files.js';
@@ -79,6 +81,11 @@ export async function startPlatform(
         mqttPublicUrl: config.mqtt.publicUrl,
         serviceSecret,
         maxPayloadBytes: config.broker.maxPayloadBytes,
+        deviceRate: {
+          perSecond: config.broker.deviceMaxMessagesPerSecond,
+          burst: config.broker.deviceBurstMessages,
+        },
+        keyLimits: keyLimitsOf(config.ingest),
         readinessChecks: [
           {
             name: 'ingest',

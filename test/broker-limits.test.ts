@@ -1,4 +1,4 @@
-/** Limits (payload size, topic depth, per-device rate, connect timeout) and the broker's metrics. */
+/** Limits (payload size, topic depth, per-device rate: held not dropped, connect timeout) and metrics. */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBroker } from '../broker/index.js';
@@ -33,6 +33,9 @@ afterAll(async () => {
 /** What the broker accepted from this device: its rows in the telemetry spool. */
 const fromDevice = (id: string) => spoolRows(reg.dir).filter((m) => m.deviceId === id);
 const errorsOf = (id: string) => reg.registry.listDeviceErrors(id, { limit: 100 }).items;
+async function counter(name: string): Promise<number> {
+  return (await broker.metrics.getSingleMetric(name)!.get()).values[0]?.value ?? 0;
+}
 async function dropped(reason: string): Promise<number> {
   const m = await broker.metrics.getSingleMetric('broker_messages_dropped_total')!.get();
   return m.values.find((v) => v.labels.reason === reason)?.value ?? 0;
@@ -73,28 +76,37 @@ describe('limits', () => {
     await client.endAsync();
   });
 
-  it('drops publishes over the per-device rate, counts them and records device errors', async () => {
+  it('holds publishes over the per-device rate (QoS 1 PUBACKs wait), drops none, notes it once', async () => {
     const device = reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
-    const before = await dropped('rate_limited');
+    const throttledBefore = await counter('broker_messages_throttled_total');
+    const secondsBefore = await counter('broker_throttled_seconds_total');
     const burst = 60;
+    const started = Date.now();
+    const ackedAt: number[] = [];
     await Promise.all(
       Array.from({ length: burst }, (_, n) =>
-        client.publishAsync(`devices/${device.id}/telemetry`, JSON.stringify({ n }), { qos: 1 }),
+        client
+          .publishAsync(`devices/${device.id}/telemetry`, JSON.stringify({ n }), { qos: 1 })
+          .then(() => ackedAt.push(Date.now() - started)),
       ),
     );
-    await new Promise((r) => setTimeout(r, 300));
-    const accepted = fromDevice(device.id).length;
-    const limited = (await dropped('rate_limited')) - before;
-    expect(accepted + limited).toBe(burst);
-    // A bucket of 20 plus what refills while the burst is handled.
-    expect(accepted).toBeGreaterThanOrEqual(20);
-    expect(accepted).toBeLessThan(burst);
-    const errors = await waitFor(
-      () => (errorsOf(device.id).length > 0 ? errorsOf(device.id) : undefined),
-      3000,
+    // A bucket of 20 goes at once; the other 40 at 20 per second: about 2 s in all, none dropped.
+    ackedAt.sort((a, b) => a - b);
+    expect(ackedAt[19]).toBeLessThan(1000);
+    expect(ackedAt[burst - 1]).toBeGreaterThanOrEqual(1800);
+    expect(fromDevice(device.id).map((m) => JSON.parse(m.payload.toString()).n)).toEqual(
+      Array.from({ length: burst }, (_, n) => n),
     );
-    expect(errors.some((e) => e.reason.startsWith('rate limit exceeded'))).toBe(true);
+    expect(await counter('broker_messages_throttled_total')).toBeGreaterThanOrEqual(throttledBefore + 35);
+    expect(await counter('broker_throttled_seconds_total')).toBeGreaterThanOrEqual(secondsBefore + 1.5);
+    const notices = await waitFor(() => {
+      const found = errorsOf(device.id).filter((e) => e.reason.startsWith('slowed down'));
+      return found.length > 0 ? found : undefined;
+    }, 3000);
+    expect(notices).toHaveLength(1); // at most once a minute, not per message
+    expect(notices[0]!.reason).toContain('none were dropped');
+    expect(client.connected).toBe(true);
     await client.endAsync();
   });
 
@@ -139,7 +151,10 @@ describe('metrics', () => {
     expect(text).toMatch(/^broker_messages_sent_total [1-9]\d*$/m);
     expect(text).toMatch(/^broker_telemetry_accepted_total [1-9]\d*$/m);
     expect(text).toMatch(/^broker_telemetry_backpressure 0$/m);
-    expect(text).toMatch(/^broker_messages_dropped_total\{reason="rate_limited"\} [1-9]\d*$/m);
+    expect(text).not.toMatch(/rate_limited/); // over the rate is held, never a drop
+    expect(text).toMatch(/^broker_messages_throttled_total [1-9]\d*$/m);
+    expect(text).toMatch(/^broker_throttled_seconds_total [1-9][\d.]*$/m);
+    expect(text).toMatch(/^broker_throttled_messages_waiting 0$/m);
     expect(text).toMatch(/^broker_auth_failures_total\{reason="bad_credentials"\} [1-9]\d*$/m);
     await client.endAsync();
   });

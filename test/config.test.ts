@@ -42,6 +42,18 @@ describe('configuration', () => {
     expect(c.influx.backend).toBe('managed');
   });
 
+  it("a device's burst is one second's worth of its rate unless DEVICE_BURST_MESSAGES sets it", () => {
+    expect(loadConfig({}, ['broker']).broker).toMatchObject({
+      deviceMaxMessagesPerSecond: 200,
+      deviceBurstMessages: 200,
+    });
+    expect(loadConfig({ DEVICE_MAX_MESSAGES_PER_SECOND: '50' }, ['broker']).broker.deviceBurstMessages).toBe(
+      50,
+    );
+    expect(loadConfig({ DEVICE_BURST_MESSAGES: '1000' }, ['broker']).broker.deviceBurstMessages).toBe(1000);
+    expect(() => loadConfig({ DEVICE_BURST_MESSAGES: '0' }, ['broker'])).toThrow(/DEVICE_BURST_MESSAGES/);
+  });
+
   it('validates only the sections a component asks for', () => {
     expect(() => loadConfig({ MQTT_PORT: 'abc' }, ['http'])).not.toThrow();
   });

@@ -3,7 +3,8 @@
  * HTTP ingest: `POST /v1/devices/{id}/telemetry` with the device's own id and secret (HTTP Basic).
  * A valid body is published unchanged, QoS 1, to `$platform/telemetry/{deviceId}/{receivedAt}` on a
  * real aedes broker (a subscriber stands in for our broker's spool hand-off); a wrong secret publishes nothing; a bad
- * body is a 400 listing the problems and a device error; a broker that is gone is a 503.
+ * body (also a key with another type in the pilot) is a 400 listing the problems and a device error; a broker that is
+ * gone is a 503. Rate and spool limits with our own broker: http-ingest-limits.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -156,6 +157,48 @@ describe('HTTP ingest', () => {
     ).toBe(true);
     await new Promise((r) => setTimeout(r, 200));
     expect(received).toEqual([]);
+  });
+
+  it('refuses a key that has another type in this pilot with 400 naming it, stores and claims nothing', async () => {
+    f.api.registry.claimKeyTypes(f.pilotId, new Map([['humidity', 'number' as const]]));
+    const cases = [
+      ['{"humidity": "wet"}', 'key "humidity" is a number in this pilot, got a string'],
+      [
+        '[{"ts": 1, "values": {"fresh": 1}}, {"ts": 2, "values": {"fresh": true}}]',
+        'reading at ts 2: key "fresh" is a number in this pilot, got a boolean',
+      ],
+    ] as const;
+    for (const [body, expected] of cases) {
+      const res = await post(f.d1.id, body, basic(f.d1.id, f.d1.password));
+      expect(res.statusCode, body).toBe(400);
+      expect(res.json().error.details.map((d: any) => d.message)).toContain(expected);
+    }
+    // Every problem at once: a bad reading and a type conflict in the same batch.
+    const both = await post(
+      f.d1.id,
+      '[{"ts": 1, "values": {"time": 1}}, {"ts": 2, "values": {"humidity": false, "novel": 1}}]',
+      basic(f.d1.id, f.d1.password),
+    );
+    expect(both.statusCode).toBe(400);
+    const messages = both.json().error.details.map((d: any) => d.message);
+    expect(messages).toHaveLength(2);
+    expect(messages.join('\n')).toContain('reading 0');
+    expect(messages).toContain('key "humidity" is a number in this pilot, got a boolean');
+    // Nothing was stored, and the refused requests claimed no type for their new keys.
+    const types = f.api.registry.getKeyTypes(f.pilotId);
+    expect(types.has('fresh') || types.has('novel')).toBe(false);
+    expect(
+      f.api.registry
+        .listDeviceErrors(f.d1.id, { limit: 100 })
+        .items.some((e) => e.reason === 'HTTP: key "humidity" is a number in this pilot, got a string'),
+    ).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(received).toEqual([]);
+    // The same key with its own type goes through, and a new key is typed before the 202.
+    const ok = await post(f.d1.id, '{"humidity": 40, "novel": "yes"}', basic(f.d1.id, f.d1.password));
+    expect(ok.statusCode).toBe(202);
+    expect(f.api.registry.getKeyTypes(f.pilotId).get('novel')).toBe('string');
+    await waitForMessages(1);
   });
 
   it('refuses a body above the size limit with 413', async () => {

@@ -1,33 +1,45 @@
 /**
  * `POST /v1/devices/{deviceId}/telemetry`: the MQTT payloads over HTTP, for devices that cannot keep
  * an MQTT session. The device authenticates with HTTP Basic (username = device id, password = its
- * secret), exactly its MQTT credentials. The body is validated with the same parser ingest uses;
- * a valid body is then handed to the broker untouched, on the same topic the broker uses for an
- * accepted MQTT message, so ingest stores it with the same type checks, deduplication and device
- * errors. 202 is sent only after the broker's PUBACK (the message is then committed to the telemetry
- * spool ingest drains), 503 when the broker cannot take it.
+ * secret), exactly its MQTT credentials. The body is validated with the same parser ingest uses and
+ * its keys are type-checked against the pilot (http-key-types.ts); a valid body is then handed to the
+ * broker untouched, on the same topic the broker uses for an accepted MQTT message, so ingest stores
+ * it with the same deduplication. 202 is sent only after the broker's PUBACK (the message is then
+ * committed to the telemetry spool ingest drains): nothing answered 2xx is dropped.
  *
  * Unlike MQTT, where the good readings of a partly bad batch are kept, an HTTP request is all or
- * nothing: any refused reading makes a 400 listing every problem (also recorded as device errors)
- * and nothing is stored; the client sees the answer and can resend a corrected body.
+ * nothing: any refused reading (bad shape, bad key, a key with another type in the pilot) makes a 400
+ * listing every problem (also recorded as device errors) and nothing is stored; the client sees the
+ * answer and can resend a corrected body.
+ *
+ * Transient conditions are refused, never accepted and dropped: over the device's rate (its own token
+ * bucket, keyed by the authenticated device: DEVICE_MAX_MESSAGES_PER_SECOND, DEVICE_BURST_MESSAGES)
+ * 429 with Retry-After; spool full, broker or registry unavailable: 503 with Retry-After, at once.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { DeviceAuthStore, DeviceErrorLog } from '../../core/registry/types.js';
+import { DEFAULT_KEY_LIMITS, type KeyLimits } from '../../core/key-limits.js';
+import type { DeviceAuthStore, DeviceErrorLog, TelemetrySchemaStore } from '../../core/registry/types.js';
 import { secretMatches } from '../../core/secrets.js';
 import { parseTelemetryPayload, payloadPrefix, telemetryPayloadSchema } from '../../core/telemetry.js';
+import { TokenBuckets } from '../../core/token-bucket.js';
 import { failedAuthentication } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { DeviceParams, errorResponses } from '../schemas.js';
+import { checkKeys, claimNewKeys } from '../telemetry/http-key-types.js';
 import { BrokerUnavailableError, type IngestPublisher } from '../telemetry/ingest-publisher.js';
 
 export interface HttpIngestDeps {
-  /** Device credentials and the device error log; default: the app's registry (`app.registry`). */
-  devices?: DeviceAuthStore & DeviceErrorLog;
+  /** Device credentials, key types and the device error log; default: the app's registry. */
+  devices?: DeviceAuthStore & TelemetrySchemaStore & DeviceErrorLog;
   publisher: IngestPublisher;
   /** Largest accepted body; keep it equal to the broker's MQTT_MAX_PAYLOAD_BYTES. Default 256 KiB. */
   maxPayloadBytes?: number;
+  /** Each device's own request rate (the broker's DEVICE_MAX_MESSAGES_PER_SECOND and burst). */
+  deviceRate?: { perSecond: number; burst: number };
+  /** Caps on keys (the ingest section's TELEMETRY_MAX_KEYS_*); default DEFAULT_KEY_LIMITS. */
+  keyLimits?: KeyLimits;
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -61,10 +73,15 @@ function deviceUnauthorized(): ApiError {
 export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
   const now = deps.now ?? Date.now;
   const bodyLimit = deps.maxPayloadBytes ?? 256 * 1024;
+  const keyLimits = deps.keyLimits ?? DEFAULT_KEY_LIMITS;
+  const rate = deps.deviceRate ?? { perSecond: 200, burst: 200 };
+  // Per device, not per IP: many devices behind one NAT each get their own budget.
+  const buckets = new TokenBuckets(rate.perSecond, rate.burst, now);
 
   return async (root) => {
     const app = root.withTypeProvider<ZodTypeProvider>();
     const devices = deps.devices ?? root.registry;
+    const refuse = refusal(devices);
     // The raw bytes are what goes to the broker; parse them ourselves (same parser as ingest).
     // Scoped to this plugin: other routes keep Fastify's JSON parser.
     app.removeAllContentTypeParsers();
@@ -83,26 +100,16 @@ export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
         config: { public: true, rateLimit: false },
         bodyLimit,
         // Before the body is read: an unauthenticated client cannot make us buffer its upload.
-        onRequest: async (request, reply) => {
-          const { deviceId } = request.params as { deviceId: string };
-          const creds = basicCredentials(request.headers.authorization);
-          const stored = creds && creds[0] === deviceId ? devices.getDeviceCredential(deviceId) : undefined;
-          if (!creds || !stored || !secretMatches(creds[1], stored.secretHash)) {
-            // Slowed per source address, never a lockout: correct credentials never get here.
-            const error = await failedAuthentication(request, reply, deviceUnauthorized());
-            if (error.statusCode === 401) {
-              reply.header('www-authenticate', 'Basic realm="devices", charset="UTF-8"');
-            }
-            throw error;
-          }
-        },
+        onRequest: deviceGate(devices, buckets),
         schema: {
           tags: ['telemetry'],
           summary: 'Send readings over HTTP (device credentials)',
           description:
             'For devices: HTTP Basic with the device id and its secret (its MQTT credentials). The body is one of the ' +
-            'MQTT payloads. 202 once the readings are queued for storage (same guarantee as an MQTT QoS 1 publish); ' +
-            '400 lists every problem and stores nothing; 503: retry later.',
+            'MQTT payloads. 202 once the readings are queued for storage (same guarantee as an MQTT QoS 1 publish: ' +
+            'stored exactly once); 400 lists every problem (also a key that has another type in this pilot) and ' +
+            "stores nothing; 429 over the device's rate and 503 when the platform cannot take it now, both with " +
+            'Retry-After.',
           security: [{ deviceBasic: [] }],
           params: DeviceParams,
           body: telemetryPayloadSchema.optional(),
@@ -118,30 +125,24 @@ export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
         const raw = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
         const receivedAt = now();
         const parsed = parseTelemetryPayload(raw, receivedAt);
-        if (parsed.errors.length > 0) {
-          const prefix = payloadPrefix(raw);
-          devices.recordDeviceErrors(
-            parsed.errors.slice(0, MAX_ERRORS_RECORDED).map((reason) => ({
-              deviceId,
-              at: receivedAt,
-              reason: `HTTP: ${reason}`,
-              payloadPrefix: prefix,
-            })),
-          );
-          throw new ApiError(
-            400,
-            'validation_error',
-            `payload refused, nothing stored: ${parsed.errors.slice(0, 3).join('; ')}`,
-            parsed.errors.map((message) => ({ path: 'body', message })),
-          );
-        }
+        const pilotId = fromRegistry(reply, () => devices.getDevicePilot(deviceId));
+        if (pilotId === undefined) throw deviceUnauthorized(); // deleted since onRequest
+        const ids = { pilotId, deviceId };
+        const keys = fromRegistry(reply, () => checkKeys(devices, ids, parsed.readings, keyLimits));
+        refuse(deviceId, raw, receivedAt, [...parsed.errors, ...keys.problems]);
+        if (deps.publisher.spoolFull()) throw unavailable(reply, 'the telemetry spool is full', 10);
+        refuse(
+          deviceId,
+          raw,
+          receivedAt,
+          fromRegistry(reply, () => claimNewKeys(devices, ids, keys.newKeys, keyLimits)),
+        );
         try {
           await deps.publisher.publish(deviceId, receivedAt, raw);
         } catch (err) {
           if (!(err instanceof BrokerUnavailableError)) throw err;
           request.log.warn({ err, deviceId }, 'HTTP ingest could not hand over to the broker');
-          reply.header('retry-after', '5');
-          throw new ApiError(503, 'unavailable', 'cannot queue readings now; retry later');
+          throw unavailable(reply, err.message, err.retryAfterSeconds);
         }
         return reply
           .status(202)
@@ -149,6 +150,76 @@ export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
       },
     );
   };
+}
+
+/**
+ * Before the body is read, so an unauthenticated or too fast client cannot make us buffer its upload:
+ * HTTP Basic with the device's own id and secret, then the device's own rate (429 with Retry-After).
+ */
+function deviceGate(devices: DeviceAuthStore, buckets: TokenBuckets) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const { deviceId } = request.params as { deviceId: string };
+    const creds = basicCredentials(request.headers.authorization);
+    const stored = creds && creds[0] === deviceId ? devices.getDeviceCredential(deviceId) : undefined;
+    if (!creds || !stored || !secretMatches(creds[1], stored.secretHash)) {
+      // Slowed per source address, never a lockout: correct credentials never get here.
+      const error = await failedAuthentication(request, reply, deviceUnauthorized());
+      if (error.statusCode === 401)
+        reply.header('www-authenticate', 'Basic realm="devices", charset="UTF-8"');
+      throw error;
+    }
+    const waitMs = buckets.tryTake(deviceId);
+    if (waitMs > 0) {
+      reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `this device is over its rate of ${buckets.ratePerSecond} messages per second; retry later`,
+        { limitPerSecond: buckets.ratePerSecond, burst: buckets.burst },
+      );
+    }
+  };
+}
+
+/** Throws the 400 for `problems` (recording them as device errors), if there are any. */
+function refusal(devices: DeviceErrorLog) {
+  return (deviceId: string, raw: Buffer, receivedAt: number, problems: string[]): void => {
+    if (problems.length === 0) return;
+    const prefix = payloadPrefix(raw);
+    try {
+      devices.recordDeviceErrors(
+        problems.slice(0, MAX_ERRORS_RECORDED).map((reason) => ({
+          deviceId,
+          at: receivedAt,
+          reason: `HTTP: ${reason}`,
+          payloadPrefix: prefix,
+        })),
+      );
+    } catch {
+      // The refusal stands; the client reads the problems in the answer.
+    }
+    throw new ApiError(
+      400,
+      'validation_error',
+      `payload refused, nothing stored: ${problems.slice(0, 3).join('; ')}`,
+      problems.map((message) => ({ path: 'body', message })),
+    );
+  };
+}
+
+function unavailable(reply: FastifyReply, why: string, retryAfterSeconds: number): ApiError {
+  reply.header('retry-after', String(retryAfterSeconds));
+  return new ApiError(503, 'unavailable', `cannot queue readings now (${why}); retry later`);
+}
+
+/** A registry read or claim; the registry being unusable (busy, disk) is a 503, not a 500. */
+function fromRegistry<T>(reply: FastifyReply, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    reply.log.error({ err }, 'HTTP ingest: registry unavailable');
+    throw unavailable(reply, 'registry unavailable', 5);
+  }
 }
 
 function validateParams(data: unknown): { value: unknown } | { error: Error } {

@@ -5,15 +5,21 @@
  * carries the same guarantee as an MQTT QoS 1 publish.
  */
 import type { MqttClient } from 'mqtt';
-import { ingestTopic } from '../../core/topics.js';
+import { ingestTopic, SPOOL_STATE_TOPIC } from '../../core/topics.js';
 
 export interface IngestPublisher {
   /** Resolves after the broker's PUBACK; rejects with BrokerUnavailableError when it cannot be handed over. */
   publish(deviceId: string, receivedAt: number, payload: Buffer): Promise<void>;
+  /** True while the broker holds telemetry because its spool is full (it would hold this PUBACK too). */
+  spoolFull(): boolean;
 }
 
 export class BrokerUnavailableError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Seconds the client should wait before it tries again. */
+    readonly retryAfterSeconds = 5,
+  ) {
     super(message);
     this.name = 'BrokerUnavailableError';
   }
@@ -24,16 +30,31 @@ export class BrokerUnavailableError extends Error {
  * queueing in mqtt.js's offline store: the HTTP client gets a 503 and retries, which is the honest
  * answer. After `timeoutMs` without a PUBACK the call fails too; that message may still reach the
  * broker later (mqtt.js re-sends it), so a client retry can store a reading twice only when it had
- * no `ts` of its own (readings with a `ts` are idempotent in InfluxDB).
+ * no `ts` of its own (readings with a `ts` are idempotent in InfluxDB). While the broker says its
+ * spool is full the call fails at once: the broker would hold the PUBACK, and with it every other
+ * packet of this shared connection.
  */
 export function createMqttIngestPublisher(
   client: MqttClient,
   opts: { timeoutMs?: number } = {},
 ): IngestPublisher {
   const timeoutMs = opts.timeoutMs ?? 5000;
+  // The broker's retained spool state (core/topics.ts); mqtt.js subscribes again after a reconnect.
+  let full = false;
+  client.on('message', (topic, payload) => {
+    if (topic !== SPOOL_STATE_TOPIC) return;
+    try {
+      full = (JSON.parse(payload.toString()) as { full?: unknown }).full === true;
+    } catch {
+      full = false;
+    }
+  });
+  client.subscribe(SPOOL_STATE_TOPIC, { qos: 1 });
   return {
+    spoolFull: () => full,
     async publish(deviceId, receivedAt, payload) {
       if (!client.connected) throw new BrokerUnavailableError('broker connection is down');
+      if (full) throw new BrokerUnavailableError('the telemetry spool is full', 10);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(

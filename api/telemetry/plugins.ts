@@ -3,9 +3,11 @@
  * the live feed and HTTP ingest), the read routes over InfluxDB, and HTTP ingest. The caller passes
  * `plugins` to `buildApp` / `startApi` and calls `close()` after the API has closed.
  */
+
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { InfluxQL } from '../../core/influx/influxql.js';
+import type { KeyLimits } from '../../core/key-limits.js';
 import { createRemoteMetrics, type RemoteMetrics } from '../../core/metrics-relay.js';
 import type { RegistryStore } from '../../core/registry/types.js';
 import { METRICS_TOPIC_FILTER } from '../../core/topics.js';
@@ -23,6 +25,10 @@ export interface TelemetryPluginsDeps {
   mqttUrl: string;
   /** Largest HTTP ingest body; keep equal to the broker's MQTT_MAX_PAYLOAD_BYTES. Default 256 KiB. */
   maxPayloadBytes?: number;
+  /** HTTP ingest's per-device rate (the broker's DEVICE_MAX_MESSAGES_PER_SECOND and burst). */
+  deviceRate?: { perSecond: number; burst: number };
+  /** Caps on telemetry keys, for HTTP ingest's 400 (TELEMETRY_MAX_KEYS_*). */
+  keyLimits?: KeyLimits;
   /** SSE heartbeat interval; default 15 s. */
   heartbeatMs?: number;
   /** Live streams open at once per API key; default 20. */
@@ -69,7 +75,13 @@ export async function telemetryPlugins(deps: TelemetryPluginsDeps): Promise<Tele
         heartbeatMs: deps.heartbeatMs,
         maxStreamsPerKey: deps.maxStreamsPerKey,
       }),
-      httpIngestRoutes({ devices: deps.registry, publisher, maxPayloadBytes: deps.maxPayloadBytes }),
+      httpIngestRoutes({
+        devices: deps.registry,
+        publisher,
+        maxPayloadBytes: deps.maxPayloadBytes,
+        deviceRate: deps.deviceRate,
+        keyLimits: deps.keyLimits,
+      }),
     ],
     async close() {
       client.off('message', onMetrics);

@@ -63,6 +63,8 @@ export const brokerConfig = (overrides: Partial<BrokerConfig> = {}): BrokerConfi
   // Production default 2000; a short cap keeps test files with many refused CONNECTs quick.
   authFailureMaxDelayMs: 200,
   ...overrides,
+  // As in core/config.ts: one second's worth unless set.
+  deviceBurstMessages: overrides.deviceBurstMessages ?? overrides.deviceMaxMessagesPerSecond ?? 10_000,
 });
 
 export async function startTestBroker(
