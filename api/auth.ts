@@ -62,22 +62,22 @@ export function installAuth(app: FastifyInstance, adminKeyHash: string): void {
     const url = request.routeOptions.url;
     if (url === undefined || !url.startsWith('/v1/')) return;
     if (request.principal === null) {
-      throw unauthorized(
-        bearerToken(request) === undefined
-          ? 'missing API key (Authorization: Bearer <key>)'
-          : 'invalid API key',
-      );
+      throw bearerToken(request) === undefined
+        ? unauthorized('missing API key (Authorization: Bearer <key>)', 'api_key_missing')
+        : unauthorized('invalid API key', 'api_key_invalid');
     }
   });
 }
 
 export function requireAdmin(request: FastifyRequest): void {
-  if (request.principal?.kind !== 'admin') throw unauthorized('this route needs the admin API key');
+  if (request.principal?.kind !== 'admin')
+    throw unauthorized('this route needs the admin API key', 'admin_key_required');
 }
 
 export function requirePartner(request: FastifyRequest): Partner {
   const principal = request.principal;
-  if (principal?.kind !== 'partner') throw unauthorized('this route needs a partner API key');
+  if (principal?.kind !== 'partner')
+    throw unauthorized('this route needs a partner API key', 'partner_key_required');
   return principal.partner;
 }
 

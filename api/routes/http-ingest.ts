@@ -17,7 +17,7 @@ import { z } from 'zod';
 import type { DeviceAuthStore, DeviceErrorLog } from '../../core/registry/types.js';
 import { secretMatches } from '../../core/secrets.js';
 import { parseTelemetryPayload, payloadPrefix, telemetryPayloadSchema } from '../../core/telemetry.js';
-import { ApiError } from '../errors.js';
+import { ApiError, notFound } from '../errors.js';
 import { DeviceParams, errorResponses } from '../schemas.js';
 import { BrokerUnavailableError, type IngestPublisher } from '../telemetry/ingest-publisher.js';
 
@@ -54,7 +54,9 @@ export function basicCredentials(header: string | undefined): [string, string] |
 }
 
 function deviceUnauthorized(): ApiError {
-  return new ApiError(401, 'unauthorized', 'expected HTTP Basic with this device id and its secret');
+  return new ApiError(401, 'unauthorized', 'expected HTTP Basic with this device id and its secret', {
+    reason: 'device_credentials_invalid',
+  });
 }
 
 export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
@@ -126,7 +128,7 @@ export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
             400,
             'validation_error',
             `payload refused, nothing stored: ${parsed.errors.slice(0, 3).join('; ')}`,
-            parsed.errors.map((message) => ({ path: 'body', message })),
+            parsed.errors.map((message) => ({ path: 'body', message, code: 'invalid' })),
           );
         }
         try {
@@ -147,5 +149,5 @@ export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
 
 function validateParams(data: unknown): { value: unknown } | { error: Error } {
   const r = DeviceParams.safeParse(data);
-  return r.success ? { value: r.data } : { error: new ApiError(404, 'not_found', 'device not found') };
+  return r.success ? { value: r.data } : { error: notFound('device') };
 }

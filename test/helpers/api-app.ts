@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync, InjectOptions } from 'fastify';
 import { pino } from 'pino';
-import { buildApp } from '../../api/app.js';
+import { type ApiDeps, buildApp } from '../../api/app.js';
 import { openSqliteRegistry } from '../../core/registry/sqlite.js';
 import type { RegistryStore } from '../../core/registry/types.js';
 import { generateSecret, hashSecret } from '../../core/secrets.js';
@@ -30,6 +30,8 @@ export async function startTestApi(
     rateLimitPerMinute?: number;
     readinessChecks?: { name: string; check: () => Promise<void> }[];
     plugins?: FastifyPluginAsync[];
+    /** More of the app's dependencies (stream tokens, CORS origins, the console). */
+    deps?: Partial<ApiDeps>;
   } = {},
 ): Promise<TestApi> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'api-test-'));
@@ -46,6 +48,7 @@ export async function startTestApi(
     rateLimitPerMinute: opts.rateLimitPerMinute ?? 100_000,
     readinessChecks: opts.readinessChecks ?? [],
     plugins: opts.plugins ?? [],
+    ...opts.deps,
   });
   await app.ready();
   return {
