@@ -60,6 +60,7 @@ export class LiveChart {
     this.frame = 0;
     const now = Date.now() / 1000;
     const min = now - this.windowMs / 1000;
+    let oldest = now;
     const tables: uPlot.AlignedData[] = [];
     for (const id of this.order) {
       const s = this.series.get(id)!;
@@ -70,13 +71,16 @@ export class LiveChart {
         s.ys.splice(0, drop);
       }
       tables.push([s.xs, s.ys]);
+      oldest = Math.min(oldest, s.xs[0] ?? now);
     }
+    // A fresh chart spans the readings it has (at least 30 s), growing to the full window.
+    const shownFrom = Math.max(min, Math.min(oldest, now - 30));
     const data = tables.length === 1 ? tables[0]! : uPlot.join(tables);
     this.drawing = this.pending;
     this.pending = [];
     this.u.batch(() => {
       this.u.setData(data, true);
-      this.u.setScale('x', { min, max: now });
+      this.u.setScale('x', { min: shownFrom, max: now });
     });
   }
 

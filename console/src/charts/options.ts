@@ -5,7 +5,7 @@
  */
 import type uPlot from 'uplot';
 import { formatDateTime, formatNumber } from '../format.js';
-import { locale } from '../i18n/index.js';
+import { locale, t } from '../i18n/index.js';
 
 /** Distinct on white (each at least 3:1 against it, as WCAG asks of graphics). */
 export const PALETTE = [
@@ -53,7 +53,10 @@ export function chartOptions(width: number, series: { label: string }[]): uPlot.
       },
     ],
     series: [
-      { value: (_u, v) => (v === null || v === undefined ? '–' : formatDateTime(v * 1000)) },
+      {
+        label: t('chart.time'),
+        value: (_u, v) => (v === null || v === undefined ? '–' : formatDateTime(v * 1000)),
+      },
       ...series.map((s, i) => seriesOptions(s.label, i)),
     ],
     cursor: { drag: { x: true, y: false } },

@@ -25,6 +25,8 @@ export function renderRangeChart(
 ): RangeChart {
   const opts = chartOptions(widthOf(el), series);
   opts.scales = { x: { time: true, range: () => [range.from / 1000, range.to / 1000] } };
+  // A window without data is a gap in the device's data: show it, do not bridge it.
+  for (const s of opts.series.slice(1)) s.spanGaps = false;
   const u = new uPlot(opts, data, el);
   const unfollow = followWidth(u, el);
   return {

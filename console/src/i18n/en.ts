@@ -58,13 +58,13 @@ export const en = {
   'devices.registered': 'Device {name} registered',
 
   'device.rotate': 'Rotate secret',
-  'device.rotateWhat': 'Rotate the secret of {name}',
+  'device.rotateWhat': 'Rotate secret: {name}',
   'device.rotateTitle': 'Rotate the secret of {name}?',
   'device.rotateMessage':
     'A new secret is issued. The old one stops working at once and a connection using it is dropped.',
   'device.rotated': 'New secret for {name}',
   'device.delete': 'Delete',
-  'device.deleteWhat': 'Delete {name}',
+  'device.deleteWhat': 'Delete: {name}',
   'device.deleteTitle': 'Delete {name}?',
   'device.deleteMessage':
     'The device can no longer connect and disappears from the pilot. Its stored readings stay.',
@@ -102,6 +102,7 @@ export const en = {
   'range.order': '“From” must be before “to”.',
 
   'chart.key': 'Key',
+  'chart.time': 'Time',
   'chart.noKeys': 'No numeric readings yet.',
   'chart.loading': 'Loading…',
   'chart.empty': 'No readings in this range.',

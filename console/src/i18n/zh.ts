@@ -57,12 +57,12 @@ export const zh: Record<MessageKey, string> = {
   'devices.registered': '已注册设备 {name}',
 
   'device.rotate': '更换密钥',
-  'device.rotateWhat': '更换 {name} 的密钥',
+  'device.rotateWhat': '更换密钥：{name}',
   'device.rotateTitle': '要更换 {name} 的密钥吗？',
   'device.rotateMessage': '将签发新密钥。旧密钥立即失效，使用旧密钥的连接会被断开。',
   'device.rotated': '{name} 的新密钥',
   'device.delete': '删除',
-  'device.deleteWhat': '删除 {name}',
+  'device.deleteWhat': '删除：{name}',
   'device.deleteTitle': '要删除 {name} 吗？',
   'device.deleteMessage': '该设备将无法再连接，并从试点项目中移除。已存储的读数会保留。',
   'device.deleted': '已删除设备 {name}。',
@@ -99,6 +99,7 @@ export const zh: Record<MessageKey, string> = {
   'range.order': '“开始”必须早于“结束”。',
 
   'chart.key': '指标',
+  'chart.time': '时间',
   'chart.noKeys': '还没有数值型读数。',
   'chart.loading': '正在加载…',
   'chart.empty': '此范围内没有读数。',
