@@ -50,10 +50,10 @@ export async function fitsWidth(page: Page): Promise<boolean> {
 export async function unlabelledControls(page: Page): Promise<string[]> {
   return page.evaluate(() =>
     [...document.querySelectorAll('input, select, textarea, button')]
-      .filter((el) => (el as HTMLElement).offsetParent !== null)
+      .filter((el) => (el as unknown as { offsetParent: unknown }).offsetParent !== null)
       .filter((el) => {
         const labelled =
-          ((el as HTMLInputElement).labels?.length ?? 0) > 0 ||
+          ((el as unknown as { labels?: { length: number } }).labels?.length ?? 0) > 0 ||
           el.getAttribute('aria-label') ||
           el.getAttribute('aria-labelledby') ||
           (el.tagName === 'BUTTON' && el.textContent?.trim());
