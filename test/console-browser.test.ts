@@ -16,7 +16,9 @@ import {
   drawnAt,
   drawnCount,
   fitsWidth,
+  pageLang,
   recordDrawn,
+  sessionValues,
   signIn,
   unlabelledControls,
 } from './helpers/console-page.js';
@@ -75,7 +77,7 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
 
   // The partner signs in and creates a pilot.
   await signIn(page, platform.apiUrl, apiKey);
-  expect(await page.evaluate(() => Object.values(sessionStorage))).toContain(apiKey);
+  expect(await sessionValues(page)).toContain(apiKey);
   await page.getByRole('heading', { name: 'Pilots', level: 1 }).waitFor();
   await checkPage('pilots');
   await page.getByLabel('Name').fill('Cold chain');
@@ -99,7 +101,7 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   const dialog = page.getByTestId('credentials');
   await dialog.waitFor();
   const cred = async (id: string) => (await dialog.locator(`[data-cred=${id}]`).textContent())!;
-  const [deviceId, password, mqttUrl, topic] = await Promise.all(
+  const [deviceId = '', password = '', mqttUrl = '', topic = ''] = await Promise.all(
     ['username', 'password', 'mqttUrl', 'topic'].map(cred),
   );
   expect(mqttUrl).toBe(platform.mqttUrl);
@@ -198,7 +200,7 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   // 中文: labels, dates in the zone, and a translated API error; the choice is remembered.
   await page.locator('#lang').selectOption('zh');
   await page.getByRole('heading', { name: '最新数值' }).waitFor();
-  expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+  expect(await pageLang(page)).toBe('zh-CN');
   expect(await timeCell.textContent()).toBe(inZone('zh-CN'));
   await page.locator('[data-live-key=temperature] canvas').waitFor();
   await moreDrawn(10);

@@ -4,6 +4,12 @@
  */
 import type { Page } from 'playwright-core';
 
+// The functions given to page.evaluate run in the browser; this Node project has no DOM types.
+// biome-ignore lint/suspicious/noExplicitAny: the page's globals, typed where used
+declare const window: any;
+// biome-ignore lint/suspicious/noExplicitAny: the page's globals, typed where used
+declare const document: any;
+
 /** Opens the console and signs in by typing the key and pressing Enter. */
 export async function signIn(page: Page, apiUrl: string, key: string): Promise<void> {
   await page.goto(`${apiUrl}/console/`);
@@ -20,11 +26,21 @@ export async function recordDrawn(page: Page): Promise<void> {
   await page.evaluate(() => {
     const w = window as unknown as { __drawn: { ts: number; at: number }[] };
     w.__drawn = [];
-    document.addEventListener('console:drawn', (e) => {
+    document.addEventListener('console:drawn', (e: unknown) => {
       const at = Date.now();
-      for (const ts of (e as CustomEvent<{ ts: number[] }>).detail.ts) w.__drawn.push({ ts, at });
+      for (const ts of (e as { detail: { ts: number[] } }).detail.ts) w.__drawn.push({ ts, at });
     });
   });
+}
+
+/** The page's session storage values (the signed-in key lives there). */
+export async function sessionValues(page: Page): Promise<string[]> {
+  return page.evaluate(() => Object.values(window.sessionStorage) as string[]);
+}
+
+/** The page's `<html lang>`. */
+export async function pageLang(page: Page): Promise<string> {
+  return page.evaluate(() => document.documentElement.lang as string);
 }
 
 /** When (epoch ms, in the page) a reading with time `ts` was first drawn, or undefined. */
