@@ -2,7 +2,7 @@
 # The quick start. On a fresh Debian machine, from a clean clone:
 #   ./platform.sh up     install what is missing, then run the whole platform with a simulated fleet
 #   ./platform.sh test   install what is missing, then run every test
-#   ./platform.sh setup  only install what is missing (InfluxDB 1.x, npm packages)
+#   ./platform.sh setup  only install what is missing (InfluxDB 1.x, npm packages, chromium for the console's tests)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -39,6 +39,20 @@ ensure_influxd() {
   fi
 }
 
+ensure_chromium() {
+  # The console's browser tests and its bench part drive Debian's chromium (playwright-core, no download).
+  if [ -x /usr/bin/chromium ]; then return; fi
+  local sudo=""
+  if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; fi
+  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; }; then
+    say "chromium is missing: installing Debian's chromium (and a CJK font for the Chinese console)"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+  else
+    say "chromium is missing: the console's browser tests need it (Debian: sudo apt-get install -y chromium)."
+  fi
+}
+
 ensure_packages() {
   # npm ci when node_modules is missing or older than the lock file.
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -51,7 +65,7 @@ setup() { ensure_node; ensure_influxd; ensure_packages; }
 
 case "${1:-up}" in
   up | start) setup; exec npm start --silent ;;
-  test) setup; exec npm test ;;
-  setup) setup ;;
+  test) setup; ensure_chromium; exec npm test ;;
+  setup) setup; ensure_chromium ;;
   *) say "usage: ./platform.sh [up|test|setup]"; exit 64 ;;
 esac

@@ -52,6 +52,30 @@ export async function drawnAt(page: Page, ts: number): Promise<number | undefine
   );
 }
 
+/** Starts counting animation frames in the page (their timestamps, ms). */
+export async function recordFrames(page: Page): Promise<void> {
+  // A string: tsx (the bench) would wrap a named function in a helper the page does not have.
+  await page.evaluate(`(() => {
+    window.__frames = [];
+    window.__longTasks = 0;
+    const tick = (t) => { window.__frames.push(t); requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+    new PerformanceObserver((list) => { window.__longTasks += list.getEntries().length; })
+      .observe({ entryTypes: ['longtask'] });
+  })()`);
+}
+
+/** What `recordDrawn` and `recordFrames` collected. */
+export async function collected(
+  page: Page,
+): Promise<{ drawn: { ts: number; at: number }[]; frames: number[]; longTasks: number }> {
+  return page.evaluate(() => ({
+    drawn: window.__drawn ?? [],
+    frames: window.__frames ?? [],
+    longTasks: window.__longTasks ?? 0,
+  }));
+}
+
 /** How many readings the live charts have drawn since `recordDrawn`. */
 export async function drawnCount(page: Page): Promise<number> {
   return page.evaluate(() => (window as unknown as { __drawn: unknown[] }).__drawn.length);
