@@ -6,9 +6,10 @@
 import type { Device } from '../api.js';
 import type { Ctx } from '../context.js';
 import { h, replace } from '../dom.js';
-import { formatAgo, formatDateTime, formatNumber } from '../format.js';
-import { t } from '../i18n/index.js';
+import { formatNumber } from '../format.js';
+import { type MessageKey, t } from '../i18n/index.js';
 import { deleteDevice, rotateSecret } from './device-actions.js';
+import { lastSeenText, statusBadge } from './device-parts.js';
 
 interface Row {
   tr: HTMLTableRowElement;
@@ -20,128 +21,108 @@ interface Row {
 }
 
 const POLL_MS = 5000;
+const COLUMNS = [
+  'field.name',
+  'devices.status',
+  'devices.lastSeen',
+  'field.model',
+  'field.firmwareVersion',
+  'devices.errors',
+  'devices.actions',
+] as const;
+
+function deviceRow(ctx: Ctx, d: Device, onDeleted: () => void): Row {
+  const [status, seen, errors] = [h('span'), h('span'), h('span')];
+  const rotate = h('button', { type: 'button', class: 'secondary small' }, t('device.rotate'));
+  rotate.setAttribute('aria-label', t('device.rotateWhat', { name: d.name }));
+  rotate.addEventListener('click', () => void rotateSecret(ctx, d));
+  const del = h('button', { type: 'button', class: 'danger small' }, t('device.delete'));
+  del.setAttribute('aria-label', t('device.deleteWhat', { name: d.name }));
+  del.addEventListener('click', async () => {
+    if (await deleteDevice(ctx, d)) onDeleted();
+  });
+  const cell = (label: MessageKey, ...content: (Node | string)[]) =>
+    h('td', { 'data-label': t(label) }, ...content);
+  const tr = h(
+    'tr',
+    { 'data-device': d.id },
+    h(
+      'th',
+      { scope: 'row', 'data-label': t('field.name') },
+      h('a', { href: `#/devices/${encodeURIComponent(d.id)}` }, d.name),
+    ),
+    cell('devices.status', status),
+    cell('devices.lastSeen', seen),
+    cell('field.model', d.model ?? '–'),
+    cell('field.firmwareVersion', d.firmwareVersion ?? '–'),
+    cell('devices.errors', errors),
+    cell('devices.actions', h('div', { class: 'row-actions' }, rotate, del)),
+  );
+  return { tr, status, seen, errors, device: d, lastSeen: null };
+}
+
+function paint(row: Row): void {
+  replace(row.status, statusBadge(row.device.status.online));
+  replace(row.seen, lastSeenText(row.lastSeen));
+}
+
+function errorCount(deviceId: string, count: number): Node | string {
+  if (count === 0) return '0';
+  return h(
+    'a',
+    { href: `#/devices/${encodeURIComponent(deviceId)}`, class: 'error-count' },
+    formatNumber(count),
+  );
+}
 
 export function devicesTable(ctx: Ctx, pilotId: string) {
   const rows = new Map<string, Row>();
   const tbody = h('tbody');
   const empty = h('p', {}, t('devices.none'));
-  const cols = [
-    'field.name',
-    'devices.status',
-    'devices.lastSeen',
-    'field.model',
-    'field.firmwareVersion',
-    'devices.errors',
-    'devices.actions',
-  ] as const;
+  const head = h(
+    'thead',
+    {},
+    h(
+      'tr',
+      {},
+      COLUMNS.map((c) => h('th', { scope: 'col' }, t(c))),
+    ),
+  );
   const table = h(
     'table',
     { class: 'devices' },
     h('caption', { class: 'offscreen' }, t('devices.title')),
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        cols.map((c) => h('th', { scope: 'col' }, t(c))),
-      ),
-    ),
+    head,
     tbody,
   );
-  const el = h('div', { class: 'table-wrap' }, empty, table);
-
-  function cell(label: string, ...content: (Node | string)[]) {
-    return h('td', { 'data-label': label }, ...content);
-  }
-
-  function addRow(d: Device): Row {
-    const status = h('span');
-    const seen = h('span');
-    const errors = h('span');
-    const link = h('a', { href: `#/devices/${encodeURIComponent(d.id)}` }, d.name);
-    const rotate = h('button', { type: 'button', class: 'secondary small' }, t('device.rotate'));
-    rotate.setAttribute('aria-label', t('device.rotateWhat', { name: d.name }));
-    rotate.addEventListener('click', () => void rotateSecret(ctx, d));
-    const del = h('button', { type: 'button', class: 'danger small' }, t('device.delete'));
-    del.setAttribute('aria-label', t('device.deleteWhat', { name: d.name }));
-    del.addEventListener('click', async () => {
-      if (await deleteDevice(ctx, d)) await refresh();
-    });
-    const tr = h(
-      'tr',
-      { 'data-device': d.id },
-      h('th', { scope: 'row', 'data-label': t('field.name') }, link),
-      cell(t('devices.status'), status),
-      cell(t('devices.lastSeen'), seen),
-      cell(t('field.model'), d.model ?? '–'),
-      cell(t('field.firmwareVersion'), d.firmwareVersion ?? '–'),
-      cell(t('devices.errors'), errors),
-      cell(t('devices.actions'), h('div', { class: 'row-actions' }, rotate, del)),
-    );
-    const row: Row = { tr, status, seen, errors, device: d, lastSeen: null };
-    tbody.append(tr);
-    return row;
-  }
-
-  function paint(row: Row) {
-    const online = row.device.status.online;
-    replace(
-      row.status,
-      h(
-        'span',
-        { class: online ? 'badge online' : 'badge offline' },
-        online ? t('devices.online') : t('devices.offline'),
-      ),
-    );
-    if (row.lastSeen === null) replace(row.seen, t('devices.never'));
-    else
-      replace(
-        row.seen,
-        h(
-          'time',
-          { datetime: new Date(row.lastSeen).toISOString(), title: formatDateTime(row.lastSeen) },
-          formatAgo(row.lastSeen),
-        ),
-      );
-  }
+  const base = `/v1/pilots/${encodeURIComponent(pilotId)}`;
 
   async function refresh(): Promise<void> {
     const [devices, counts] = await Promise.all([
-      ctx.api.all<Device>(`/v1/pilots/${encodeURIComponent(pilotId)}/devices`),
-      ctx.api.all<{ deviceId: string; count: number }>(
-        `/v1/pilots/${encodeURIComponent(pilotId)}/error-counts`,
-      ),
+      ctx.api.all<Device>(`${base}/devices`),
+      ctx.api.all<{ deviceId: string; count: number }>(`${base}/error-counts`),
     ]);
-    const seenIds = new Set<string>();
-    for (const d of devices) {
-      seenIds.add(d.id);
-      const row = rows.get(d.id) ?? addRow(d);
-      rows.set(d.id, row);
-      row.device = d;
-      const api = d.status.lastSeenAt ? Date.parse(d.status.lastSeenAt) : null;
-      row.lastSeen = api === null ? row.lastSeen : Math.max(api, row.lastSeen ?? 0);
-      paint(row);
-    }
+    const listed = new Set(devices.map((d) => d.id));
     for (const [id, row] of rows) {
-      if (!seenIds.has(id)) {
-        row.tr.remove();
-        rows.delete(id);
+      if (listed.has(id)) continue;
+      row.tr.remove();
+      rows.delete(id);
+    }
+    for (const d of devices) {
+      let row = rows.get(d.id);
+      if (!row) {
+        row = deviceRow(ctx, d, () => void refresh());
+        rows.set(d.id, row);
+        tbody.append(row.tr);
       }
+      row.device = d;
+      const seen = d.status.lastSeenAt ? Date.parse(d.status.lastSeenAt) : null;
+      row.lastSeen = seen === null ? row.lastSeen : Math.max(seen, row.lastSeen ?? 0);
+      paint(row);
     }
     for (const c of counts) {
       const row = rows.get(c.deviceId);
-      if (row)
-        replace(
-          row.errors,
-          c.count > 0
-            ? h(
-                'a',
-                { href: `#/devices/${encodeURIComponent(c.deviceId)}`, class: 'error-count' },
-                formatNumber(c.count),
-              )
-            : '0',
-        );
+      if (row) replace(row.errors, errorCount(c.deviceId, c.count));
     }
     empty.hidden = rows.size > 0;
     table.hidden = rows.size === 0;
@@ -149,7 +130,7 @@ export function devicesTable(ctx: Ctx, pilotId: string) {
 
   const timer = setInterval(() => void refresh().catch(() => {}), POLL_MS);
   return {
-    el,
+    el: h('div', { class: 'table-wrap' }, empty, table),
     refresh,
     /** A live reading came from the device: it was seen now. */
     seen(deviceId: string) {

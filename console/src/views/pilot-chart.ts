@@ -18,6 +18,49 @@ interface Series {
   points: { ts: string; value: number | null }[];
 }
 
+/** Draws one window per pixel of `plot` for each device; undefined when `stale()` by the time data came. */
+async function loadRange(
+  api: Api,
+  pilotId: string,
+  key: string,
+  choice: { from: number; to: number },
+  plot: HTMLElement,
+  names: () => Map<string, string>,
+  stale: () => boolean,
+): Promise<{ chart: RangeChart; every: string; empty: boolean } | undefined> {
+  const every = chooseEvery(choice.to - choice.from, widthOf(plot));
+  const q = new URLSearchParams({
+    key,
+    every,
+    agg: 'mean',
+    from: String(choice.from),
+    to: String(choice.to),
+  });
+  const res = await api.get<{ series: Series[] }>(`/v1/pilots/${encodeURIComponent(pilotId)}/telemetry?${q}`);
+  if (stale()) return undefined;
+  const named = names();
+  const tables = res.series.map(
+    (s) => [s.points.map((p) => Date.parse(p.ts) / 1000), s.points.map((p) => p.value)] as uPlot.AlignedData,
+  );
+  const data: uPlot.AlignedData =
+    tables.length === 0 ? [[]] : tables.length === 1 ? tables[0]! : uPlot.join(tables);
+  const labels = res.series.map((s) => ({ label: named.get(s.deviceId) ?? s.deviceId }));
+  return { chart: renderRangeChart(plot, labels, data, choice), every, empty: res.series.length === 0 };
+}
+
+async function numericKeys(api: Api, deviceIds: string[]): Promise<string[]> {
+  const latest = await Promise.all(
+    deviceIds.map((id) =>
+      api.get<Latest>(`/v1/devices/${encodeURIComponent(id)}/telemetry/latest`).catch(() => undefined),
+    ),
+  );
+  const keys = new Set<string>();
+  for (const l of latest) {
+    for (const [k, v] of Object.entries(l?.values ?? {})) if (typeof v.value === 'number') keys.add(k);
+  }
+  return [...keys].sort();
+}
+
 export function pilotChart(api: Api, pilotId: string, names: () => Map<string, string>) {
   const keys = new Set<string>();
   const keySelect = h('select', { id: 'pilot-key' });
@@ -60,52 +103,15 @@ export function pilotChart(api: Api, pilotId: string, names: () => Map<string, s
       live = new LiveChart(plot);
       return;
     }
-    const every = chooseEvery(choice.to - choice.from, widthOf(plot));
     note.textContent = t('chart.loading');
     try {
-      const q = new URLSearchParams({
-        key,
-        every,
-        agg: 'mean',
-        from: String(choice.from),
-        to: String(choice.to),
-      });
-      const res = await api.get<{ series: Series[] }>(
-        `/v1/pilots/${encodeURIComponent(pilotId)}/telemetry?${q}`,
-      );
-      if (run !== loadRun) return;
-      const named = names();
-      const tables = res.series.map(
-        (s) =>
-          [s.points.map((p) => Date.parse(p.ts) / 1000), s.points.map((p) => p.value)] as uPlot.AlignedData,
-      );
-      const data: uPlot.AlignedData =
-        tables.length === 0 ? [[]] : tables.length === 1 ? tables[0]! : uPlot.join(tables);
-      range = renderRangeChart(
-        plot,
-        res.series.map((s) => ({ label: named.get(s.deviceId) ?? s.deviceId })),
-        data,
-        choice,
-      );
-      note.textContent = res.series.length === 0 ? t('chart.empty') : t('chart.windows', { every });
+      const shown = await loadRange(api, pilotId, key, choice, plot, names, () => run !== loadRun);
+      if (!shown) return;
+      range = shown.chart;
+      note.textContent = shown.empty ? t('chart.empty') : t('chart.windows', { every: shown.every });
     } catch (err) {
       if (run === loadRun) replace(note, describeError(err));
     }
-  }
-
-  /** Numeric keys from the devices' latest values (the first 20 devices are enough to list them). */
-  async function discover(deviceIds: string[]) {
-    const latest = await Promise.all(
-      deviceIds
-        .slice(0, 20)
-        .map((id) =>
-          api.get<Latest>(`/v1/devices/${encodeURIComponent(id)}/telemetry/latest`).catch(() => undefined),
-        ),
-    );
-    for (const l of latest) {
-      for (const [k, v] of Object.entries(l?.values ?? {})) if (typeof v.value === 'number') addKey(k);
-    }
-    if (keys.size === 0) void show();
   }
 
   const el = h(
@@ -118,7 +124,11 @@ export function pilotChart(api: Api, pilotId: string, names: () => Map<string, s
   );
   return {
     el,
-    discover,
+    /** Numeric keys from the devices' latest values (the first 20 devices are enough to list them). */
+    async discover(deviceIds: string[]) {
+      for (const k of await numericKeys(api, deviceIds.slice(0, 20))) addKey(k);
+      if (keys.size === 0) void show();
+    },
     onReading(r: LiveReading) {
       for (const [k, v] of Object.entries(r.values)) if (typeof v === 'number') addKey(k);
       const v = r.values[keySelect.value];
