@@ -40,14 +40,20 @@ async function openAnonymous(path: string, want?: (text: string) => boolean) {
   if (want) {
     const reader = res.body!.getReader();
     const deadline = Date.now() + 3000;
-    let pending = reader.read();
+    // The read still pending when the stream is aborted rejects: that is expected.
+    const read = () => {
+      const r = reader.read();
+      r.catch(() => {});
+      return r;
+    };
+    let pending = read();
     while (!want(text) && Date.now() < deadline) {
       const tick = new Promise<undefined>((ok) => setTimeout(() => ok(undefined), 100));
       const r = await Promise.race([pending, tick]);
       if (r === undefined) continue;
       if (r.done) break;
       text += new TextDecoder().decode(r.value);
-      pending = reader.read();
+      pending = read();
     }
   }
   abort.abort();
