@@ -1,7 +1,7 @@
 /**
  * The pilot console in a real browser (Debian chromium via playwright-core) against the real
  * platform: the admin creates a partner; the partner signs in with the keyboard, creates a pilot,
- * adds a member, registers a device and copies its credentials; a reading published with mqtt.js is
+ * adds a member, registers a device, copies its credentials and runs its snippets; a reading published with mqtt.js is
  * drawn on the live chart within 2 s; range charts ask for about one window per pixel; the CSV
  * download equals the API's CSV; in 中文 labels and a refused body are translated and times follow
  * the browser's zone; the secret is rotated (the old one stops working) and the device deleted.
@@ -23,6 +23,7 @@ import {
   unlabelledControls,
 } from './helpers/console-page.js';
 import { eventually, startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { runSnippets } from './helpers/snippets.js';
 
 const ZONE = 'Asia/Kolkata';
 let platform: TestPlatform;
@@ -59,6 +60,13 @@ async function checkPage(name: string) {
 }
 
 it('walks a partner engineer through a pilot, in English and Chinese', { timeout: 150_000 }, async () => {
+  // A wrong key is refused, in words.
+  await page.goto(`${platform.apiUrl}/console/`);
+  await page.locator('#api-key').fill('not-a-key');
+  await page.keyboard.press('Enter');
+  await page.getByRole('status').filter({ hasText: 'The API key was not accepted' }).waitFor();
+  await shots.shot(page, 'signin.png');
+
   // The admin creates a partner and sees its key once.
   await signIn(page, platform.apiUrl, platform.adminKey);
   await page.getByLabel('Name').fill('Bangalore Soft');
@@ -105,9 +113,25 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
     ['username', 'password', 'mqttUrl', 'topic'].map(cred),
   );
   expect(mqttUrl).toBe(platform.mqttUrl);
+  const snippets: Record<string, string> = {};
   for (const s of ['mosquitto', 'python', 'mqttjs', 'curl']) {
-    expect(await dialog.locator(`[data-snippet=${s}]`).textContent()).toContain(password);
+    snippets[s] = (await dialog.locator(`[data-snippet=${s}]`).textContent()) ?? '';
+    expect(snippets[s]).toContain(password);
   }
+  // The snippets work as pasted: each stores a reading of 21.5.
+  const ran = await runSnippets(snippets);
+  process.stdout.write(`snippets run: ${ran.join(', ')}\n`);
+  await eventually(
+    async () => {
+      const res = await platform.api(`/v1/devices/${deviceId}/telemetry?keys=temperature&limit=10`, {
+        key: apiKey,
+      });
+      const items = ((await res.json()) as { items: unknown[] }).items;
+      return items.length >= ran.length || undefined;
+    },
+    10_000,
+    "the snippets' readings",
+  );
   await dialog.getByRole('button', { name: 'Copy Password (secret)' }).click();
   await page.getByText('Password (secret) copied.').waitFor();
   await shots.shot(page, 'credentials.png');

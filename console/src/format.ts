@@ -63,3 +63,24 @@ export function toLocalInput(ms: number): string {
   const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
   return d.toISOString().slice(0, 16);
 }
+
+/** An API window (`4500ms`, `90s`) in words: "90 seconds", "1.5 minutes", "90秒钟". */
+export function formatEvery(every: string): string {
+  const m = /^(\d+)(ms|s)$/.exec(every);
+  if (!m) return every;
+  const ms = Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+  const [value, unit] =
+    ms < 1000
+      ? [ms, 'millisecond']
+      : ms < 120_000
+        ? [ms / 1000, 'second']
+        : ms < 7_200_000
+          ? [ms / 60_000, 'minute']
+          : [ms / 3_600_000, 'hour'];
+  return new Intl.NumberFormat(locale(), {
+    style: 'unit',
+    unit,
+    unitDisplay: 'long',
+    maximumFractionDigits: 1,
+  }).format(value);
+}

@@ -8,6 +8,7 @@ import type { Api } from '../api.js';
 import { widthOf } from '../charts/options.js';
 import { chooseEvery, type RangeChart, renderRangeChart } from '../charts/range-chart.js';
 import { announce, h, replace } from '../dom.js';
+import { formatEvery } from '../format.js';
 import { describeError } from '../i18n/api-errors.js';
 import { t } from '../i18n/index.js';
 import { type RangeChoice, rangePicker } from './range-picker.js';
@@ -104,7 +105,8 @@ export function deviceHistory(
         const data: uPlot.AlignedData = [xs, res.items.map((i) => i.values[key] ?? null)];
         shown.push(renderRangeChart(plot, [{ label: key }], data, choice));
       }
-      note.textContent = res.items.length === 0 ? t('chart.empty') : t('chart.windows', { every });
+      note.textContent =
+        res.items.length === 0 ? t('chart.empty') : t('chart.windows', { every: formatEvery(every) });
     } catch (err) {
       if (r === run) replace(note, describeError(err));
     }

@@ -8,6 +8,7 @@ import { LiveChart } from '../charts/live-chart.js';
 import { widthOf } from '../charts/options.js';
 import { chooseEvery, type RangeChart, renderRangeChart } from '../charts/range-chart.js';
 import { field, h, replace } from '../dom.js';
+import { formatEvery } from '../format.js';
 import { describeError } from '../i18n/api-errors.js';
 import { t } from '../i18n/index.js';
 import type { LiveReading } from '../stream.js';
@@ -108,7 +109,9 @@ export function pilotChart(api: Api, pilotId: string, names: () => Map<string, s
       const shown = await loadRange(api, pilotId, key, choice, plot, names, () => run !== loadRun);
       if (!shown) return;
       range = shown.chart;
-      note.textContent = shown.empty ? t('chart.empty') : t('chart.windows', { every: shown.every });
+      note.textContent = shown.empty
+        ? t('chart.empty')
+        : t('chart.windows', { every: formatEvery(shown.every) });
     } catch (err) {
       if (run === loadRun) replace(note, describeError(err));
     }
