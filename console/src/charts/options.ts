@@ -6,20 +6,8 @@
 import type uPlot from 'uplot';
 import { formatDateTime, formatNumber } from '../format.js';
 import { locale, t } from '../i18n/index.js';
+import { PALETTE } from './palette.js';
 
-/** Distinct on white (each at least 3:1 against it, as WCAG asks of graphics). */
-export const PALETTE = [
-  '#0b5cad',
-  '#c2410c',
-  '#047857',
-  '#7c3aed',
-  '#b91c1c',
-  '#0e7490',
-  '#a16207',
-  '#be185d',
-  '#4d7c0f',
-  '#475569',
-];
 const TEXT = '#1f2328';
 const GRID = '#d8dee4';
 
