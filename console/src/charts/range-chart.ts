@@ -12,6 +12,31 @@ export function chooseEvery(rangeMs: number, widthPx: number): string {
   return ms >= 1000 ? `${Math.ceil(ms / 1000)}s` : `${ms}ms`;
 }
 
+/**
+ * Marks the gaps in a series: where two consecutive points lie more than five typical intervals
+ * apart (a device offline), a null point goes between them, so the line breaks there instead of
+ * bridging hours. Windows without data are left out by the API (fill=none), so small gaps of a
+ * slowly sampling device stay joined.
+ */
+export function breakGaps(table: uPlot.AlignedData): uPlot.AlignedData {
+  const xs = table[0] as number[];
+  if (xs.length < 3) return table;
+  const steps = xs
+    .slice(1)
+    .map((x, i) => x - xs[i]!)
+    .sort((a, b) => a - b);
+  const limit = steps[Math.floor(steps.length / 2)]! * 5;
+  const out: (number | null)[][] = table.map(() => []);
+  for (let i = 0; i < xs.length; i++) {
+    if (i > 0 && xs[i]! - xs[i - 1]! > limit) {
+      out[0]!.push(xs[i - 1]! + limit / 5);
+      for (let c = 1; c < table.length; c++) out[c]!.push(null);
+    }
+    for (let c = 0; c < table.length; c++) out[c]!.push((table[c] as (number | null)[])[i] ?? null);
+  }
+  return out as uPlot.AlignedData;
+}
+
 export interface RangeChart {
   destroy(): void;
 }
@@ -25,7 +50,7 @@ export function renderRangeChart(
 ): RangeChart {
   const opts = chartOptions(widthOf(el), series);
   opts.scales = { x: { time: true, range: () => [range.from / 1000, range.to / 1000] } };
-  // A window without data is a gap in the device's data: show it, do not bridge it.
+  // Gaps marked by breakGaps are shown, not bridged.
   for (const s of opts.series.slice(1)) s.spanGaps = false;
   const u = new uPlot(opts, data, el);
   const unfollow = followWidth(u, el);

@@ -3,10 +3,9 @@
  * about one window per pixel, and the range's raw readings as CSV (the API's own CSV, page after
  * page, saved as one file).
  */
-import type uPlot from 'uplot';
 import type { Api } from '../api.js';
 import { widthOf } from '../charts/options.js';
-import { chooseEvery, type RangeChart, renderRangeChart } from '../charts/range-chart.js';
+import { breakGaps, chooseEvery, type RangeChart, renderRangeChart } from '../charts/range-chart.js';
 import { announce, h, replace } from '../dom.js';
 import { formatEvery } from '../format.js';
 import { describeError } from '../i18n/api-errors.js';
@@ -102,7 +101,7 @@ export function deviceHistory(
       for (const key of numeric) {
         const plot = h('div', { class: 'chart', role: 'img', 'aria-label': t('chart.rangeLabel', { key }) });
         charts.append(h('figure', {}, h('figcaption', {}, key), plot));
-        const data: uPlot.AlignedData = [xs, res.items.map((i) => i.values[key] ?? null)];
+        const data = breakGaps([xs, res.items.map((i) => i.values[key] ?? null)]);
         shown.push(renderRangeChart(plot, [{ label: key }], data, choice));
       }
       note.textContent =

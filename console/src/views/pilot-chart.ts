@@ -6,7 +6,7 @@ import uPlot from 'uplot';
 import type { Api, Latest } from '../api.js';
 import { LiveChart } from '../charts/live-chart.js';
 import { widthOf } from '../charts/options.js';
-import { chooseEvery, type RangeChart, renderRangeChart } from '../charts/range-chart.js';
+import { breakGaps, chooseEvery, type RangeChart, renderRangeChart } from '../charts/range-chart.js';
 import { field, h, replace } from '../dom.js';
 import { formatEvery } from '../format.js';
 import { describeError } from '../i18n/api-errors.js';
@@ -40,8 +40,8 @@ async function loadRange(
   const res = await api.get<{ series: Series[] }>(`/v1/pilots/${encodeURIComponent(pilotId)}/telemetry?${q}`);
   if (stale()) return undefined;
   const named = names();
-  const tables = res.series.map(
-    (s) => [s.points.map((p) => Date.parse(p.ts) / 1000), s.points.map((p) => p.value)] as uPlot.AlignedData,
+  const tables = res.series.map((s) =>
+    breakGaps([s.points.map((p) => Date.parse(p.ts) / 1000), s.points.map((p) => p.value)]),
   );
   const data: uPlot.AlignedData =
     tables.length === 0 ? [[]] : tables.length === 1 ? tables[0]! : uPlot.join(tables);
