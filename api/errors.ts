@@ -43,12 +43,19 @@ export class ApiError extends Error {
   }
 }
 
-export const unauthorized = (message: string, reason: ErrorReason) =>
-  new ApiError(401, 'unauthorized', message, { reason });
-export const notFound = (what: 'pilot' | 'device') =>
-  new ApiError(404, 'not_found', `${what} not found`, { reason: `${what}_not_found` satisfies ErrorReason });
-export const conflict = (message: string, reason: ErrorReason) =>
-  new ApiError(409, 'conflict', message, { reason });
+// The reason (api/error-codes.ts) goes to `details.reason`; callers that give none keep the old shape.
+const withReason = (reason: ErrorReason | undefined) => (reason === undefined ? undefined : { reason });
+export const unauthorized = (message = 'missing or invalid API key', reason?: ErrorReason) =>
+  new ApiError(401, 'unauthorized', message, withReason(reason));
+export const notFound = (what: string) =>
+  new ApiError(
+    404,
+    'not_found',
+    `${what} not found`,
+    withReason(what === 'pilot' || what === 'device' ? `${what}_not_found` : undefined),
+  );
+export const conflict = (message: string, reason?: ErrorReason) =>
+  new ApiError(409, 'conflict', message, withReason(reason));
 export const validationError = (details: FieldProblem[]) =>
   new ApiError(400, 'validation_error', details.map((d) => `${d.path}: ${d.message}`).join('; '), details);
 
