@@ -29,6 +29,8 @@ export function chartOptions(width: number, series: { label: string }[]): uPlot.
   return {
     width,
     height: CHART_HEIGHT,
+    // Room on the right for the last time label (wide in some locales: "12:29:55 AM").
+    padding: [8, 32, 0, 0],
     scales: { x: { time: true } },
     axes: [
       { values: timeTicks, stroke: TEXT, grid: { stroke: GRID }, ticks: { stroke: GRID } },

@@ -40,6 +40,43 @@ function actions(ctx: Ctx, device: Device, pilot: Pilot): HTMLElement {
   return h('div', { class: 'actions' }, rotate, del);
 }
 
+/** The page, top to bottom. */
+function layout(p: {
+  device: Device;
+  pilot: Pilot;
+  facts: { el: HTMLElement };
+  latest: { el: HTMLElement };
+  live: { el: HTMLElement };
+  history: { el: HTMLElement };
+  errors: { el: HTMLElement };
+  badge: { el: HTMLElement };
+  actions: HTMLElement;
+}): HTMLElement[] {
+  const { device, pilot, facts, latest, live, history, errors, badge } = p;
+  const pilotLink = h('a', { href: `#/pilots/${encodeURIComponent(pilot.id)}` }, pilot.name);
+  return [
+    h('p', { class: 'crumbs' }, h('a', { href: '#/' }, t('nav.pilots')), ' / ', pilotLink, ' /'),
+    h('h1', {}, device.name),
+    facts.el,
+    p.actions,
+    h(
+      'section',
+      { 'aria-labelledby': 'latest-title' },
+      h('div', { class: 'section-head' }, h('h2', { id: 'latest-title' }, t('device.latest')), badge.el),
+      latest.el,
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'live-title' },
+      h('h2', { id: 'live-title' }, t('device.live')),
+      h('p', { class: 'hint' }, t('chart.liveNote')),
+      live.el,
+    ),
+    history.el,
+    errors.el,
+  ];
+}
+
 export const deviceView: View = async (ctx, main, deviceId) => {
   const { path, pilot, values, ...loaded } = await load(ctx, deviceId);
   let device = loaded.device;
@@ -58,27 +95,18 @@ export const deviceView: View = async (ctx, main, deviceId) => {
   const history = deviceHistory(ctx.api, device, allKeys);
   const errors = errorLog(ctx.api, device.id);
   const badge = liveBadge();
-  const pilotLink = h('a', { href: `#/pilots/${encodeURIComponent(pilot.id)}` }, pilot.name);
   main.append(
-    h('p', { class: 'crumbs' }, h('a', { href: '#/' }, t('nav.pilots')), ' / ', pilotLink, ' /'),
-    h('h1', {}, device.name),
-    facts.el,
-    actions(ctx, device, pilot),
-    h(
-      'section',
-      { 'aria-labelledby': 'latest-title' },
-      h('div', { class: 'section-head' }, h('h2', { id: 'latest-title' }, t('device.latest')), badge.el),
-      latest.el,
-    ),
-    h(
-      'section',
-      { 'aria-labelledby': 'live-title' },
-      h('h2', { id: 'live-title' }, t('device.live')),
-      h('p', { class: 'hint' }, t('chart.liveNote')),
-      live.el,
-    ),
-    history.el,
-    errors.el,
+    ...layout({
+      device,
+      pilot,
+      facts,
+      latest,
+      live,
+      history,
+      errors,
+      badge,
+      actions: actions(ctx, device, pilot),
+    }),
   );
   const paint = () => {
     facts.paint(device.status.online, lastSeen);
@@ -88,21 +116,7 @@ export const deviceView: View = async (ctx, main, deviceId) => {
   void history.load();
   void errors.load();
 
-  let repaint: ReturnType<typeof setTimeout> | undefined;
-  const onReading = (r: LiveReading) => {
-    for (const [k, v] of Object.entries(r.values)) {
-      const prev = values.get(k);
-      if (!prev || prev.ts <= r.ts) values.set(k, { ts: r.ts, value: v });
-      if (typeof v === 'number') live.chartFor(k).push(device.id, device.name, r.ts, v);
-    }
-    lastSeen = Date.now();
-    repaint ??= setTimeout(() => {
-      repaint = undefined;
-      paint();
-    }, REPAINT_MS);
-  };
-  const stop = openLive(ctx.api, { deviceId: device.id }, onReading, badge.set);
-  const poll = setInterval(async () => {
+  const pollStatus = async () => {
     try {
       device = await ctx.api.get<Device>(path);
       const seen = device.status.lastSeenAt ? Date.parse(device.status.lastSeenAt) : null;
@@ -111,11 +125,35 @@ export const deviceView: View = async (ctx, main, deviceId) => {
     } catch {
       // deleted elsewhere or offline: the next poll tries again
     }
-  }, POLL_MS);
+  };
+  // A reading from a device shown offline: ask again once presence is written (batched each second).
+  let statusSoon: ReturnType<typeof setTimeout> | undefined;
+  let repaint: ReturnType<typeof setTimeout> | undefined;
+  const onReading = (r: LiveReading) => {
+    for (const [k, v] of Object.entries(r.values)) {
+      const prev = values.get(k);
+      if (!prev || prev.ts <= r.ts) values.set(k, { ts: r.ts, value: v });
+      if (typeof v === 'number') live.chartFor(k).push(device.id, device.name, r.ts, v);
+    }
+    lastSeen = Date.now();
+    if (!device.status.online) {
+      statusSoon ??= setTimeout(() => {
+        statusSoon = undefined;
+        void pollStatus();
+      }, 1500);
+    }
+    repaint ??= setTimeout(() => {
+      repaint = undefined;
+      paint();
+    }, REPAINT_MS);
+  };
+  const stop = openLive(ctx.api, { deviceId: device.id }, onReading, badge.set);
+  const poll = setInterval(() => void pollStatus(), POLL_MS);
   return () => {
     stop();
     clearInterval(poll);
     clearTimeout(repaint);
+    clearTimeout(statusSoon);
     history.destroy();
     live.destroy();
   };

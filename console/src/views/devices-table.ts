@@ -129,6 +129,8 @@ export function devicesTable(ctx: Ctx, pilotId: string) {
   }
 
   const timer = setInterval(() => void refresh().catch(() => {}), POLL_MS);
+  // A reading from a device shown offline: refresh once presence is written (batched each second).
+  let soon: ReturnType<typeof setTimeout> | undefined;
   return {
     el: h('div', { class: 'table-wrap' }, empty, table),
     refresh,
@@ -141,12 +143,19 @@ export function devicesTable(ctx: Ctx, pilotId: string) {
       const repaint = row.lastSeen === null || now - row.lastSeen >= 1000;
       row.lastSeen = now;
       if (repaint) paint(row);
+      if (!row.device.status.online) {
+        soon ??= setTimeout(() => {
+          soon = undefined;
+          void refresh().catch(() => {});
+        }, 1500);
+      }
     },
     names(): Map<string, string> {
       return new Map([...rows].map(([id, r]) => [id, r.device.name]));
     },
     destroy() {
       clearInterval(timer);
+      clearTimeout(soon);
     },
   };
 }
