@@ -3,7 +3,8 @@
 #   ./platform.sh up     install what is missing, then run the whole platform with a simulated fleet
 #   ./platform.sh test   install what is missing, then run every test
 #   ./platform.sh setup  only install what is missing (InfluxDB 1.x, npm packages, and for the tests
-#                        and benchmarks VictoriaMetrics and the MQTT clients mosquitto_pub and paho)
+#                        and benchmarks VictoriaMetrics, the MQTT clients mosquitto_pub and paho, and
+#                        chromium for the console's tests)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -70,6 +71,14 @@ ensure_test_clients() {
     say "the tests that use ${missing[*]} will be skipped: install them (sudo apt-get install -y ${missing[*]})"
 }
 
+ensure_chromium() {
+  # The console's browser tests and its bench part drive Debian's chromium (playwright-core, no download).
+  if [ -x /usr/bin/chromium ]; then return; fi
+  say "chromium is missing: installing Debian's chromium (and a CJK font for the Chinese console)"
+  apt_install chromium fonts-wqy-microhei ||
+    say "chromium is missing: the console's browser tests need it (Debian: sudo apt-get install -y chromium)."
+}
+
 ensure_packages() {
   # npm ci when node_modules is missing or older than the lock file.
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -82,7 +91,7 @@ setup() { ensure_node; ensure_influxd; ensure_packages; }
 
 case "${1:-up}" in
   up | start) setup; exec npm start --silent ;;
-  test) setup; ensure_test_servers; ensure_test_clients; exec npm test ;;
-  setup) setup; ensure_test_servers; ensure_test_clients ;;
+  test) setup; ensure_test_servers; ensure_test_clients; ensure_chromium; exec npm test ;;
+  setup) setup; ensure_test_servers; ensure_test_clients; ensure_chromium ;;
   *) say "usage: ./platform.sh [up|test|setup]"; exit 64 ;;
 esac

@@ -6,6 +6,7 @@
  * (`deps.plugins`, e.g. telemetry) are registered last under the same auth, limits and error handling;
  * they declare full paths (`/v1/...`).
  */
+import { randomBytes } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -20,12 +21,20 @@ import type { Logger } from 'pino';
 import type { FailedAuthOptions } from '../core/failed-auth-throttle.js';
 import type { RegistryStore } from '../core/registry/types.js';
 import { installAuth } from './auth.js';
+import type { ConsoleBundle } from './console/bundle.js';
+import { consoleRoutes } from './console/routes.js';
+import { installCors } from './cors.js';
 import { ApiError, clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
 import { installJsonBodyParser } from './json-body.js';
+import { requestSerializer } from './log-redaction.js';
 import { deviceErrorRoutes, deviceRoutes } from './routes/devices.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { partnerRoutes } from './routes/partners.js';
+import { pilotOverviewRoutes } from './routes/pilot-overview.js';
 import { pilotRoutes } from './routes/pilots.js';
+import { streamTokenRoutes } from './routes/stream-tokens.js';
+import { installStreamTokenAuth } from './stream-tokens/auth.js';
+import { createStreamTokens, type StreamTokens } from './stream-tokens/token.js';
 
 export interface ApiDeps {
   registry: RegistryStore;
@@ -42,6 +51,12 @@ export interface ApiDeps {
   readinessChecks?: ReadinessCheck[];
   /** Extra route plugins (e.g. telemetry), registered under the same auth and error handling. */
   plugins?: FastifyPluginAsync[];
+  /** Mints and checks `?token=` for live streams; default: a random key (tokens of this process only). */
+  streamTokens?: StreamTokens;
+  /** Origins allowed to call the API from a browser (CORS); empty or unset: CORS stays off. */
+  corsOrigins?: readonly string[];
+  /** The browser console served at /console/ (built in the background); unset: not served. */
+  console?: Promise<ConsoleBundle>;
 }
 
 export type { ReadinessCheck };
@@ -58,10 +73,17 @@ const REDACT = [
   '*.apiKey',
   'secret',
   '*.secret',
+  'token',
+  '*.token',
 ];
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
-  const logger = deps.logger.child({ component: 'api' }, { redact: { paths: REDACT, censor: '[redacted]' } });
+  const logger = deps.logger.child(
+    { component: 'api' },
+    // The req serializer replaces Fastify's: it logs URLs without `?token=` values.
+    { redact: { paths: REDACT, censor: '[redacted]' }, serializers: { req: requestSerializer } },
+  );
+  const streamTokens = deps.streamTokens ?? createStreamTokens({ key: randomBytes(32) });
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: 1024 * 1024,
@@ -76,6 +98,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   installJsonBodyParser(app);
   installErrorHandlers(app);
   installAuth(app, deps.adminKeyHash, deps.failedAuth);
+  installStreamTokenAuth(app, streamTokens);
+  await installCors(app, deps.corsOrigins ?? []);
 
   await app.register(rateLimit, {
     max: deps.rateLimitPerMinute,
@@ -135,6 +159,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(pilotRoutes, { mqttPublicUrl: deps.mqttPublicUrl });
   await app.register(deviceRoutes, { mqttPublicUrl: deps.mqttPublicUrl });
   await app.register(deviceErrorRoutes);
+  await app.register(pilotOverviewRoutes);
+  await app.register(streamTokenRoutes, { tokens: streamTokens });
+  if (deps.console) await app.register(consoleRoutes(deps.console));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
 
   return app;

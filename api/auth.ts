@@ -81,11 +81,9 @@ export function installAuth(
       throw await failedAuthentication(
         request,
         reply,
-        unauthorized(
-          bearerToken(request) === undefined
-            ? 'missing API key (Authorization: Bearer <key>)'
-            : 'invalid API key',
-        ),
+        bearerToken(request) === undefined
+          ? unauthorized('missing API key (Authorization: Bearer <key>)', 'api_key_missing')
+          : unauthorized('invalid API key', 'api_key_invalid'),
       );
     }
   });
@@ -117,12 +115,14 @@ export async function failedAuthentication(
 }
 
 export function requireAdmin(request: FastifyRequest): void {
-  if (request.principal?.kind !== 'admin') throw unauthorized('this route needs the admin API key');
+  if (request.principal?.kind !== 'admin')
+    throw unauthorized('this route needs the admin API key', 'admin_key_required');
 }
 
 export function requirePartner(request: FastifyRequest): Partner {
   const principal = request.principal;
-  if (principal?.kind !== 'partner') throw unauthorized('this route needs a partner API key');
+  if (principal?.kind !== 'partner')
+    throw unauthorized('this route needs a partner API key', 'partner_key_required');
   return principal.partner;
 }
 

@@ -8,6 +8,9 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ConflictError, InvalidCursorError } from '../core/registry/errors.js';
+import { type ErrorReason, type FieldCode, fieldCodeOf } from './error-codes.js';
+
+export type { ErrorReason, FieldCode };
 
 export type ErrorCode =
   | 'bad_request'
@@ -29,6 +32,10 @@ export interface FieldProblem {
   /** Where the problem is, e.g. `body.country`, `query.limit`, `params.deviceId`. */
   path: string;
   message: string;
+  /** Stable and translatable (api/error-codes.ts); the message is English for people. */
+  code?: FieldCode;
+  /** The bound a too_short/too_long/too_small/too_big value broke. */
+  limit?: number;
 }
 
 export class ApiError extends Error {
@@ -43,10 +50,19 @@ export class ApiError extends Error {
   }
 }
 
-export const unauthorized = (message = 'missing or invalid API key') =>
-  new ApiError(401, 'unauthorized', message);
-export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
-export const conflict = (message: string) => new ApiError(409, 'conflict', message);
+// The reason (api/error-codes.ts) goes to `details.reason`; callers that give none keep the old shape.
+const withReason = (reason: ErrorReason | undefined) => (reason === undefined ? undefined : { reason });
+export const unauthorized = (message = 'missing or invalid API key', reason?: ErrorReason) =>
+  new ApiError(401, 'unauthorized', message, withReason(reason));
+export const notFound = (what: string) =>
+  new ApiError(
+    404,
+    'not_found',
+    `${what} not found`,
+    withReason(what === 'pilot' || what === 'device' ? `${what}_not_found` : undefined),
+  );
+export const conflict = (message: string, reason?: ErrorReason) =>
+  new ApiError(409, 'conflict', message, withReason(reason));
 export const validationError = (details: FieldProblem[]) =>
   new ApiError(400, 'validation_error', details.map((d) => `${d.path}: ${d.message}`).join('; '), details);
 
@@ -72,9 +88,15 @@ function fieldProblems(error: FastifyError): FieldProblem[] {
     // z.strictObject reports all unknown keys in one issue at the object's path: name each one.
     const keys = (v.params as { keys?: unknown }).keys;
     if (v.keyword === 'unrecognized_keys' && Array.isArray(keys)) {
-      for (const key of keys) problems.push({ path: `${base}.${String(key)}`, message: 'unknown field' });
+      for (const key of keys)
+        problems.push({ path: `${base}.${String(key)}`, message: 'unknown field', code: 'unknown_field' });
     } else {
-      problems.push({ path: base, message: v.message ?? 'invalid value' });
+      const params = (v.params ?? {}) as Record<string, unknown>;
+      problems.push({
+        path: base,
+        message: v.message ?? 'invalid value',
+        ...fieldCodeOf(v.keyword, v.message, params),
+      });
     }
   }
   return problems;
@@ -83,14 +105,17 @@ function fieldProblems(error: FastifyError): FieldProblem[] {
 function toApiError(error: FastifyError): ApiError | undefined {
   if (error instanceof ApiError) return error;
   if (error instanceof InvalidCursorError) {
-    return validationError([{ path: 'query.cursor', message: 'not a cursor returned by this list' }]);
+    return validationError([
+      { path: 'query.cursor', message: 'not a cursor returned by this list', code: 'invalid_cursor' },
+    ]);
   }
-  if (error instanceof ConflictError) return conflict(error.message);
+  // The registry's only unique constraint a caller can hit is a name.
+  if (error instanceof ConflictError) return conflict(error.message, 'name_taken');
   if (hasZodFastifySchemaValidationErrors(error)) return validationError(fieldProblems(error));
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return validationError([{ path: 'body', message: 'expected a JSON body' }]);
+      return validationError([{ path: 'body', message: 'expected a JSON body', code: 'invalid_json' }]);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ApiError(415, 'unsupported_media_type', 'expected Content-Type: application/json');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -127,7 +152,9 @@ export function installErrorHandlers(app: FastifyInstance): void {
   // Fastify answers a known path with another method 404 too (no 405), in this same shape.
   app.setNotFoundHandler((request, reply) => {
     const path = (request.url.split('?')[0] ?? '').slice(0, 200);
-    reply.status(404).send(errorBody('not_found', `no route ${request.method} ${path}`));
+    reply
+      .status(404)
+      .send(errorBody('not_found', `no route ${request.method} ${path}`, { reason: 'route_not_found' }));
   });
 }
 

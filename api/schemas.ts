@@ -31,7 +31,13 @@ export const ErrorResponse = z
       details: z
         .unknown()
         .optional()
-        .meta({ description: 'For validation_error: a list of {path, message}, one per wrong field' }),
+        .meta({
+          description:
+            'For validation_error: a list of {path, message, code, limit?}, one per wrong field (code: required, ' +
+            'too_short, too_long, invalid_format, invalid_value, unknown_field, no_such_partner, ...). ' +
+            'For 401, 404 and 409: {reason}, e.g. api_key_invalid, partner_key_required, device_not_found, ' +
+            'already_member, stream_token_expired. Codes and reasons are stable; messages are English text.',
+        }),
     }),
   })
   .meta({ id: 'Error', description: 'The error shape of every endpoint' });

@@ -13,7 +13,9 @@ import type { Logger } from '../core/log.js';
 import type { RegistryStore } from '../core/registry/types.js';
 import { resolveAdminKey } from './admin-key.js';
 import { buildApp, type ReadinessCheck } from './app.js';
+import { buildConsoleBundle, type ConsoleBundle } from './console/bundle.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { createStreamTokens, streamTokenKey } from './stream-tokens/token.js';
 import { telemetryPlugins } from './telemetry/plugins.js';
 
 export interface ApiServerDeps {
@@ -62,12 +64,24 @@ export async function startApi(
     deviceRate: deps.deviceRate,
     keyLimits: deps.keyLimits,
   });
+  // Built in the background while the rest starts; a failure is logged and /console/ answers 503.
+  let consoleBundle: Promise<ConsoleBundle> | undefined;
+  if (config.http.consoleEnabled) {
+    consoleBundle = buildConsoleBundle();
+    consoleBundle.catch((err) =>
+      deps.logger.error({ err }, 'console build failed; /console/ is unavailable'),
+    );
+  }
   const app = await buildApp({
     registry: deps.registry,
     logger: deps.logger,
     adminKeyHash: adminKey.hash,
     mqttPublicUrl: deps.mqttPublicUrl ?? deps.mqttUrl,
     rateLimitPerMinute: config.http.rateLimitPerMinute,
+    corsOrigins: config.http.corsOrigins,
+    // Every API process sharing the service secret accepts the others' stream tokens.
+    streamTokens: createStreamTokens({ key: streamTokenKey(deps.serviceSecret) }),
+    console: consoleBundle,
     readinessChecks: [...deps.influx.readiness, ...(deps.readinessChecks ?? [])],
     plugins: [
       metricsRoutes(deps.metrics, telemetry.remoteMetrics),

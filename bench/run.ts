@@ -6,7 +6,7 @@
  *   --quick    small counts; a smoke run for CI (well under a minute), not a measurement
  *   --profile  also write a V8 CPU profile of each platform process and summarise where time goes
  *   --keep     keep the run's directory under .bench-tmp/ (data dirs, child logs) for a post-mortem
- * Parts: e2e, batched, batched-v2, latency, connections, isolation, and telemetry-query when bench/telemetry-query.ts
+ * Parts: e2e, batched, batched-v2, latency, connections, isolation, console, and telemetry-query when bench/telemetry-query.ts
  * exists (a script of its own that writes its own section).
  */
 import { spawn } from 'node:child_process';
@@ -15,13 +15,22 @@ import path from 'node:path';
 import { batchedPart } from './batched.js';
 import { batchedV2Part } from './batched-v2.js';
 import { connectionsPart } from './connections.js';
+import { consolePart } from './console.js';
 import { e2ePart } from './e2e.js';
 import { type BenchPart, closeContext, openContext } from './fixtures.js';
 import { isolationPart } from './isolation.js';
 import { latencyPart } from './latency.js';
 import { BENCH_DIR, fmt, printResult, resultHeader, writeResult } from './report.js';
 
-const PARTS: BenchPart[] = [e2ePart, batchedPart, batchedV2Part, latencyPart, connectionsPart, isolationPart];
+const PARTS: BenchPart[] = [
+  e2ePart,
+  batchedPart,
+  batchedV2Part,
+  latencyPart,
+  connectionsPart,
+  isolationPart,
+  consolePart,
+];
 const TELEMETRY_QUERY = path.join(BENCH_DIR, 'telemetry-query.ts');
 
 const args = process.argv.slice(2);

@@ -42,6 +42,16 @@ const url = () =>
     }, 'expected an http(s) URL such as http://127.0.0.1:8086'),
   );
 
+/** `scheme://host[:port]`, exactly as a browser sends it in `Origin`. */
+function isOrigin(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return ['http:', 'https:'].includes(u.protocol) && u.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 /** Each section maps environment variable names to a parsed, typed value. */
 const sections = {
   common: z.object({
@@ -66,6 +76,24 @@ const sections = {
     ),
     API_RATE_LIMIT_PER_MINUTE: intIn(1, 1_000_000).default(1200),
     API_MAX_STREAMS_PER_KEY: intIn(1, 100_000).default(20),
+    /** Comma-separated origins allowed to call the API from browsers; unset: CORS off. */
+    API_CORS_ORIGINS: z.preprocess(
+      unsetIfEmpty,
+      z
+        .string()
+        .transform((v) =>
+          v
+            .split(',')
+            .map((o) => o.trim())
+            .filter((o) => o.length > 0),
+        )
+        .refine(
+          (list) => list.every(isOrigin),
+          'expected comma-separated origins such as https://dash.example.com,http://localhost:3000',
+        )
+        .default([]),
+    ),
+    CONSOLE_ENABLED: bool().default(true),
   }),
   mqtt: z.object({
     MQTT_HOST: str().default('127.0.0.1'),
@@ -145,6 +173,10 @@ export interface HttpConfig {
   rateLimitPerMinute: number;
   /** Live streams (SSE) open at once per API key. */
   maxStreamsPerKey: number;
+  /** Origins allowed by CORS; empty: CORS off. */
+  corsOrigins: string[];
+  /** Serve the browser console at /console/. */
+  consoleEnabled: boolean;
 }
 export interface MqttConfig {
   host: string;
@@ -211,6 +243,8 @@ const shape: { [K in SectionName]: (r: Raw) => PlatformConfig[K] } = {
     adminApiKey: r.ADMIN_API_KEY,
     rateLimitPerMinute: r.API_RATE_LIMIT_PER_MINUTE,
     maxStreamsPerKey: r.API_MAX_STREAMS_PER_KEY,
+    corsOrigins: r.API_CORS_ORIGINS,
+    consoleEnabled: r.CONSOLE_ENABLED,
   }),
   mqtt: (r) => ({ host: r.MQTT_HOST, port: r.MQTT_PORT, publicUrl: r.MQTT_PUBLIC_URL }),
   broker: (r) => ({

@@ -9,6 +9,9 @@ await runMain(ALL_SECTIONS, async (config) => {
     '',
     'The platform is up.',
     `  API        ${platform.apiUrl}   (OpenAPI: ${platform.apiUrl}/docs)`,
+    ...(config.http.consoleEnabled
+      ? [`  Console    ${platform.apiUrl}/console/   (sign in with a partner key)`]
+      : []),
     `  MQTT       ${platform.mqttUrl}`,
     `  InfluxDB   ${platform.influxUrl}   ${platform.influxTarget}`,
     `  Data dir   ${config.common.dataDir}`,

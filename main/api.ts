@@ -50,6 +50,7 @@ await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest'], async (c
       (a) => a.close(),
     );
     process.stdout.write(`API listening on ${api.address.url} (OpenAPI: ${api.address.url}/docs)\n`);
+    if (config.http.consoleEnabled) process.stdout.write(`Console: ${api.address.url}/console/\n`);
     if (api.generatedAdminKey) {
       process.stdout.write(
         `Admin key: ${api.generatedAdminKey} (shown only this once; set ADMIN_API_KEY to replace it)\n`,

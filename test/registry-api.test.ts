@@ -136,10 +136,12 @@ describe('pilots', () => {
     const a = await createPartner(api, 'A');
     const res = await call(api.app, 'POST', '/v1/pilots', a.apiKey, { name: 'x', partnerIds: ['prt_nope'] });
     expect(res.status).toBe(400);
-    expect(res.body.error.details).toEqual([{ path: 'body.partnerIds.0', message: 'no such partner' }]);
+    expect(res.body.error.details).toEqual([
+      { path: 'body.partnerIds.0', message: 'no such partner', code: 'no_such_partner' },
+    ]);
     const missing = await call(api.app, 'POST', '/v1/pilots', a.apiKey, {});
     expect(missing.status).toBe(400);
-    expect(missing.body.error.details.map((d: any) => d.path)).toEqual(['body.name']);
+    expect(missing.body.error.details.map((d: any) => [d.path, d.code])).toEqual([['body.name', 'required']]);
   });
 
   it('lists pilots in pages with limit and cursor', async () => {

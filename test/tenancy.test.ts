@@ -80,6 +80,11 @@ function routesFor(pilotId: string, deviceId: string, partnerId: string): [strin
     ['PATCH', `/v1/devices/${deviceId}`, { name: 'hijacked' }],
     ['POST', `/v1/devices/${deviceId}/credentials`],
     ['DELETE', `/v1/devices/${deviceId}`],
+    // Added for the console (issue 14): members, error counts, stream tokens.
+    ['GET', `/v1/pilots/${pilotId}/members`],
+    ['GET', `/v1/pilots/${pilotId}/error-counts`],
+    ['POST', '/v1/stream-tokens', { deviceId }],
+    ['POST', '/v1/stream-tokens', { pilotId }],
   ];
 }
 

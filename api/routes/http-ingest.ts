@@ -25,7 +25,7 @@ import { secretMatches } from '../../core/secrets.js';
 import { parseTelemetryPayload, payloadPrefix, telemetryPayloadSchema } from '../../core/telemetry.js';
 import { TokenBuckets } from '../../core/token-bucket.js';
 import { failedAuthentication } from '../auth.js';
-import { ApiError } from '../errors.js';
+import { ApiError, notFound } from '../errors.js';
 import { DeviceParams, errorResponses } from '../schemas.js';
 import { checkKeys, claimNewKeys } from '../telemetry/http-key-types.js';
 import { BrokerUnavailableError, type IngestPublisher } from '../telemetry/ingest-publisher.js';
@@ -67,7 +67,9 @@ export function basicCredentials(header: string | undefined): [string, string] |
 }
 
 function deviceUnauthorized(): ApiError {
-  return new ApiError(401, 'unauthorized', 'expected HTTP Basic with this device id and its secret');
+  return new ApiError(401, 'unauthorized', 'expected HTTP Basic with this device id and its secret', {
+    reason: 'device_credentials_invalid',
+  });
 }
 
 export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
@@ -202,7 +204,7 @@ function refusal(devices: DeviceErrorLog) {
       400,
       'validation_error',
       `payload refused, nothing stored: ${problems.slice(0, 3).join('; ')}`,
-      problems.map((message) => ({ path: 'body', message })),
+      problems.map((message) => ({ path: 'body', message, code: 'invalid' })),
     );
   };
 }
@@ -224,5 +226,5 @@ function fromRegistry<T>(reply: FastifyReply, read: () => T): T {
 
 function validateParams(data: unknown): { value: unknown } | { error: Error } {
   const r = DeviceParams.safeParse(data);
-  return r.success ? { value: r.data } : { error: new ApiError(404, 'not_found', 'device not found') };
+  return r.success ? { value: r.data } : { error: notFound('device') };
 }

@@ -82,7 +82,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = asy
       const unknown: FieldProblem[] = [];
       others.forEach((id, i) => {
         if (!app.registry.getPartner(id))
-          unknown.push({ path: `body.partnerIds.${i}`, message: 'no such partner' });
+          unknown.push({ path: `body.partnerIds.${i}`, message: 'no such partner', code: 'no_such_partner' });
       });
       if (unknown.length > 0) throw validationError(unknown);
       const pilot = app.registry.createPilot({
@@ -143,10 +143,12 @@ export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = asy
       const pilot = pilotForCaller(request, request.params.pilotId);
       const { partnerId } = request.body;
       if (!app.registry.getPartner(partnerId)) {
-        throw validationError([{ path: 'body.partnerId', message: 'no such partner' }]);
+        throw validationError([
+          { path: 'body.partnerId', message: 'no such partner', code: 'no_such_partner' },
+        ]);
       }
       if (!app.registry.addPilotMember(pilot.id, partnerId))
-        throw conflict('the partner is already a member');
+        throw conflict('the partner is already a member', 'already_member');
       return reply.status(201).send(pilotDto(pilotForCaller(request, pilot.id)));
     },
   );

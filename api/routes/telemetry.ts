@@ -232,11 +232,13 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
       'Server-sent events (`text/event-stream`): one `reading` event per stored reading, data ' +
       '`{"deviceId", "ts", "values"}`, and a comment line as heartbeat every 15 s. Only readings stored ' +
       'after the stream opened; read history with the telemetry routes. At most `API_MAX_STREAMS_PER_KEY` ' +
-      'streams (default 20) may be open per API key; past it a 429 `too_many_streams`.';
+      'streams (default 20) may be open per API key; past it a 429 `too_many_streams`. From a browser ' +
+      '(EventSource), pass `?token=` from `POST /v1/stream-tokens` instead of the Authorization header.';
 
     app.get(
       '/v1/devices/:deviceId/telemetry/stream',
       {
+        config: { streamToken: 'device' },
         schema: {
           tags: TAGS,
           security: BEARER_SECURITY,
@@ -255,6 +257,7 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
     app.get(
       '/v1/pilots/:pilotId/telemetry/stream',
       {
+        config: { streamToken: 'pilot' },
         schema: {
           tags: TAGS,
           security: BEARER_SECURITY,
@@ -285,5 +288,5 @@ function sendCsv(reply: FastifyReply, csv: string): FastifyReply {
 }
 
 function badQuery(param: string, message: string): ApiError {
-  return validationError([{ path: `query.${param}`, message }]);
+  return validationError([{ path: `query.${param}`, message, code: 'invalid_value' }]);
 }

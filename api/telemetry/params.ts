@@ -4,7 +4,7 @@
  * `mean` of a string key).
  */
 import type { TelemetrySchemaStore, ValueType } from '../../core/registry/types.js';
-import { validationError } from '../errors.js';
+import { type FieldCode, validationError } from '../errors.js';
 import {
   type Aggregate,
   KEY_PATTERN,
@@ -19,14 +19,15 @@ import { parseDuration, parseInstant, TimeParseError } from './time.js';
 /** Default range when neither `from` nor `to` is given: the last 24 hours. */
 export const DEFAULT_RANGE_MS = 24 * 3_600_000;
 
-const bad = (path: string, message: string) => validationError([{ path: `query.${path}`, message }]);
+const bad = (path: string, message: string, code: FieldCode) =>
+  validationError([{ path: `query.${path}`, message, code }]);
 
 function instant(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   try {
     return parseInstant(value, name);
   } catch (err) {
-    if (err instanceof TimeParseError) throw bad(name, err.message.replace(`${name}: `, ''));
+    if (err instanceof TimeParseError) throw bad(name, err.message.replace(`${name}: `, ''), 'invalid_time');
     throw err;
   }
 }
@@ -39,7 +40,7 @@ export function resolveRange(
 ): TimeRange {
   const to = instant(q.to, 'to') ?? now;
   const from = instant(q.from, 'from') ?? to - defaultRangeMs;
-  if (from > to) throw bad('from', 'must not be after to');
+  if (from > to) throw bad('from', 'must not be after to', 'from_after_to');
   return { from, to };
 }
 
@@ -47,7 +48,8 @@ export function resolveEvery(every: string): number {
   try {
     return parseDuration(every, 'every');
   } catch (err) {
-    if (err instanceof TimeParseError) throw bad('every', err.message.replace('every: ', ''));
+    if (err instanceof TimeParseError)
+      throw bad('every', err.message.replace('every: ', ''), 'invalid_duration');
     throw err;
   }
 }
@@ -58,6 +60,7 @@ export function checkWindowCount(range: TimeRange, everyMs: number, every: strin
     throw bad(
       'every',
       `at most ${MAX_WINDOWS} windows per request; this range holds ${n} windows of ${every}: widen every or narrow from/to`,
+      'too_many_windows',
     );
   }
 }
@@ -65,7 +68,7 @@ export function checkWindowCount(range: TimeRange, everyMs: number, every: strin
 export function parseKeys(value: string | undefined, param = 'keys'): string[] | undefined {
   if (value === undefined) return undefined;
   const keys = [...new Set(value.split(','))];
-  if (keys.length > MAX_KEYS) throw bad(param, `at most ${MAX_KEYS} keys`);
+  if (keys.length > MAX_KEYS) throw bad(param, `at most ${MAX_KEYS} keys`, 'too_many_keys');
   for (const k of keys) checkKey(k, param);
   return keys;
 }
@@ -75,16 +78,18 @@ export function checkKey(k: string, param: string): void {
     throw bad(
       param,
       `${JSON.stringify(k.slice(0, 70))} is not a key: expected a letter, then letters, digits, _ . or -, at most 64 characters`,
+      'invalid_key',
     );
   }
-  if (RESERVED_KEYS.has(k)) throw bad(param, `${JSON.stringify(k)} is reserved and never a value key`);
+  if (RESERVED_KEYS.has(k))
+    throw bad(param, `${JSON.stringify(k)} is reserved and never a value key`, 'reserved_key');
 }
 
 export function parseLimit(value: string | undefined): number {
   if (value === undefined) return DEFAULT_LIMIT;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT)
-    throw bad('limit', `expected an integer from 1 to ${MAX_LIMIT}`);
+    throw bad('limit', `expected an integer from 1 to ${MAX_LIMIT}`, 'invalid_value');
   return n;
 }
 
@@ -102,6 +107,7 @@ export function checkAggregateTypes(
       throw bad(
         param,
         `key ${JSON.stringify(k)} holds ${t}s; agg=${agg} needs numbers (use first, last or count)`,
+        'agg_needs_numbers',
       );
     }
   }

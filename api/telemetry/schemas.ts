@@ -91,7 +91,13 @@ export const PilotTelemetryQuery = z.strictObject({
   to,
 });
 
-export const StreamQuery = z.strictObject({});
+export const StreamQuery = z.strictObject({
+  token: z.string().min(1).max(1000).optional().meta({
+    description:
+      'A stream token from `POST /v1/stream-tokens`, instead of `Authorization` (for EventSource). One use, 60 s.',
+    example: 'st1.eyJwYXJ0bmVySWQiOi...',
+  }),
+});
 
 const TelemetryValue = z
   .union([z.number(), z.boolean(), z.string(), z.null()])

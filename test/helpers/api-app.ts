@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync, InjectOptions } from 'fastify';
 import { pino } from 'pino';
-import { buildApp } from '../../api/app.js';
+import { type ApiDeps, buildApp } from '../../api/app.js';
 import type { FailedAuthOptions } from '../../core/failed-auth-throttle.js';
 import { openSqliteRegistry } from '../../core/registry/sqlite.js';
 import type { RegistryStore } from '../../core/registry/types.js';
@@ -33,6 +33,8 @@ export async function startTestApi(
     plugins?: FastifyPluginAsync[];
     /** Default: the production counts with millisecond delays, so suites of 401 checks stay fast. */
     failedAuth?: Partial<FailedAuthOptions>;
+    /** More of the app's dependencies (stream tokens, CORS origins, the console). */
+    deps?: Partial<ApiDeps>;
   } = {},
 ): Promise<TestApi> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'api-test-'));
@@ -50,6 +52,7 @@ export async function startTestApi(
     readinessChecks: opts.readinessChecks ?? [],
     plugins: opts.plugins ?? [],
     failedAuth: opts.failedAuth ?? { baseDelayMs: 1, maxDelayMs: 5 },
+    ...opts.deps,
   });
   await app.ready();
   return {

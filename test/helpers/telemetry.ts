@@ -6,6 +6,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { IPoint } from 'influx';
+import type { ApiDeps } from '../../api/app.js';
 import { type TelemetryRoutesDeps, telemetryRoutes } from '../../api/routes/telemetry.js';
 import { createLocalLiveFeed, type LiveFeed } from '../../api/telemetry/live.js';
 import type { InfluxConnection } from '../../core/influx/client.js';
@@ -28,12 +29,18 @@ export interface TelemetryFixture {
 }
 
 export async function startTelemetryFixture(
-  opts: { feed?: LiveFeed; routes?: Partial<TelemetryRoutesDeps>; plugins?: FastifyPluginAsync[] } = {},
+  opts: {
+    feed?: LiveFeed;
+    routes?: Partial<TelemetryRoutesDeps>;
+    plugins?: FastifyPluginAsync[];
+    deps?: Partial<ApiDeps>;
+  } = {},
 ): Promise<TelemetryFixture> {
   const influx = await sharedInflux();
   const feed = opts.feed ?? createLocalLiveFeed();
   const api = await startTestApi({
     plugins: [telemetryRoutes({ influx, liveFeed: feed, ...opts.routes }), ...(opts.plugins ?? [])],
+    deps: opts.deps,
   });
   const partner = await createPartner(api, 'Maker');
   const pilot = await createPilot(api, partner.apiKey, 'Boilers');

@@ -1,0 +1,79 @@
+/**
+ * Stable, fine-grained error identifiers, so a client (the console) can show a translated message
+ * for every error without parsing English. They ride inside the contract's shape without changing
+ * it: the top-level `code` stays the coarse family (`unauthorized`, `not_found`, ...); a 401, 404 or
+ * 409 carries `details: {reason}`, and each `validation_error` detail carries its own `code`.
+ * Values are only ever added, never renamed.
+ */
+
+/** `details.reason` of 401, 404 and 409 answers. */
+export type ErrorReason =
+  | 'api_key_missing'
+  | 'api_key_invalid'
+  | 'admin_key_required'
+  | 'partner_key_required'
+  | 'device_credentials_invalid'
+  | 'stream_token_invalid'
+  | 'stream_token_expired'
+  | 'stream_token_used'
+  | 'pilot_not_found'
+  | 'device_not_found'
+  | 'route_not_found'
+  | 'already_member'
+  | 'name_taken';
+
+/** `details[].code` of a `validation_error`. */
+export type FieldCode =
+  | 'required'
+  | 'invalid_type'
+  | 'too_short'
+  | 'too_long'
+  | 'too_small'
+  | 'too_big'
+  | 'invalid_format'
+  | 'invalid_value'
+  | 'unknown_field'
+  | 'invalid_json'
+  | 'invalid_cursor'
+  | 'no_such_partner'
+  | 'invalid_time'
+  | 'invalid_duration'
+  | 'from_after_to'
+  | 'too_many_windows'
+  | 'invalid_key'
+  | 'reserved_key'
+  | 'too_many_keys'
+  | 'agg_needs_numbers'
+  | 'invalid';
+
+/** A zod issue (as fastify-type-provider-zod reports it) to a field code and its limit, if any. */
+export function fieldCodeOf(
+  keyword: string,
+  message: string | undefined,
+  params: Record<string, unknown>,
+): { code: FieldCode; limit?: number } {
+  const limitOf = (v: unknown) => (typeof v === 'number' || typeof v === 'bigint' ? Number(v) : undefined);
+  const sized = params.origin === 'string' || params.origin === 'array';
+  switch (keyword) {
+    case 'invalid_type':
+      // zod 4 does not report the input; its message names what it received.
+      return { code: /received undefined$/.test(message ?? '') ? 'required' : 'invalid_type' };
+    case 'too_small':
+      return withLimit(sized ? 'too_short' : 'too_small', limitOf(params.minimum));
+    case 'too_big':
+      return withLimit(sized ? 'too_long' : 'too_big', limitOf(params.maximum));
+    case 'invalid_format':
+      return { code: 'invalid_format' };
+    case 'invalid_value':
+    case 'invalid_union':
+      return { code: 'invalid_value' };
+    case 'unrecognized_keys':
+      return { code: 'unknown_field' };
+    default:
+      return { code: 'invalid' };
+  }
+}
+
+function withLimit(code: FieldCode, limit: number | undefined): { code: FieldCode; limit?: number } {
+  return limit === undefined ? { code } : { code, limit };
+}
