@@ -44,6 +44,8 @@ export type FieldCode =
   | 'reserved_key'
   | 'too_many_keys'
   | 'agg_needs_numbers'
+  | 'forbidden_characters'
+  | 'unknown_country'
   | 'invalid';
 
 /** A zod issue (as fastify-type-provider-zod reports it) to a field code and its limit, if any. */
@@ -69,6 +71,11 @@ export function fieldCodeOf(
       return { code: 'invalid_value' };
     case 'unrecognized_keys':
       return { code: 'unknown_field' };
+    case 'custom': {
+      // Our own refinements name their code in the zod issue's params (schemas.ts).
+      const own = (params.params as { fieldCode?: unknown } | undefined)?.fieldCode;
+      return { code: typeof own === 'string' ? (own as FieldCode) : 'invalid' };
+    }
     default:
       return { code: 'invalid' };
   }

@@ -94,6 +94,7 @@ const refuse = (pattern: RegExp) => (value: string, ctx: z.RefinementCtx) => {
   const cp = m[0].codePointAt(0) ?? 0;
   ctx.addIssue({
     code: 'custom',
+    params: { fieldCode: 'forbidden_characters' },
     message: `must not contain control or bidirectional-control characters (U+${cp.toString(16).toUpperCase().padStart(4, '0')} at index ${m.index})`,
   });
 };
@@ -114,6 +115,7 @@ export const CountryCode = z
     const hint = COUNTRY_HINTS[code];
     ctx.addIssue({
       code: 'custom',
+      params: { fieldCode: 'unknown_country' },
       message: `${code} is not an assigned ISO 3166-1 alpha-2 country code${hint ? `; use ${hint}` : ''}`,
     });
   })

@@ -178,6 +178,8 @@ export const en = {
   'fieldError.reserved_key': 'is a reserved name',
   'fieldError.too_many_keys': 'has too many keys',
   'fieldError.agg_needs_numbers': 'this aggregate needs numeric keys',
+  'fieldError.forbidden_characters': 'must not contain control or text-direction characters',
+  'fieldError.unknown_country': 'is not an ISO 3166-1 country code (for example IN, CN, DE)',
   'fieldError.invalid': 'is not valid',
 
   'error.reason.api_key_missing': 'Sign in with an API key first.',

@@ -175,6 +175,8 @@ export const zh: Record<MessageKey, string> = {
   'fieldError.reserved_key': '是保留名称',
   'fieldError.too_many_keys': '指标过多',
   'fieldError.agg_needs_numbers': '此聚合方式需要数值型指标',
+  'fieldError.forbidden_characters': '不能包含控制字符或文字方向控制字符',
+  'fieldError.unknown_country': '不是 ISO 3166-1 国家代码（例如 IN、CN、DE）',
   'fieldError.invalid': '无效',
 
   'error.reason.api_key_missing': '请先使用 API 密钥登录。',
