@@ -61,6 +61,7 @@ function startPlatformProcess(): { proc: ChildProcess; banner: Promise<string> }
       HTTP_PORT: '0',
       MQTT_PORT: '0',
       SIM_DEVICES: '2',
+      INFLUX_MANAGED_PORT: '0', // tests never take a fixed port (8086)
       SIM_INTERVAL_MS: '200',
       LOG_LEVEL: 'warn',
     },
