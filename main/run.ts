@@ -36,23 +36,20 @@ export async function runMain<S extends SectionName>(
   // Logs go to stderr: stdout carries what a person reads (the start banner, the URLs).
   const logger = createLogger(partial.common?.logLevel ?? 'info', process.stderr as never);
 
-  // While starting there is no close stack to run yet: log and exit (pdeathsig stops an influxd).
-  const crashWhileStarting = (err: unknown) => {
-    logger.fatal({ err }, 'uncaught error while starting');
-    process.exit(1);
-  };
-  process.on('uncaughtException', crashWhileStarting);
-  process.on('unhandledRejection', crashWhileStarting);
-  let running: Running;
+  // Installed before starting, so a signal or crash while starting waits for the start, then closes
+  // what it opened (within the deadline).
+  let starting: Promise<Running> | undefined;
+  endGracefully(logger, async () => {
+    const running = await starting?.catch(() => undefined);
+    await running?.close();
+  });
   try {
-    running = await start(config, logger);
+    starting = start(config, logger);
+    await starting;
   } catch (err) {
     const taken = portTakenMessage(err, portVariables(partial));
     const known = err instanceof InfluxdMissingError ? (err as Error).message : taken;
     process.stderr.write(`Could not start: ${known ?? (err as Error).stack ?? err}\n`);
     process.exit(1);
   }
-  process.off('uncaughtException', crashWhileStarting);
-  process.off('unhandledRejection', crashWhileStarting);
-  endGracefully(logger, () => running.close());
 }
