@@ -94,11 +94,14 @@ describe('data at rest', () => {
     const started = startPlatformProcess();
     child = started.proc;
     const banner = await started.banner;
-    const [, key, url] = /curl -s -H 'Authorization: Bearer (\S+)' '(\S+)'/.exec(banner) ?? [];
+    // The banner's export lines (main/banner.ts): the demo partner's key and first device.
+    const [, api] = /export API=(\S+)/.exec(banner) ?? [];
+    const [, key, device] = /export KEY=(\S+) PILOT=\S+ DEVICE=(\S+)/.exec(banner) ?? [];
+    const url = `${api}/v1/devices/${device}/telemetry?order=desc&limit=5`;
     // The platform works through the authenticated influxd: simulated readings come back.
     let items: unknown[] = [];
     for (const deadline = Date.now() + 15_000; Date.now() < deadline && items.length === 0; ) {
-      const res = await fetch(url!, { headers: { authorization: `Bearer ${key}` } });
+      const res = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
       if (res.ok) items = ((await res.json()) as { items: unknown[] }).items;
       if (items.length === 0) await new Promise((r) => setTimeout(r, 200));
     }
