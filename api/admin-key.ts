@@ -4,7 +4,7 @@
  */
 
 import type { RegistryStore } from '../core/registry/types.js';
-import { generateSecret, hashSecret } from '../core/secrets.js';
+import { hashSecret, newApiKey } from '../core/secrets.js';
 
 export interface AdminKey {
   hash: string;
@@ -19,7 +19,7 @@ export function resolveAdminKey(
   if (configured) return { hash: hashSecret(configured) };
   const stored = registry.getAdminKeyHash();
   if (stored) return { hash: stored };
-  const generated = `adm_${generateSecret()}`;
+  const generated = newApiKey('admin');
   const hash = hashSecret(generated);
   registry.setAdminKeyHash(hash);
   return { hash, generated };

@@ -26,7 +26,8 @@ import { consoleRoutes } from './console/routes.js';
 import { installCors } from './cors.js';
 import { ApiError, clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
 import { installJsonBodyParser } from './json-body.js';
-import { requestSerializer } from './log-redaction.js';
+import { DebugRequestLog, requestSerializer } from './log-redaction.js';
+import { dedupeInputSchemas } from './openapi-schemas.js';
 import { deviceErrorRoutes, deviceRoutes } from './routes/devices.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { partnerRoutes } from './routes/partners.js';
@@ -87,6 +88,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: 1024 * 1024,
+    logController: new DebugRequestLog(),
     // Errors raised before a route runs (Node's HTTP parser, the router) in the contract's shape too.
     clientErrorHandler,
     frameworkErrors: frameworkErrorHandler,
@@ -125,6 +127,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
           'Errors: `{"error": {"code", "message", "details"}}`. Timestamps: RFC 3339 with milliseconds, UTC.',
         version: '0.1.0',
       },
+      servers: [
+        { url: '/', description: 'The API that serves this document' },
+        {
+          url: 'http://{host}:{port}',
+          description: 'A platform elsewhere: HTTP_HOST and HTTP_PORT (npm start prints the URL)',
+          variables: { host: { default: '127.0.0.1' }, port: { default: '8080' } },
+        },
+      ],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'An admin or partner API key' },
@@ -147,7 +157,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       ],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    // One component per schema: the provider writes each twice, as X and XInput (api/openapi-schemas.ts).
+    transformObject: (doc) => dedupeInputSchemas(jsonSchemaTransformObject(doc)),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { config: { public: true, rateLimit: false }, schema: { hide: true } }, async () =>

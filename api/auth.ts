@@ -17,7 +17,7 @@ import {
   type FailedAuthThrottle,
 } from '../core/failed-auth-throttle.js';
 import type { Device, Partner, Pilot, RegistryStore } from '../core/registry/types.js';
-import { hashSecret, secretMatches } from '../core/secrets.js';
+import { hashSecret, idKindOf, secretMatches } from '../core/secrets.js';
 import { ApiError, notFound, unauthorized } from './errors.js';
 
 export type Principal = { kind: 'admin' } | { kind: 'partner'; partner: Partner };
@@ -83,10 +83,25 @@ export function installAuth(
         reply,
         bearerToken(request) === undefined
           ? unauthorized('missing API key (Authorization: Bearer <key>)', 'api_key_missing')
-          : unauthorized('invalid API key', 'api_key_invalid'),
+          : invalidKey(bearerToken(request) ?? ''),
       );
     }
   });
+}
+
+const ID_WORDS = { partner_id: 'a partner id', pilot_id: 'a pilot id', device_id: 'a device id' } as const;
+
+/** 401 for a key that matches nothing; says so when the value is an id (the README's old mistake). */
+function invalidKey(token: string): ApiError {
+  const kind = idKindOf(token);
+  if (!kind) return unauthorized('invalid API key', 'api_key_invalid');
+  return new ApiError(
+    401,
+    'unauthorized',
+    `invalid API key: this looks like ${ID_WORDS[kind]}, not an API key; partner keys start with pk_ ` +
+      '(the apiKey of POST /v1/partners), the admin key with ak_',
+    { reason: 'api_key_invalid', looksLike: kind },
+  );
 }
 
 /**

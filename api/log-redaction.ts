@@ -4,7 +4,7 @@
  * with that value replaced. Keys and secrets never come in URLs (headers and bodies are redacted
  * by path in api/app.ts).
  */
-import type { FastifyRequest } from 'fastify';
+import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 
 const SECRET_PARAMS = /([?&](?:token|access_token|api_key|apiKey)=)[^&#]*/g;
 
@@ -22,4 +22,28 @@ export function requestSerializer(req: FastifyRequest) {
     remoteAddress: req.ip,
     remotePort: req.socket ? req.socket.remotePort : undefined,
   };
+}
+
+/**
+ * Fastify's two request log lines at debug instead of info: at the default level a running
+ * platform's output stays readable, and the start banner with the one-time admin key is not scrolled
+ * away by every request. A request that ended in an error stays at error (Fastify's default).
+ */
+export class DebugRequestLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    if (this.isLogDisabled(request)) return;
+    request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    if (error || this.isLogDisabled(request)) {
+      super.requestCompleted(error, request, reply, {});
+      return;
+    }
+    reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
 }

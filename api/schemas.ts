@@ -36,7 +36,8 @@ export const ErrorResponse = z
             'For validation_error: a list of {path, message, code, limit?}, one per wrong field (code: required, ' +
             'too_short, too_long, invalid_format, invalid_value, unknown_field, no_such_partner, ...). ' +
             'For 401, 404 and 409: {reason}, e.g. api_key_invalid, partner_key_required, device_not_found, ' +
-            'already_member, stream_token_expired. Codes and reasons are stable; messages are English text.',
+            'already_member, stream_token_expired; an api_key_invalid whose value is an id also has ' +
+            'looksLike (partner_id, pilot_id, device_id). Codes and reasons are stable; messages are English text.',
         }),
     }),
   })

@@ -24,6 +24,7 @@ import { hashSecret, secretMatches } from '../core/secrets.js';
 import { SERVICE_USERNAMES } from '../core/topics.js';
 import type { Identity } from './acl.js';
 import { deviceSessionId, setSessionId } from './client-ids.js';
+import { logConnackRefusal, type RefusalCause } from './connack-log.js';
 import type { AuthFailureReason, BrokerMetrics } from './metrics.js';
 
 export const CONNACK = { identifierRejected: 2, badCredentials: 4, notAuthorized: 5 } as const;
@@ -83,6 +84,16 @@ export function createAuthenticator(deps: AuthDeps) {
     return secretMatches(secret, current.secretHash) ? current : undefined;
   }
 
+  /** Why a device's credentials failed, for the log (one more registry read, on failures only). */
+  function whyNot(username: string): RefusalCause {
+    if (!/^dev_[a-z2-7]{20}$/.test(username)) return 'not_a_device_id';
+    try {
+      return fromRegistry(username) ? 'wrong_secret' : 'unknown_device';
+    } catch {
+      return 'unknown_device';
+    }
+  }
+
   return {
     identityOf: (client: Client | null): Identity | undefined =>
       client ? identities.get(client) : undefined,
@@ -104,14 +115,19 @@ export function createAuthenticator(deps: AuthDeps) {
       done: (error: AuthenticateError | null, success: boolean | null) => void,
     ) {
       const sentId = sentClientIds.get(client) ?? client.id;
+      const deny = (code: 2 | 4 | 5, reason: AuthFailureReason, cause: RefusalCause) => {
+        logConnackRefusal(deps.logger, client, cause, username, sentId);
+        refuse(done, code, reason);
+      };
       // MQTT-3.1.3-8: a zero-byte client id with CleanSession = 0 gets return code 2.
       if (sentId === '' && !client.clean)
-        return refuse(done, CONNACK.identifierRejected, 'client_id_rejected');
+        return deny(CONNACK.identifierRejected, 'client_id_rejected', 'empty_client_id_persistent');
 
       if (username === undefined || username === '' || password === undefined) {
-        if (!deps.allowAnonymous || username) return refuse(done, CONNACK.notAuthorized, 'no_credentials');
+        if (!deps.allowAnonymous || username)
+          return deny(CONNACK.notAuthorized, 'no_credentials', 'no_credentials');
         if (sentId !== '' && !sentId.startsWith(ANONYMOUS_CLIENT_ID_PREFIX)) {
-          return refuse(done, CONNACK.identifierRejected, 'client_id_rejected');
+          return deny(CONNACK.identifierRejected, 'client_id_rejected', 'anonymous_client_id');
         }
         identities.set(client, { kind: 'anonymous' });
         return done(null, true);
@@ -120,7 +136,7 @@ export function createAuthenticator(deps: AuthDeps) {
 
       if (username === SERVICE_USERNAMES.ingest || username === SERVICE_USERNAMES.api) {
         if (!secretMatches(secret, serviceSecretHash)) {
-          return refuse(done, CONNACK.badCredentials, 'bad_credentials');
+          return deny(CONNACK.badCredentials, 'bad_credentials', 'wrong_service_secret');
         }
         identities.set(client, {
           kind: 'service',
@@ -130,19 +146,20 @@ export function createAuthenticator(deps: AuthDeps) {
       }
 
       if (username.length > MAX_USERNAME_LENGTH)
-        return refuse(done, CONNACK.badCredentials, 'bad_credentials');
+        return deny(CONNACK.badCredentials, 'bad_credentials', 'not_a_device_id');
       let credential: CachedCredential | undefined;
       try {
         credential = verify(username, secret);
       } catch (err) {
         // The registry is unusable (disk, lock): "server unavailable" lets the device retry later.
         deps.logger.error({ err }, 'registry lookup failed during CONNECT');
+        logConnackRefusal(deps.logger, client, 'registry_unavailable', username, sentId);
         const e = new Error('registry unavailable') as AuthenticateError;
         // biome-ignore lint/suspicious/noExplicitAny: see refuse()
         e.returnCode = 3 as any;
         return done(e, null);
       }
-      if (!credential) return refuse(done, CONNACK.badCredentials, 'bad_credentials');
+      if (!credential) return deny(CONNACK.badCredentials, 'bad_credentials', whyNot(username));
       // Any client id; the session is the device's own (client-ids.ts). Set before aedes registers
       // the client (takeover [MQTT-3.1.4-2]) and reads or cleans its session, all keyed by client.id.
       setSessionId(client, deviceSessionId(username, sentId, client.id));

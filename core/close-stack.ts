@@ -25,6 +25,7 @@ export function createCloseStack(logger?: Logger): CloseStack {
         for (const part of parts.splice(0).reverse()) {
           try {
             await part.close();
+            logger?.debug({ part: part.name }, 'stopped');
           } catch (err) {
             logger?.error({ err, part: part.name }, 'error while stopping');
           }

@@ -10,6 +10,7 @@ interface RawInflux {
   INFLUX_URL?: string | undefined;
   INFLUX_DATABASE?: string | undefined;
   INFLUXD_PATH: string;
+  INFLUX_MANAGED_PORT?: number | undefined;
   INFLUX_USERNAME?: string | undefined;
   INFLUX_PASSWORD?: string | undefined;
   INFLUX_TOKEN?: string | undefined;
@@ -27,6 +28,11 @@ export interface ManagedInfluxConfig extends InfluxCommon {
   backend: 'managed';
   /** Unset: the platform runs its own influxd under DATA_DIR/influxdb. */
   url: undefined;
+  /**
+   * INFLUX_MANAGED_PORT: the managed influxd's HTTP port. Unset: the port this DATA_DIR used last,
+   * else 8086, else a free one, remembered (core/influx/managed-port.ts). 0: a new free port each start.
+   */
+  managedPort: number | undefined;
 }
 export interface V1InfluxConfig extends InfluxCommon {
   backend: 'v1';
@@ -56,6 +62,12 @@ export interface InfluxProblem {
 /** Every wrong combination of INFLUX_* variables, each naming the variable to fix. */
 export function influxCombinationProblems(r: RawInflux): InfluxProblem[] {
   const problems: InfluxProblem[] = [];
+  if (r.INFLUX_MANAGED_PORT !== undefined && r.INFLUX_URL !== undefined)
+    problems.push({
+      variable: 'INFLUX_MANAGED_PORT',
+      message:
+        'only for the managed influxd (INFLUX_URL unset); with INFLUX_URL the port is in the URL: remove it',
+    });
   const v2Set = V2_VARS.filter((v) => r[v] !== undefined);
   const v1Set = V1_VARS.filter((v) => r[v] !== undefined);
   if (v2Set.length > 0) {
@@ -111,6 +123,7 @@ export function influxConfigFrom(r: RawInflux): InfluxConfig {
     return {
       backend: 'managed',
       url: undefined,
+      managedPort: r.INFLUX_MANAGED_PORT,
       database: r.INFLUX_DATABASE ?? DEFAULT_INFLUX_DATABASE,
       influxdPath,
     };

@@ -132,6 +132,7 @@ const sections = {
           .optional(),
       ),
       INFLUXD_PATH: str().default('influxd'),
+      INFLUX_MANAGED_PORT: port().optional(),
       INFLUX_USERNAME: str().optional(),
       INFLUX_PASSWORD: str().optional(),
       INFLUX_TOKEN: str().optional(),

@@ -26,6 +26,24 @@ export function generateSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/**
+ * A new API key: a recognisable prefix (`pk_` partner, `ak_` admin) and a 256-bit secret, so a key
+ * is never mistaken for an id (`prt_...`). Keys are stored as hashes of the whole string, so keys
+ * issued before the prefixes (bare base64url, `adm_...`) keep working.
+ */
+export function newApiKey(kind: 'partner' | 'admin'): string {
+  return `${kind === 'partner' ? 'pk' : 'ak'}_${generateSecret()}`;
+}
+
+const ID_KINDS = { prt: 'partner_id', plt: 'pilot_id', dev: 'device_id' } as const;
+export type IdKind = (typeof ID_KINDS)[keyof typeof ID_KINDS];
+
+/** What an id-shaped value is (`prt_` + 20 base32 characters, see newId), or undefined. */
+export function idKindOf(value: string): IdKind | undefined {
+  const m = /^(prt|plt|dev)_[a-z2-7]{20}$/.exec(value);
+  return m ? ID_KINDS[m[1] as keyof typeof ID_KINDS] : undefined;
+}
+
 /** SHA-256 hex digest of a secret: what the registry stores. */
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');

@@ -10,15 +10,14 @@ import { startApi } from '../api/server.js';
 import { startWithCloseStack } from '../core/close-stack.js';
 import { keyLimitsOf } from '../core/config.js';
 import { openInflux } from '../core/influx/resolve.js';
-import { createLogger } from '../core/log.js';
 import { componentMetrics } from '../core/metrics-relay.js';
 import { preparePrivateDataDir } from '../core/private-files.js';
 import { openDataDirRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
+import { FIRST_STEPS } from './banner.js';
 import { runMain } from './run.js';
 
-await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest'], async (config) => {
-  const logger = createLogger(config.common.logLevel, process.stderr as never);
+await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest'], async (config, logger) => {
   const dataDir = config.common.dataDir;
   preparePrivateDataDir(dataDir);
   return startWithCloseStack(logger, async (stack) => {
@@ -56,6 +55,10 @@ await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest'], async (c
         `Admin key: ${api.generatedAdminKey} (shown only this once; set ADMIN_API_KEY to replace it)\n`,
       );
     }
+    const adminExport = api.generatedAdminKey ? ` ADMIN_KEY=${api.generatedAdminKey}` : '';
+    process.stdout.write(
+      `Ready to paste, for the ${FIRST_STEPS}:\n  export API=${api.address.url}${adminExport}\n`,
+    );
     return {};
   });
 });

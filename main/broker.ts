@@ -5,15 +5,13 @@
  */
 import { startBroker } from '../broker/index.js';
 import { startWithCloseStack } from '../core/close-stack.js';
-import { createLogger } from '../core/log.js';
 import { componentMetrics, startMetricsPublisher } from '../core/metrics-relay.js';
 import { preparePrivateDataDir } from '../core/private-files.js';
 import { openDataDirRegistry } from '../core/registry/sqlite.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { runMain } from './run.js';
 
-await runMain(['common', 'mqtt', 'broker', 'ingest'], async (config) => {
-  const logger = createLogger(config.common.logLevel, process.stderr as never);
+await runMain(['common', 'mqtt', 'broker', 'ingest'], async (config, logger) => {
   const dataDir = config.common.dataDir;
   preparePrivateDataDir(dataDir);
   return startWithCloseStack(logger, async (stack) => {

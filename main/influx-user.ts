@@ -41,7 +41,9 @@ try {
       `  Database  ${config.influx.database}`,
       `  User      ${name}`,
       `  Password  ${password}`,
-      'Grafana: Connections > Data sources > InfluxDB, query language InfluxQL, with the values above.',
+      'Grafana: Connections > Data sources > InfluxDB, query language InfluxQL, with the values above',
+      '(or docs/grafana/provisioning with PLATFORM_INFLUX_URL and PLATFORM_INFLUX_PASSWORD).',
+      'This user reads every pilot: for one partner, use the API with its key (README, "Grafana").',
       '',
     ].join('\n'),
   );

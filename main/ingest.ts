@@ -8,7 +8,6 @@
  */
 import { startWithCloseStack } from '../core/close-stack.js';
 import { openInflux } from '../core/influx/resolve.js';
-import { createLogger } from '../core/log.js';
 import { componentMetrics } from '../core/metrics-relay.js';
 import { preparePrivateDataDir } from '../core/private-files.js';
 import { openDataDirRegistry } from '../core/registry/sqlite.js';
@@ -17,8 +16,7 @@ import { spoolFile } from '../core/telemetry-spool.js';
 import { startIngest } from '../ingest/index.js';
 import { runMain } from './run.js';
 
-await runMain(['common', 'mqtt', 'influx', 'ingest'], async (config) => {
-  const logger = createLogger(config.common.logLevel, process.stderr as never);
+await runMain(['common', 'mqtt', 'influx', 'ingest'], async (config, logger) => {
   const dataDir = config.common.dataDir;
   preparePrivateDataDir(dataDir);
   return startWithCloseStack(logger, async (stack) => {

@@ -1,20 +1,23 @@
 /**
  * What every entrypoint does the same way: read and validate the environment (exit 2 with one clear
- * message on a bad variable), start, and stop cleanly on SIGINT/SIGTERM within a deadline.
+ * message on a bad variable), start (exit 1 with a message naming the variable to change when a
+ * port is taken), then end gracefully (main/graceful.ts): close in order on a signal, and also on an
+ * uncaught exception or unhandled rejection (logged, exit 1); a second Ctrl-C exits at once.
  * Only files under main/ read process.env, install signal handlers or exit.
  */
 import { ConfigError, loadConfig, type PlatformConfig, type SectionName } from '../core/config.js';
 import { InfluxdMissingError } from '../core/influx/managed.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { endGracefully } from './graceful.js';
+import { portTakenMessage, portVariables } from './port-taken.js';
 
 export interface Running {
   close(): Promise<void>;
 }
 
-const STOP_DEADLINE_MS = 5000;
-
 export async function runMain<S extends SectionName>(
   sections: readonly S[],
-  start: (config: Pick<PlatformConfig, S>) => Promise<Running>,
+  start: (config: Pick<PlatformConfig, S>, logger: Logger) => Promise<Running>,
 ): Promise<void> {
   // Everything the platform and its libraries create (SQLite -wal/-shm, LevelDB, influxd's files) is
   // private to this user: 0600 files, 0700 directories (issue 19, data at rest).
@@ -29,38 +32,24 @@ export async function runMain<S extends SectionName>(
     }
     throw err;
   }
+  const partial = config as Partial<PlatformConfig>;
+  // Logs go to stderr: stdout carries what a person reads (the start banner, the URLs).
+  const logger = createLogger(partial.common?.logLevel ?? 'info', process.stderr as never);
 
-  let running: Running;
+  // Installed before starting, so a signal or crash while starting waits for the start, then closes
+  // what it opened (within the deadline).
+  let starting: Promise<Running> | undefined;
+  endGracefully(logger, async () => {
+    const running = await starting?.catch(() => undefined);
+    await running?.close();
+  });
   try {
-    running = await start(config);
+    starting = start(config, logger);
+    await starting;
   } catch (err) {
-    const known = err instanceof InfluxdMissingError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
-    process.stderr.write(
-      `Could not start: ${known ? (err as Error).message : ((err as Error).stack ?? err)}\n`,
-    );
+    const taken = portTakenMessage(err, portVariables(partial));
+    const known = err instanceof InfluxdMissingError ? (err as Error).message : taken;
+    process.stderr.write(`Could not start: ${known ?? (err as Error).stack ?? err}\n`);
     process.exit(1);
   }
-
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      process.stderr.write(`${signal} again: exiting now\n`);
-      process.exit(1);
-    }
-    stopping = true;
-    const deadline = setTimeout(() => {
-      process.stderr.write(`did not stop within ${STOP_DEADLINE_MS} ms; exiting\n`);
-      process.exit(1);
-    }, STOP_DEADLINE_MS);
-    deadline.unref();
-    running.close().then(
-      () => process.exit(0),
-      (err) => {
-        process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }

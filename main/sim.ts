@@ -1,11 +1,15 @@
 /**
  * `npm run sim`: the device simulator alone. Reads argv and the environment, runs the fleet, and on
  * SIGINT/SIGTERM stops cleanly (unacknowledged readings are kept in the buffer dir for the next
- * run). A second signal exits at once.
+ * run). A second signal exits at once; an uncaught error stops the fleet and exits 1.
  */
 import { ConfigError } from '../core/config.js';
 import { createLogger } from '../core/log.js';
 import { HELP, listProfiles, loadProfiles, parseSimArgs, runSim, UsageError } from '../device-sim/cli.js';
+import { endGracefully } from './graceful.js';
+
+/** Flushing the offline buffers of a large fleet may take longer than a server's close. */
+const SIM_STOP_DEADLINE_MS = 15_000;
 
 async function main(): Promise<number> {
   const config = parseSimArgs(process.argv.slice(2), process.env);
@@ -19,25 +23,20 @@ async function main(): Promise<number> {
   }
   const logger = createLogger(process.env.LOG_LEVEL || 'info', process.stderr as never);
   const sim = await runSim(config, { logger });
-
-  let stopping = false;
-  const stop = async (why: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ why }, 'stopping simulator');
-    const { summary } = await sim.stop();
-    process.stdout.write(`${summary}\n`);
-    process.exit(0);
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (stopping) process.exit(130); // impatient second Ctrl-C
-      void stop(signal);
-    });
-  }
+  // Signals and uncaught errors stop the fleet (main/graceful.ts); readings it could not send stay
+  // in the buffer dir for the next run.
+  const end = endGracefully(
+    logger,
+    async () => {
+      const { summary } = await sim.stop();
+      process.stdout.write(`${summary}\n`);
+    },
+    SIM_STOP_DEADLINE_MS,
+  );
   await sim.finished;
-  await stop('duration elapsed');
-  return 0;
+  logger.info({ why: 'duration elapsed' }, 'stopping simulator');
+  end.close(); // closes, then exits 0
+  return new Promise<number>(() => {});
 }
 
 main().then(

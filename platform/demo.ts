@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../core/log.js';
 import type { RegistryStore } from '../core/registry/types.js';
-import { generateSecret, hashSecret } from '../core/secrets.js';
+import { generateSecret, hashSecret, newApiKey } from '../core/secrets.js';
 import { DEFAULT_PROFILES, type Fleet, startFleet } from '../device-sim/fleet.js';
 import type { DeviceCredentials } from '../device-sim/types.js';
 
@@ -46,7 +46,7 @@ export function provisionDemo(registry: RegistryStore, dataDir: string, deviceCo
   // A registry reset (new DATA_DIR/registry.db) invalidates the saved demo: start over.
   if (state && !registry.getPilotForPartner(state.pilotId, state.partnerId)) state = undefined;
   if (!state) {
-    const apiKey = generateSecret();
+    const apiKey = newApiKey('partner');
     const partner = registry.createPartner(
       { name: 'Demo partner', country: 'DE', kind: 'both' },
       hashSecret(apiKey),

@@ -61,6 +61,7 @@ function startPlatformProcess(): { proc: ChildProcess; banner: Promise<string> }
       HTTP_PORT: '0',
       MQTT_PORT: '0',
       SIM_DEVICES: '2',
+      INFLUX_MANAGED_PORT: '0', // tests never take a fixed port (8086)
       SIM_INTERVAL_MS: '200',
       LOG_LEVEL: 'warn',
     },
@@ -93,11 +94,14 @@ describe('data at rest', () => {
     const started = startPlatformProcess();
     child = started.proc;
     const banner = await started.banner;
-    const [, key, url] = /curl -s -H 'Authorization: Bearer (\S+)' '(\S+)'/.exec(banner) ?? [];
+    // The banner's export lines (main/banner.ts): the demo partner's key and first device.
+    const [, api] = /export API=(\S+)/.exec(banner) ?? [];
+    const [, key, device] = /export KEY=(\S+) PILOT=\S+ DEVICE=(\S+)/.exec(banner) ?? [];
+    const url = `${api}/v1/devices/${device}/telemetry?order=desc&limit=5`;
     // The platform works through the authenticated influxd: simulated readings come back.
     let items: unknown[] = [];
     for (const deadline = Date.now() + 15_000; Date.now() < deadline && items.length === 0; ) {
-      const res = await fetch(url!, { headers: { authorization: `Bearer ${key}` } });
+      const res = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
       if (res.ok) items = ((await res.json()) as { items: unknown[] }).items;
       if (items.length === 0) await new Promise((r) => setTimeout(r, 200));
     }

@@ -32,8 +32,9 @@ describe('quick start', () => {
       HTTP_PORT: '0',
       MQTT_PORT: '0',
       SIM_DEVICES: '3',
+      INFLUX_MANAGED_PORT: '0', // tests never take a fixed port (8086)
       SIM_INTERVAL_MS: '200',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: '', // the default level: requests must not bury the banner
     });
     let out = '';
     child.stdout!.on('data', (b) => {
@@ -54,19 +55,36 @@ describe('quick start', () => {
     });
     expect(banner).toMatch(/API\s+http:\/\/127\.0\.0\.1:\d+/);
     expect(banner).toMatch(/MQTT\s+mqtt:\/\/127\.0\.0\.1:\d+/);
-    expect(banner).toMatch(/Admin key\s+adm_/);
-    const curl = /curl -s -H 'Authorization: Bearer (\S+)' '(\S+)'/.exec(banner);
-    expect(curl).not.toBeNull();
-    const [, key, url] = curl!;
+    expect(banner).toMatch(/Admin key\s+ak_/);
+    // Ready-to-paste exports, last before "Ctrl-C", pointing to the README's first steps.
+    const tail = banner.slice(banner.indexOf('Ready to paste'));
+    expect(tail).toContain(`A partner engineer's first steps, with curl`);
+    const exported = Object.fromEntries(
+      [...tail.matchAll(/\b([A-Z_]+)=(\S+)/g)].map(([, name, value]) => [name, value]),
+    );
+    expect(exported.API).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(exported.MQTT).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+    expect(exported.KEY).toMatch(/^pk_/);
+    expect(exported.PILOT).toMatch(/^plt_/);
+    expect(exported.DEVICE).toMatch(/^dev_/);
+    expect(exported.ADMIN_KEY).toMatch(/^ak_/);
+    const key = exported.KEY!;
+    const url = `${exported.API}/v1/devices/${exported.DEVICE}/telemetry?order=desc&limit=5`;
 
+    await new Promise((r) => setTimeout(r, 500)); // start-up logs on stderr may trail the banner
+    const quietFrom = out.length;
     const started = Date.now();
     let items: unknown[] = [];
     while (Date.now() - started < 10_000 && items.length === 0) {
-      const res = await fetch(url!, { headers: { authorization: `Bearer ${key}` } });
+      const res = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
       if (res.ok) items = ((await res.json()) as { items: unknown[] }).items;
       if (items.length === 0) await new Promise((r) => setTimeout(r, 200));
     }
     expect(items.length).toBeGreaterThan(0);
+
+    // At the default level the requests above logged nothing: the banner stays the last output.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(out.slice(quietFrom)).toBe('');
 
     const influxdPid = Number(readFileSync(path.join(dataDir, 'influxdb', 'influxd.pid'), 'utf8'));
     expect(influxdRunning(influxdPid)).toBe(true);

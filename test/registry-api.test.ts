@@ -34,7 +34,7 @@ describe('partners', () => {
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ name: 'Acme Sensors', country: 'DE', kind: 'hardware' });
     expect(res.body.id).toMatch(/^prt_[a-z2-7]+$/);
-    expect(res.body.apiKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(res.body.apiKey).toMatch(/^pk_[A-Za-z0-9_-]{43}$/);
     expect(res.body.createdAt).toMatch(RFC3339_MS_UTC);
 
     const me = await call(api.app, 'GET', '/v1/partners/me', res.body.apiKey);

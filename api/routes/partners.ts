@@ -5,7 +5,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Partner as PartnerRecord } from '../../core/registry/types.js';
-import { generateSecret, hashSecret } from '../../core/secrets.js';
+import { hashSecret, newApiKey } from '../../core/secrets.js';
 import { BEARER_SECURITY, requireAdmin, requirePartner } from '../auth.js';
 import { CountryCode, errorResponses, PartnerId, safeName, Timestamp, toTimestamp } from '../schemas.js';
 
@@ -34,8 +34,9 @@ const NewPartner = z
 
 const CreatedPartner = Partner.extend({
   apiKey: z.string().meta({
-    description: "The partner's API key. Shown only in this response; store it now.",
-    example: 'q8Vb2L0xN3pT6yR1cW4eZ7uA9sD5fG2hJ8kM0nB3vC6',
+    description:
+      "The partner's API key (`pk_...`, not the partner id `prt_...`). Shown only in this response; store it now.",
+    example: 'pk_q8Vb2L0xN3pT6yR1cW4eZ7uA9sD5fG2hJ8kM0nB3vC6',
   }),
 }).meta({ id: 'CreatedPartner' });
 
@@ -62,7 +63,7 @@ export const partnerRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       requireAdmin(request);
-      const apiKey = generateSecret();
+      const apiKey = newApiKey('partner');
       const partner = app.registry.createPartner(request.body, hashSecret(apiKey));
       request.log.info({ partnerId: partner.id }, 'partner created');
       return reply.status(201).send({ ...partnerDto(partner), apiKey });

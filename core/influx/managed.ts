@@ -11,10 +11,12 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { ensurePrivateDir, tightenTree } from '../private-files.js';
+import { chooseManagedPort, freePort, type ManagedPort, rememberPort } from './managed-port.js';
+
+export { freePort };
 
 export interface ManagedInfluxd {
   url: string;
@@ -38,6 +40,8 @@ export interface ManagedInfluxdOptions {
    * them). Tests' shared server turns it off.
    */
   auth?: boolean;
+  /** Its HTTP port (managed-port.ts); default a new free port each start (tests). */
+  port?: ManagedPort;
 }
 
 export class InfluxdMissingError extends Error {
@@ -57,19 +61,6 @@ export function findExecutable(binary: string): string | undefined {
     if (existsSync(candidate)) return candidate;
   }
   return undefined;
-}
-
-/** A free loopback port. Another process may take it before influxd binds it; start() retries. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function configText(dir: string, httpPort: number, rpcPort: number, auth: boolean): string {
@@ -198,14 +189,20 @@ export async function startManagedInfluxd(options: ManagedInfluxdOptions): Promi
     }
   };
 
-  // A port found free may be taken before influxd binds it: pick new ports and try again.
+  // A port found free may be taken before influxd binds it: try again (on a new free port, unless
+  // the port is fixed).
+  const choice = options.port ?? { kind: 'any' };
   for (let attempt = 1; ; attempt++) {
-    httpPort = await freePort();
+    httpPort =
+      attempt === 1 || choice.kind === 'fixed'
+        ? await chooseManagedPort(dir, choice, options.logger)
+        : await freePort();
     const rpcPort = await freePort();
     url = `http://127.0.0.1:${httpPort}`;
     writeFileSync(configFile, configText(dir, httpPort, rpcPort, options.auth ?? true), { mode: 0o600 });
     try {
       await launch();
+      if (choice.kind !== 'any') rememberPort(dir, httpPort);
       break;
     } catch (err) {
       if (attempt >= 3) {

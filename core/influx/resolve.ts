@@ -11,6 +11,7 @@ import type { InfluxBackend } from './backend.js';
 import { connectInflux } from './client.js';
 import { runningManagedInfluxdUrl, startManagedInfluxd } from './managed.js';
 import { postQuery, provisionManagedUsers } from './managed-auth.js';
+import { managedPortFromConfig } from './managed-port.js';
 import { connectInfluxV2 } from './v2.js';
 import { WriteUnavailableError } from './write.js';
 
@@ -67,7 +68,12 @@ async function openManaged(
       close: async () => {},
     };
   }
-  const server = await startManagedInfluxd({ dir, influxdPath: config.influxdPath, logger });
+  const server = await startManagedInfluxd({
+    dir,
+    influxdPath: config.influxdPath,
+    logger,
+    port: managedPortFromConfig(config.managedPort),
+  });
   try {
     return {
       connection: await managedConnection(server.url, dir, config.database),

@@ -10,6 +10,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { type RunningBroker, startBroker } from '../../broker/index.js';
 import type { BrokerConfig } from '../../core/config.js';
+import type { Logger } from '../../core/log.js';
 import { openSqliteRegistry } from '../../core/registry/sqlite.js';
 import type { RegistryStore } from '../../core/registry/types.js';
 import { generateSecret, hashSecret } from '../../core/secrets.js';
@@ -71,6 +72,7 @@ export async function startTestBroker(
   reg: TestRegistry,
   overrides: Partial<BrokerConfig> = {},
   spool: { spoolMaxMessages?: number } = {},
+  deps: { logger?: Logger } = {},
 ): Promise<RunningBroker & { metrics: Registry }> {
   const metrics = new Registry();
   const broker = await startBroker(
@@ -80,7 +82,7 @@ export async function startTestBroker(
       broker: brokerConfig(overrides),
       ingest: { spoolMaxMessages: spool.spoolMaxMessages ?? 1_000_000 },
     },
-    { registry: reg.registry, serviceSecret: SERVICE_SECRET, metrics },
+    { registry: reg.registry, serviceSecret: SERVICE_SECRET, metrics, logger: deps.logger },
   );
   return { ...broker, metrics };
 }
