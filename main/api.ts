@@ -6,7 +6,7 @@
  * and HTTP ingest. A bad variable: one message on stderr, exit 2 (main/run.ts).
  */
 
-import { startApi } from '../api/server.js';
+import { startApi } from '../api/index.js';
 import { startWithCloseStack } from '../core/close-stack.js';
 import { keyLimitsOf } from '../core/config.js';
 import { openInflux } from '../core/influx/resolve.js';

@@ -5,7 +5,7 @@
  */
 
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
-import { startApi } from '../api/server.js';
+import { startApi } from '../api/index.js';
 import { startBroker } from '../broker/index.js';
 import { startWithCloseStack } from '../core/close-stack.js';
 import type { PlatformConfig } from '../core/config.js';

@@ -9,7 +9,7 @@
  *   its slot, and open streams keep delivering readings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalLiveFeed } from '../api/telemetry/live.js';
+import { createLocalLiveFeed } from '../api/live/local-feed.js';
 import { startTelemetryFixture, type TelemetryFixture, writeReadings } from './helpers/telemetry.js';
 
 const feed = createLocalLiveFeed();

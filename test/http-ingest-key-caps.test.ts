@@ -6,9 +6,9 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectServiceMqtt } from '../api/live/service-mqtt.js';
 import { httpIngestRoutes } from '../api/routes/http-ingest.js';
 import { createMqttIngestPublisher } from '../api/telemetry/ingest-publisher.js';
-import { connectServiceMqtt } from '../api/telemetry/live.js';
 import type { RunningBroker } from '../broker/index.js';
 import {
   createTestRegistry,

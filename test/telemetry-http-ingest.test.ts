@@ -9,9 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { connectServiceMqtt } from '../api/live/service-mqtt.js';
 import { httpIngestRoutes } from '../api/routes/http-ingest.js';
 import { createMqttIngestPublisher } from '../api/telemetry/ingest-publisher.js';
-import { connectServiceMqtt } from '../api/telemetry/live.js';
 import { parseHttpIngestTopic } from '../core/topics.js';
 import { type PlainBroker, startPlainBroker } from './helpers/plain-broker.js';
 import { startTelemetryFixture, type TelemetryFixture } from './helpers/telemetry.js';

@@ -6,7 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectServiceMqtt, createMqttLiveFeed, LiveHub, type MqttLiveFeed } from '../api/telemetry/live.js';
+import { LiveHub } from '../api/live/hub.js';
+import { createMqttLiveFeed, type MqttLiveFeed } from '../api/live/mqtt-feed.js';
+import { connectServiceMqtt } from '../api/live/service-mqtt.js';
 import { storedTopic } from '../core/topics.js';
 import { type PlainBroker, startPlainBroker } from './helpers/plain-broker.js';
 import { startTelemetryFixture, type TelemetryFixture } from './helpers/telemetry.js';

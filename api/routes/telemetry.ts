@@ -12,9 +12,9 @@ import type { InfluxQL } from '../../core/influx/influxql.js';
 import { decodeCursor, encodeCursor } from '../../core/registry/errors.js';
 import { BEARER_SECURITY, deviceForCaller, pilotForCaller } from '../auth.js';
 import { ApiError, validationError } from '../errors.js';
+import type { LiveFeed } from '../live/hub.js';
 import { DeviceParams, errorResponses, PilotParams } from '../schemas.js';
 import { CSV_CONTENT_TYPE, readingsToCsv, seriesToCsv, wantsCsv } from '../telemetry/csv.js';
-import type { LiveFeed } from '../telemetry/live.js';
 import { createOpenStreams } from '../telemetry/open-streams.js';
 import {
   checkAggregateTypes,

@@ -7,8 +7,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { IPoint } from 'influx';
 import type { ApiDeps } from '../../api/app.js';
+import type { LiveFeed } from '../../api/live/hub.js';
+import { createLocalLiveFeed } from '../../api/live/local-feed.js';
 import { type TelemetryRoutesDeps, telemetryRoutes } from '../../api/routes/telemetry.js';
-import { createLocalLiveFeed, type LiveFeed } from '../../api/telemetry/live.js';
 import type { InfluxConnection } from '../../core/influx/client.js';
 import type { ValueType } from '../../core/registry/types.js';
 import { createDevice, createPartner, createPilot, startTestApi, type TestApi } from './api-app.js';
