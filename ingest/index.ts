@@ -13,7 +13,7 @@ import { type Logger, silentLogger } from '../core/log.js';
 import { startMetricsPublisher } from '../core/metrics-relay.js';
 import { brokerUrl } from '../core/urls.js';
 import type { BackoffOptions } from './backoff.js';
-import { connectFanOut } from './broker-link.js';
+import { connectFanOut } from './broker-client.js';
 import { createIngestMetrics } from './metrics.js';
 import { type IngestRegistry, Pipeline } from './pipeline.js';
 import type { PointWriter } from './writer.js';

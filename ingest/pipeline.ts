@@ -1,23 +1,7 @@
 /**
- * The drain loop: spool -> batches -> InfluxDB -> delete from spool -> live fan-out.
- *
- * The broker (maybe another process) appends to the spool; the loop polls for rows above its cursor:
- * at once again while there is a backlog, every `pollMs` (default `flushMs`) when caught up. A poll is
- * one indexed query, and the wait adds at most `pollMs` to a reading's way into InfluxDB.
- *
- * Ordering rules that make "stored exactly once" hold:
- * - A cursor (in memory) marks the last spool row handed to a batch. Rows are read only above it, so
- *   within one process a row belongs to exactly one batch and is never written twice concurrently.
- *   After a restart the cursor starts at 0 and every row still in the spool is processed again.
- * - Each batch owns a contiguous row range and deletes exactly that range, only after all of its
- *   points are stored (or refused for good). Batches may finish out of order; that is harmless
- *   because no batch deletes another one's rows.
- * - Writing a point again (after a crash, or a QoS 1 redelivery spooled twice) stores nothing new:
- *   InfluxDB merges points with the same measurement, tag set and timestamp.
- *
- * Memory is bounded: the loop holds at most `readChunk` rows read from the spool and at most
- * `maxInFlight` batches plus the one being filled; while InfluxDB is down the in-flight batches keep
- * retrying and the loop stops reading, so the backlog waits on disk.
+ * The drain loop: journal -> batches -> InfluxDB -> acknowledge -> live fan-out. Each entry belongs to
+ * one batch; a batch is acknowledged only once all its points are stored or refused for good, so a
+ * crash re-writes what was not acknowledged, idempotently. Why: docs/DESIGN.md, "Stored exactly once".
  */
 
 import type { JournalConsumer, JournalEntry } from '../core/journal/types.js';
@@ -30,7 +14,8 @@ import { KeyTypeChecker } from './key-types.js';
 import type { IngestMetrics } from './metrics.js';
 import type { Point } from './points.js';
 import { WriteFaults } from './write-faults.js';
-import { type PointWriter, WriteRefusedError, WriteUnavailableError } from './writer.js';
+import { ABORTED, type WriteDeps, writeUntilStored } from './write-until-stored.js';
+import type { PointWriter } from './writer.js';
 
 export interface PipelineOptions {
   batchSize: number;
@@ -65,9 +50,9 @@ export interface PipelineDeps {
 
 export interface PipelineStatus {
   writing: boolean;
-  /** Spooled messages read from the spool since start. */
+  /** Journal entries read since start. */
   messagesReceived: number;
-  /** Spooled messages fully handled (stored or refused) since start. */
+  /** Journal entries fully handled (stored or refused) since start. */
   messagesDone: number;
   influxHealthy: boolean;
   lastError?: string;
@@ -84,6 +69,7 @@ export class Pipeline {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly faults: WriteFaults;
+  private readonly writeDeps: WriteDeps;
   private lastError: string | undefined;
   private messagesDone = 0;
   private messagesRead = 0;
@@ -94,6 +80,14 @@ export class Pipeline {
   ) {
     this.types = new KeyTypeChecker(deps.registry, opts.keyLimits);
     this.faults = new WriteFaults(deps.logger, (ok) => deps.metrics.influxHealthy.set(ok ? 1 : 0));
+    const { writer, metrics } = deps;
+    this.writeDeps = {
+      writer,
+      metrics,
+      faults: this.faults,
+      backoff: opts.backoff,
+      signal: this.abort.signal,
+    };
   }
 
   start(): void {
@@ -114,7 +108,7 @@ export class Pipeline {
   }
 
   /**
-   * Stops reading and abandons retries. Batches not yet stored stay in the spool for the next start;
+   * Stops reading and abandons retries. Batches not yet stored stay in the journal for the next start;
    * a write that InfluxDB already took is simply written again then (idempotent).
    */
   async stop(): Promise<void> {
@@ -238,8 +232,8 @@ export class Pipeline {
 
   private async complete(batch: Batch): Promise<void> {
     const { journal, registry, metrics, logger } = this.deps;
-    const refused = batch.points.length > 0 ? await this.store(batch.points) : [];
-    if (refused === ABORTED) return; // stopping: the rows stay spooled for the next start
+    const refused = batch.points.length > 0 ? await writeUntilStored(batch.points, this.writeDeps) : [];
+    if (refused === ABORTED) return; // stopping: the entries stay in the journal for the next start
     const errors: DeviceErrorInput[] = [...batch.errors];
     const refusedPoints = new Set<Point>();
     for (const r of refused) {
@@ -266,49 +260,7 @@ export class Pipeline {
     metrics.pointsStored.inc(stored.length);
     if (stored.length > 0) this.deps.onStored?.(stored);
   }
-
-  /**
-   * Writes points until stored; returns the ones InfluxDB refuses for good. A refused request is
-   * split in halves until each refused point stands alone (a partial write stored part of it already;
-   * writing those points again is idempotent). Other failures are retried with backoff, forever,
-   * unless the pipeline stops.
-   */
-  private async store(points: Point[]): Promise<Refused[] | typeof ABORTED> {
-    const { writer, metrics } = this.deps;
-    let attempt = 0;
-    while (!this.stopped) {
-      try {
-        await writer.write(
-          points.map((p) => p.line),
-          this.abort.signal,
-        );
-        this.faults.succeeded();
-        return [];
-      } catch (err) {
-        if (err instanceof WriteRefusedError) {
-          this.faults.succeeded();
-          if (points.length === 1) return [{ point: points[0] as Point, reason: err.reason }];
-          const mid = points.length >>> 1;
-          const left = await this.store(points.slice(0, mid));
-          if (left === ABORTED) return ABORTED;
-          const right = await this.store(points.slice(mid));
-          if (right === ABORTED) return ABORTED;
-          return [...left, ...right];
-        }
-        if (this.stopped) break;
-        metrics.writeRetries.inc();
-        // Unavailable or misconfigured: the data waits; a server's Retry-After is a minimum (429, 503).
-        const retryAfter = err instanceof WriteUnavailableError ? (err.retryAfterMs ?? 0) : 0;
-        const delay = Math.max(backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF), retryAfter);
-        this.faults.failed(err as Error, delay);
-        await sleep(delay, this.abort.signal);
-      }
-    }
-    return ABORTED;
-  }
 }
 
-const ABORTED = Symbol('aborted');
 /** Default `reclaimIdleMs`: far longer than any write takes, so only a dead consumer's entries move. */
 const RECLAIM_IDLE_MS = 5 * 60_000;
-type Refused = { point: Point; reason: string };
