@@ -168,9 +168,9 @@ export function parseSimArgs(argv: string[], env: Record<string, string | undefi
     credentialsFile: values.credentials ? path.resolve(values.credentials) : undefined,
     defaultCredentialsFile: path.join(cfg.common.dataDir, 'sim-credentials.json'),
     provision: {
-      apiUrl: values['api-url'] ?? env.SIM_API_URL ?? listenerUrl('http', cfg.http.host, cfg.http.port),
-      apiKey: values['api-key'] ?? env.SIM_API_KEY,
-      pilotId: values.pilot ?? env.SIM_PILOT_ID,
+      apiUrl: values['api-url'] ?? cfg.sim.apiUrl ?? listenerUrl('http', cfg.http.host, cfg.http.port),
+      apiKey: values['api-key'] ?? cfg.sim.apiKey,
+      pilotId: values.pilot ?? cfg.sim.pilotId,
       count: opt('devices', values.devices, (s, f) => parseInteger(s, f, 1)) ?? cfg.sim.devices,
       namePrefix: values['name-prefix'] ?? 'sim',
     },
