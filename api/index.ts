@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { startWithCloseStack } from '../core/close-stack.js';
-import type { CommonConfig, HttpConfig } from '../core/config.js';
+import { type CommonConfig, type HttpConfig, keyLimitsOf, type PlatformConfig } from '../core/config.js';
 import type { InfluxBackend } from '../core/influx/backend.js';
 import type { KeyLimits } from '../core/key-limits.js';
 import type { Logger } from '../core/log.js';
@@ -81,6 +81,27 @@ export async function startApi(
     const address = await listen(app, config.http);
     return { app, address, generatedAdminKey: adminKey.generated };
   });
+}
+
+/** The API's dependencies from the shared parts and the variables of the broker and ingest it mirrors. */
+export function apiDepsOf(
+  config: Pick<PlatformConfig, 'mqtt' | 'broker' | 'ingest'>,
+  shared: Pick<ApiStartDeps, 'registry' | 'logger' | 'serviceSecret' | 'metrics'>,
+  influx: InfluxBackend,
+  mqttUrl: string,
+): ApiStartDeps {
+  return {
+    ...shared,
+    influx,
+    mqttUrl,
+    mqttPublicUrl: config.mqtt.publicUrl,
+    maxPayloadBytes: config.broker.maxPayloadBytes,
+    deviceRate: {
+      perSecond: config.broker.deviceMaxMessagesPerSecond,
+      burst: config.broker.deviceBurstMessages,
+    },
+    keyLimits: keyLimitsOf(config.ingest),
+  };
 }
 
 /** Built in the background while the rest starts; a failure is logged and /console/ answers 503. */

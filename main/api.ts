@@ -6,9 +6,8 @@
  * and HTTP ingest. A bad variable: one message on stderr, exit 2 (main/run.ts).
  */
 
-import { startApi } from '../api/index.js';
+import { apiDepsOf, startApi } from '../api/index.js';
 import { startWithCloseStack } from '../core/close-stack.js';
-import { keyLimitsOf } from '../core/config.js';
 import { openInflux } from '../core/influx/resolve.js';
 import { createLogger } from '../core/log.js';
 import { componentMetrics } from '../core/metrics-relay.js';
@@ -32,21 +31,15 @@ await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest', 'registry
     const influx = stack.push('influxdb', await openInflux(config.influx, dataDir, logger), (i) => i.close());
     const api = stack.push(
       'api',
-      await startApi(config, {
-        registry,
-        influx: influx.connection,
-        logger,
-        metrics: componentMetrics('api'),
-        mqttUrl: brokerUrl(config.mqtt),
-        mqttPublicUrl: config.mqtt.publicUrl,
-        serviceSecret,
-        maxPayloadBytes: config.broker.maxPayloadBytes,
-        deviceRate: {
-          perSecond: config.broker.deviceMaxMessagesPerSecond,
-          burst: config.broker.deviceBurstMessages,
-        },
-        keyLimits: keyLimitsOf(config.ingest),
-      }),
+      await startApi(
+        config,
+        apiDepsOf(
+          config,
+          { registry, logger, serviceSecret, metrics: componentMetrics('api') },
+          influx.connection,
+          brokerUrl(config.mqtt),
+        ),
+      ),
       (a) => a.close(),
     );
     process.stdout.write(`API listening on ${api.address.url} (OpenAPI: ${api.address.url}/docs)\n`);
