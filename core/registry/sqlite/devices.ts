@@ -37,39 +37,7 @@ const toDevice = (r: DeviceRow): Device => ({
 });
 
 export function sqliteDevices(db: Db): DeviceStore {
-  const s = {
-    insert: db.prepare(
-      `INSERT INTO devices (id, pilot_id, name, model, firmware_version, metadata, secret_hash, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    live: db.prepare<[string], DeviceRow>(
-      `SELECT ${DEVICE_COLUMNS} FROM devices d WHERE d.id = ? AND d.deleted_at IS NULL`,
-    ),
-    forPartner: db.prepare<[string, string], DeviceRow>(
-      `SELECT ${DEVICE_COLUMNS} FROM devices d
-       JOIN pilot_members m ON m.pilot_id = d.pilot_id AND m.partner_id = ?
-       WHERE d.id = ? AND d.deleted_at IS NULL`,
-    ),
-    ofPilot: db.prepare<[string, number, number], DeviceRow>(
-      `SELECT ${DEVICE_COLUMNS} FROM devices d
-       WHERE d.pilot_id = ? AND d.deleted_at IS NULL AND d.seq > ? ORDER BY d.seq LIMIT ?`,
-    ),
-    update: db.prepare(
-      `UPDATE devices SET name = ?, model = ?, firmware_version = ?, metadata = ?, updated_at = ?
-       WHERE id = ? AND deleted_at IS NULL`,
-    ),
-    delete: db.prepare(
-      'UPDATE devices SET deleted_at = ?, secret_hash = NULL, updated_at = ? WHERE id = ? AND deleted_at IS NULL',
-    ),
-    rotate: db.prepare(
-      'UPDATE devices SET secret_hash = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL',
-    ),
-    insertChange: db.prepare('INSERT INTO credential_changes (device_id, at) VALUES (?, ?)'),
-    credential: db.prepare<[string], { id: string; pilot_id: string; secret_hash: string }>(
-      'SELECT id, pilot_id, secret_hash FROM devices WHERE id = ? AND deleted_at IS NULL AND secret_hash IS NOT NULL',
-    ),
-    pilotOf: db.prepare<[string], { pilot_id: string }>('SELECT pilot_id FROM devices WHERE id = ?'),
-  };
+  const s = statements(db);
 
   // null: delete the device; otherwise the new secret hash.
   const changeSecretTx = db.transaction((deviceId: string, secretHash: string | null): boolean => {
@@ -128,5 +96,41 @@ export function sqliteDevices(db: Db): DeviceStore {
     async getDevicePilot(deviceId) {
       return s.pilotOf.get(deviceId)?.pilot_id;
     },
+  };
+}
+
+function statements(db: Db) {
+  return {
+    insert: db.prepare(
+      `INSERT INTO devices (id, pilot_id, name, model, firmware_version, metadata, secret_hash, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    live: db.prepare<[string], DeviceRow>(
+      `SELECT ${DEVICE_COLUMNS} FROM devices d WHERE d.id = ? AND d.deleted_at IS NULL`,
+    ),
+    forPartner: db.prepare<[string, string], DeviceRow>(
+      `SELECT ${DEVICE_COLUMNS} FROM devices d
+       JOIN pilot_members m ON m.pilot_id = d.pilot_id AND m.partner_id = ?
+       WHERE d.id = ? AND d.deleted_at IS NULL`,
+    ),
+    ofPilot: db.prepare<[string, number, number], DeviceRow>(
+      `SELECT ${DEVICE_COLUMNS} FROM devices d
+       WHERE d.pilot_id = ? AND d.deleted_at IS NULL AND d.seq > ? ORDER BY d.seq LIMIT ?`,
+    ),
+    update: db.prepare(
+      `UPDATE devices SET name = ?, model = ?, firmware_version = ?, metadata = ?, updated_at = ?
+       WHERE id = ? AND deleted_at IS NULL`,
+    ),
+    delete: db.prepare(
+      'UPDATE devices SET deleted_at = ?, secret_hash = NULL, updated_at = ? WHERE id = ? AND deleted_at IS NULL',
+    ),
+    rotate: db.prepare(
+      'UPDATE devices SET secret_hash = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL',
+    ),
+    insertChange: db.prepare('INSERT INTO credential_changes (device_id, at) VALUES (?, ?)'),
+    credential: db.prepare<[string], { id: string; pilot_id: string; secret_hash: string }>(
+      'SELECT id, pilot_id, secret_hash FROM devices WHERE id = ? AND deleted_at IS NULL AND secret_hash IS NOT NULL',
+    ),
+    pilotOf: db.prepare<[string], { pilot_id: string }>('SELECT pilot_id FROM devices WHERE id = ?'),
   };
 }

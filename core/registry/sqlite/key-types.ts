@@ -3,33 +3,8 @@ import type { KeyCaps, KeyClaim, KeyTypeStore, ValueType } from '../types.js';
 import type { Db } from './db.js';
 
 export function sqliteKeyTypes(db: Db): KeyTypeStore {
-  const s = {
-    typesOf: db.prepare<[string], { key: string; type: ValueType }>(
-      'SELECT key, type FROM key_types WHERE pilot_id = ?',
-    ),
-    claimType: db.prepare('INSERT OR IGNORE INTO key_types (pilot_id, key, type) VALUES (?, ?, ?)'),
-    completeAfter: db.prepare<[], { value: string }>(
-      "SELECT value FROM meta WHERE key = 'device_keys_complete_after_seq'",
-    ),
-    deviceSeq: db.prepare<[string], { seq: number }>('SELECT seq FROM devices WHERE id = ?'),
-    // CROSS JOIN fixes the loop order: the device's few keys outside, not its pilot's thousands.
-    keysOf: db.prepare<[string], { key: string; type: ValueType }>(
-      `SELECT k.key, t.type FROM device_keys k CROSS JOIN devices d CROSS JOIN key_types t
-       WHERE k.device_id = ? AND d.id = k.device_id AND t.pilot_id = d.pilot_id AND t.key = k.key`,
-    ),
-    deviceCount: db.prepare<[string], { n: number }>(
-      'SELECT count(*) AS n FROM device_keys WHERE device_id = ?',
-    ),
-    pilotCount: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM key_types WHERE pilot_id = ?'),
-    deviceHas: db.prepare<[string, string], { one: number }>(
-      'SELECT 1 AS one FROM device_keys WHERE device_id = ? AND key = ?',
-    ),
-    pilotType: db.prepare<[string, string], { type: ValueType }>(
-      'SELECT type FROM key_types WHERE pilot_id = ? AND key = ?',
-    ),
-    insertType: db.prepare('INSERT INTO key_types (pilot_id, key, type) VALUES (?, ?, ?)'),
-    insertKey: db.prepare('INSERT INTO device_keys (device_id, key) VALUES (?, ?)'),
-  };
+  const s = statements(db);
+
   // Fixed by the migration that created device_keys: devices up to this seq are incomplete.
   const completeAfter = Number(s.completeAfter.get()?.value ?? 0);
 
@@ -96,5 +71,35 @@ export function sqliteKeyTypes(db: Db): KeyTypeStore {
       if (keys.size === 0) return { types: new Map(), refused: new Map() };
       return claimDeviceTx.immediate(pilotId, deviceId, keys, caps);
     },
+  };
+}
+
+function statements(db: Db) {
+  return {
+    typesOf: db.prepare<[string], { key: string; type: ValueType }>(
+      'SELECT key, type FROM key_types WHERE pilot_id = ?',
+    ),
+    claimType: db.prepare('INSERT OR IGNORE INTO key_types (pilot_id, key, type) VALUES (?, ?, ?)'),
+    completeAfter: db.prepare<[], { value: string }>(
+      "SELECT value FROM meta WHERE key = 'device_keys_complete_after_seq'",
+    ),
+    deviceSeq: db.prepare<[string], { seq: number }>('SELECT seq FROM devices WHERE id = ?'),
+    // CROSS JOIN fixes the loop order: the device's few keys outside, not its pilot's thousands.
+    keysOf: db.prepare<[string], { key: string; type: ValueType }>(
+      `SELECT k.key, t.type FROM device_keys k CROSS JOIN devices d CROSS JOIN key_types t
+       WHERE k.device_id = ? AND d.id = k.device_id AND t.pilot_id = d.pilot_id AND t.key = k.key`,
+    ),
+    deviceCount: db.prepare<[string], { n: number }>(
+      'SELECT count(*) AS n FROM device_keys WHERE device_id = ?',
+    ),
+    pilotCount: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM key_types WHERE pilot_id = ?'),
+    deviceHas: db.prepare<[string, string], { one: number }>(
+      'SELECT 1 AS one FROM device_keys WHERE device_id = ? AND key = ?',
+    ),
+    pilotType: db.prepare<[string, string], { type: ValueType }>(
+      'SELECT type FROM key_types WHERE pilot_id = ? AND key = ?',
+    ),
+    insertType: db.prepare('INSERT INTO key_types (pilot_id, key, type) VALUES (?, ?, ?)'),
+    insertKey: db.prepare('INSERT INTO device_keys (device_id, key) VALUES (?, ?)'),
   };
 }
