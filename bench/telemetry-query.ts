@@ -1,12 +1,8 @@
 /**
- * `node --import tsx bench/telemetry-query.ts [--quick]` (also `npm run bench -- telemetry-query`)
- *
- * One device, one day of readings (two number keys every 10 s), queried as 1-minute means
- * (1,440 windows): through the API (`GET /v1/devices/{id}/telemetry?every=1m&agg=mean`, auth,
- * membership check, validation, JSON serialisation) and as the same InfluxQL sent straight to
- * InfluxDB's `/query`, both with autocannon in the same run against the same influxd. The API runs in
- * a child process of its own, so it does not share an event loop with the load generator. Prints
- * the ratio and rewrites its section of bench/RESULTS.md.
+ * `node --import tsx bench/telemetry-query.ts [--quick]` (also `npm run bench -- telemetry-query`):
+ * one day of one device's readings as 1-minute means, through the API (auth, membership, validation,
+ * JSON) and as the same InfluxQL straight to InfluxDB, both with autocannon in one run against one
+ * influxd; the API in a child process of its own. Prints the ratio, rewrites its RESULTS.md section.
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
- * Every use of aedes' private state, in one place, checked against aedes 1.2.0 (its sources:
- * lib/handlers/connect.js, subscribe.js, publish.js, lib/client.js, aedes.js). test/aedes-internals.test.ts
- * fails when the installed version changes: re-read those functions, then update AEDES_CHECKED_VERSION.
+ * Every use of aedes' private state, in one place, checked against aedes 1.2.0 (the functions named
+ * below, and those docs/DESIGN.md cites). test/aedes-internals.test.ts fails when the installed
+ * version changes: re-read them, then update AEDES_CHECKED_VERSION.
  */
 import type { Aedes, AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
 
@@ -56,9 +56,9 @@ export function keepaliveTimerOf(client: Client): NodeJS.Timeout | null | undefi
 }
 
 /**
- * handleSubscribe stores *all* filters of a persistent session's SUBSCRIBE once one is granted,
- * refused ones too, as the very objects authorizeSubscribe saw. Pointing a refused one at a topic
- * nobody publishes to keeps it from queueing other clients' messages on disk.
+ * storeSubscriptions (handlers/subscribe.js) stores *all* filters of a persistent session's SUBSCRIBE
+ * once one is granted, refused ones too, as the objects authorizeSubscribe saw. Pointing a refused
+ * one at a topic nobody publishes to keeps it from queueing other clients' messages on disk.
  */
 export function neutraliseRefusedFilter(sub: Subscription, deadTopic: string): void {
   sub.topic = deadTopic;

@@ -1,13 +1,7 @@
 /**
- * Slows failed logins per source address without ever locking anyone out: only failures are
- * counted, and the caller consults this *after* the credentials were found wrong, so a correct key or
- * device secret from the same address (a NAT shared with an attacker) is never delayed or refused.
- *
- * Each address has a leaky bucket: every failure adds 1, the level drains by `drainPerMinute`. Up to
- * `free` the failure is answered at once; above it after a delay that doubles per failure (capped at
- * `maxDelayMs`); above `limit` it is refused outright (429) with the time until the bucket is back at
- * the limit. The level is capped at twice the limit, so that wait stays bounded however long a storm
- * lasts. Addresses are remembered in a bounded map (least recently failed forgotten first).
+ * Slows failed logins over HTTP per source address, never a lockout: a leaky bucket per address;
+ * failures past `free` wait a doubling delay, past `limit` get a 429 with Retry-After. Consulted only
+ * after credentials were found wrong. docs/DESIGN.md, "Failed logins slow their own address".
  */
 import { addressKey } from './address-key.js';
 

@@ -1,12 +1,7 @@
 /**
- * Per-pilot key types (contract: "within a pilot a key keeps the type of its first value") and the
- * caps on keys: per reading, distinct per device and per pilot (TELEMETRY_MAX_KEYS_PER_*). The
- * registry is the source of truth, shared by every process; these caches only remember what it said,
- * which is safe because a claimed type never changes and a device's key set only grows.
- *
- * A key past a cap is refused as a device error naming the cap; the rest of the reading is kept
- * (a device adding one key too many keeps reporting the others). A value of the wrong type still
- * refuses its whole reading.
+ * Per-pilot key types (a key keeps the type of its first value) and the key caps (TELEMETRY_MAX_KEYS_*),
+ * cached from the registry, the source of truth. A key past a cap is a device error and the rest of
+ * the reading is kept; a wrong type refuses the reading. docs/DESIGN.md.
  */
 import { capReason, DEFAULT_KEY_LIMITS, type KeyLimits, perReadingReason } from '../core/key-limits.js';
 import {

@@ -1,11 +1,8 @@
 /**
- * The pilot console in a real browser (Debian chromium via playwright-core) against the real
- * platform: the admin creates a partner; the partner signs in with the keyboard, creates a pilot,
- * adds a member, registers a device, copies its credentials and runs its snippets; a reading published with mqtt.js is
- * drawn on the live chart within 2 s; range charts ask for about one window per pixel; the CSV
- * download equals the API's CSV; in 中文 labels and a refused body are translated and times follow
- * the browser's zone; the secret is rotated (the old one stops working) and the device deleted.
- * Every page also fits 375 px, labels every control, and sends no key in a URL.
+ * The pilot console in a real browser (Debian chromium, playwright-core) on the real platform: a
+ * partner's whole day by keyboard (pilot, member, device, credentials and their snippets), live and
+ * range charts, CSV equal to the API's, 中文 labels and time zones, rotation and deletion; every page
+ * fits 375 px, labels every control and sends no key in a URL.
  */
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';

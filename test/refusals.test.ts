@@ -1,12 +1,8 @@
 /**
  * Every reason the platform does not simply store a device's message, and what the device sees
- * (issue 11; README "Devices: rules worth knowing"):
- * - permanent refusals (a foreign or reserved topic, a payload over the size limit, a topic too deep,
- *   a payload that cannot be parsed, a reading that breaks the rules) are acknowledged at once,
- *   recorded as device errors, and store nothing;
- * - transient conditions (over the rate, InfluxDB unavailable, spool full, registry unavailable)
- *   never drop: the PUBACK waits (or the CONNECT is refused) and the message is stored afterwards.
- * Real broker, real ingest, real influxd (and one pointing at an InfluxDB that is not there).
+ * (issue 11): permanent refusals are acknowledged at once, recorded as device errors and store
+ * nothing; transient conditions (over the rate, InfluxDB unavailable, journal full, registry
+ * unavailable) never drop: the PUBACK waits (or the CONNECT is refused) and it is stored afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBroker } from '../broker/index.js';

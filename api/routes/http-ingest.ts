@@ -1,20 +1,8 @@
 /**
- * `POST /v1/devices/{deviceId}/telemetry`: the MQTT payloads over HTTP, for devices that cannot keep
- * an MQTT session. The device authenticates with HTTP Basic (username = device id, password = its
- * secret), exactly its MQTT credentials. The body is validated with the same parser ingest uses and
- * its keys are type-checked against the pilot (http-key-types.ts); a valid body is then handed to the
- * broker untouched, on the same topic the broker uses for an accepted MQTT message, so ingest stores
- * it with the same deduplication. 202 is sent only after the broker's PUBACK (the message is then
- * committed to the telemetry spool ingest drains): nothing answered 2xx is dropped.
- *
- * Unlike MQTT, where the good readings of a partly bad batch are kept, an HTTP request is all or
- * nothing: any refused reading (bad shape, bad key, a key with another type in the pilot) makes a 400
- * listing every problem (also recorded as device errors) and nothing is stored; the client sees the
- * answer and can resend a corrected body.
- *
- * Transient conditions are refused, never accepted and dropped: over the device's rate (its own token
- * bucket, keyed by the authenticated device: DEVICE_MAX_MESSAGES_PER_SECOND, DEVICE_BURST_MESSAGES)
- * 429 with Retry-After; spool full, broker or registry unavailable: 503 with Retry-After, at once.
+ * `POST /v1/devices/{deviceId}/telemetry`: the MQTT payloads over HTTP, with the device's own
+ * credentials (HTTP Basic). Parsed and key-checked like MQTT, handed to the broker untouched; 202
+ * after the PUBACK. All or nothing: 400 lists every problem; 429 over the rate; 503 when the platform
+ * cannot take it now. docs/DESIGN.md, "The API".
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';

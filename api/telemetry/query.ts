@@ -1,13 +1,7 @@
 /**
- * InfluxQL for telemetry reads, built only from validated parts:
- * - names (pilot id = measurement, device id = tag value, value keys = fields) must match a strict
- *   grammar here as well as at the API edge, and are then quoted with node-influx's `escape.quoted`
- *   (identifiers) or `escape.stringLit` (the device tag value);
- * - times and durations are safe integers of milliseconds, written as `<n>ms`;
- * - aggregate, fill and order are picked from fixed lists.
- * A request parameter can therefore never add InfluxQL of its own (see the injection tests).
- *
- * Storage model: one measurement per pilot, tag `device`, one field per value key, ms timestamps.
+ * InfluxQL for telemetry reads, built only from validated parts: names checked and quoted with
+ * node-influx's `escape` helpers, times as integer `<n>ms`, aggregate, fill and order from fixed
+ * lists. One measurement per pilot, tag `device`, a field per key. docs/DESIGN.md, "InfluxDB".
  */
 import { escape as influxEscape } from 'influx';
 import { isValueKey } from '../../core/reading.js';
