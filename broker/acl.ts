@@ -11,7 +11,7 @@ export type Identity =
   | { kind: 'anonymous' };
 
 export type PublishDecision =
-  /** Device telemetry: commit to the spool for ingest. */
+  /** Device telemetry: commit to the journal for ingest. */
   | { verdict: 'telemetry'; deviceId: string }
   /** A service's own `$platform/telemetry/{deviceId}/{receivedAt}` publish (HTTP ingest). */
   | { verdict: 'service-telemetry' }

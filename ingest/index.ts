@@ -1,8 +1,6 @@
 /**
- * The ingest worker: telemetry spool -> validation -> InfluxDB -> live fan-out.
- * The broker commits every accepted message to the spool (core/telemetry-spool.ts) before its PUBACK;
- * see pipeline.ts (draining, ordering and retries), broker-link.ts (the MQTT side, publish only), fanout.ts (live fan-out messages) and README
- * "How ingest never loses a reading".
+ * The ingest worker: telemetry journal -> validation -> InfluxDB -> live fan-out (pipeline.ts), with
+ * its broker connection for the fan-out (broker-client.ts). start(config, deps) -> { status(), close() }.
  */
 
 import type { Registry } from 'prom-client';
@@ -45,7 +43,7 @@ export interface IngestDeps {
   mqttUrl?: string;
   /** Overrides the retry schedule (tests). */
   backoff?: BackoffOptions;
-  /** How long start waits for the broker connection; default 10 s (ingest drains the spool anyway). */
+  /** How long start waits for the broker connection; default 10 s (ingest drains the journal anyway). */
   brokerWaitMs?: number;
   /**
    * When ingest runs as its own process: publish `metrics` to the broker this often, for the API's
@@ -56,7 +54,7 @@ export interface IngestDeps {
 
 export interface IngestStatus {
   /** Messages in the journal and not yet stored (the backlog; JournalConsumer.length). */
-  spooled: number;
+  backlog: number;
   writing: boolean;
   /** Messages read from the journal since start. */
   messagesReceived: number;
@@ -79,7 +77,7 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
   const journal = (deps.journal ?? ownJournal) as JournalConsumer;
   const writer = 'write' in deps.influx ? deps.influx : deps.influx.writer;
   const status = async (): Promise<IngestStatus> => ({
-    spooled: await journal.length(),
+    backlog: await journal.length(),
     ...pipeline.status(),
   });
   const metrics = createIngestMetrics(deps.metrics, status);
@@ -102,7 +100,7 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
     { journal, registry: deps.registry, writer, logger, metrics, onStored: fanOut.publishStored },
   );
   const backlog = await journal.length();
-  if (backlog > 0) logger.info({ spooled: backlog }, 'ingest: resuming the journal backlog');
+  if (backlog > 0) logger.info({ backlog }, 'ingest: resuming the journal backlog');
   pipeline.start();
 
   const metricsRelay =
@@ -112,7 +110,7 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
 
   const connected = await fanOut.ready(deps.brokerWaitMs ?? 10_000);
   if (!connected) logger.warn('ingest: broker not reachable yet (live fan-out only); will keep trying');
-  else logger.info({ spooled: await journal.length() }, 'ingest: draining the telemetry journal');
+  else logger.info({ backlog: await journal.length() }, 'ingest: draining the telemetry journal');
 
   let closed: Promise<void> | undefined;
   return {

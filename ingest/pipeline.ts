@@ -22,7 +22,7 @@ export interface PipelineOptions {
   flushMs: number;
   maxInFlight: number;
   /**
-   * At most this many spool rows per query (default 1000). A query asks for about one batch's worth
+   * At most this many journal entries per read (default 1000). A query asks for about one batch's worth
    * of rows, by the readings per message seen in the previous chunk, but never for more than this.
    */
   readChunk?: number;

@@ -42,7 +42,7 @@ await runMain(['common', 'mqtt', 'influx', 'ingest', 'registry'], async (config)
     const s = await ingest.status();
     process.stdout.write(
       `ingest running: ${journalFile(dataDir)} -> ${influx.connection.url} ` +
-        `(${influx.connection.describe}); ${s.spooled} messages in the journal; ` +
+        `(${influx.connection.describe}); ${s.backlog} messages in the journal; ` +
         `live readings via ${brokerUrl(config.mqtt)}\n`,
     );
     return {};

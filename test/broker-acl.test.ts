@@ -11,12 +11,12 @@ import {
   startTestBroker,
   subackCodes,
   type TestRegistry,
-  waitFor,
 } from './helpers/broker.js';
+import { waitFor } from './helpers/poll.js';
 
 let reg: TestRegistry;
 let broker: RunningBroker & { metrics: import('prom-client').Registry };
-/** The same `$platform/telemetry/...` filter ingest subscribed to before it read the spool instead. */
+/** The same `$platform/telemetry/...` filter ingest subscribed to before it read the journal instead. */
 const TELEMETRY_FILTER = '$platform/telemetry/+/+';
 
 async function dropped(reason: string): Promise<number> {
@@ -33,11 +33,11 @@ afterAll(async () => {
   reg?.close();
 });
 
-/** What the broker committed to the telemetry spool for this device (what ingest will drain). */
+/** What the broker committed to the telemetry journal for this device (what ingest will drain). */
 const fromDevice = (deviceId: string) => journalRows(reg.dir).filter((m) => m.deviceId === deviceId);
 
 describe('device telemetry', () => {
-  it('is in the spool before the PUBACK, payload untouched, stamped with the receive time', async () => {
+  it('is in the journal before the PUBACK, payload untouched, stamped with the receive time', async () => {
     const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     const payload = Buffer.from(
@@ -52,7 +52,7 @@ describe('device telemetry', () => {
     expect(first!.payload.equals(payload)).toBe(true);
     expect(first!.receivedAt).toBeGreaterThanOrEqual(before);
     expect(first!.receivedAt).toBeLessThanOrEqual(after);
-    // QoS 0 is spooled too (there is no PUBACK to wait for).
+    // QoS 0 goes to the journal too (there is no PUBACK to wait for).
     await client.publishAsync(`devices/${device.id}/telemetry`, 'qos0', { qos: 0 });
     const got = await waitFor(() => (fromDevice(device.id).length === 2 ? fromDevice(device.id) : undefined));
     expect(got[1]!.payload.toString()).toBe('qos0');
@@ -186,7 +186,7 @@ describe('subscriptions', () => {
 });
 
 describe('services', () => {
-  it('svc:api publishes HTTP telemetry to $platform/telemetry/...: spooled once, with its stamp', async () => {
+  it('svc:api publishes HTTP telemetry to $platform/telemetry/...: appended once, with its stamp', async () => {
     const device = await reg.addDevice();
     const api = await connect(broker.address.url, serviceOptions('api', { clientId: 'api-http' }));
     const topic = `$platform/telemetry/${device.id}/1732240000123`;
@@ -201,7 +201,7 @@ describe('services', () => {
 
   it('ingest publishes $platform/stored/...; svc:api subscribes to it; devices cannot', async () => {
     const ingest = await connect(broker.address.url, serviceOptions('ingest', { clientId: 'ingest-acl' }));
-    // Ingest reads telemetry from the spool: it may not subscribe to anything.
+    // Ingest reads telemetry from the journal: it may not subscribe to anything.
     expect(await subackCodes(ingest, { [TELEMETRY_FILTER]: { qos: 1 } })).toEqual([128]);
     const api = await connect(broker.address.url, serviceOptions('api', { clientId: 'api-sse' }));
     const seen: string[] = [];

@@ -10,8 +10,8 @@ import {
   startTestBroker,
   subackCodes,
   type TestRegistry,
-  waitFor,
 } from './helpers/broker.js';
+import { waitFor } from './helpers/poll.js';
 
 let reg: TestRegistry;
 let broker: RunningBroker & { metrics: import('prom-client').Registry };
@@ -30,7 +30,7 @@ afterAll(async () => {
   reg?.close();
 });
 
-/** What the broker accepted from this device: its rows in the telemetry spool. */
+/** What the broker accepted from this device: its rows in the telemetry journal. */
 const fromDevice = (id: string) => journalRows(reg.dir).filter((m) => m.deviceId === id);
 const errorsOf = async (id: string) => (await reg.registry.listDeviceErrors(id, { limit: 100 })).items;
 async function counter(name: string): Promise<number> {

@@ -9,8 +9,8 @@ import {
   deviceOptions,
   SERVICE_SECRET,
   type TestRegistry,
-  waitFor,
 } from './helpers/broker.js';
+import { waitFor } from './helpers/poll.js';
 
 let reg: TestRegistry;
 let broker: RunningBroker;

@@ -18,8 +18,8 @@ import {
   journalRows,
   startTestBroker,
   type TestRegistry,
-  waitFor,
 } from './helpers/broker.js';
+import { waitFor } from './helpers/poll.js';
 
 type TestBroker = RunningBroker & { metrics: import('prom-client').Registry };
 let reg: TestRegistry;

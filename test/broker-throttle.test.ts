@@ -18,7 +18,8 @@ import {
   type TestRegistry,
 } from './helpers/broker.js';
 import { sharedInflux } from './helpers/influxd.js';
-import { influxQuery, startTestIngest, waitUntil } from './helpers/ingest.js';
+import { influxQuery, startTestIngest } from './helpers/ingest.js';
+import { waitFor } from './helpers/poll.js';
 import { spawnPublisher } from './helpers/publisher-process.js';
 
 const RATE = 200;
@@ -90,13 +91,13 @@ it('stores all 5,000 QoS 1 readings of a device sending as fast as it can, once 
   expect(result.acked).toBe(5000);
   // Slowed, not dropped: 200 at once, then 200 per second.
   expect(result.ms).toBeGreaterThan(((5000 - RATE) / RATE) * 1000 * 0.9);
-  // Committed to the spool exactly once each.
+  // Committed to the journal exactly once each.
   expect((await metric('broker_telemetry_accepted_total')) - acceptedBefore).toBe(5000);
   // Read one socket read at a time (up to about 80 KB of ~80-byte packets), not the whole backlog.
   expect(maxWaiting).toBeGreaterThan(0);
   expect(maxWaiting).toBeLessThan(3000);
   expect(heapGrowthMb).toBeLessThan(64);
-  const stored = await waitUntil(async () => {
+  const stored = await waitFor(async () => {
     const s = await storedOf(device.id);
     return s.points >= 5000 ? s : undefined;
   }, 30_000);
@@ -156,10 +157,7 @@ async function floodRound(probes: ReturnType<typeof probe>) {
   // The broker would go on reading the flood from the sockets' buffers at the device's rate for
   // minutes; deleting the device drops its connection (revocation), and what was held is let go.
   await reg.registry.deleteDevice(flooder.id);
-  const released = await waitUntil(
-    async () => (await metric('broker_throttled_messages_waiting')) === 0,
-    3000,
-  );
+  const released = await waitFor(async () => (await metric('broker_throttled_messages_waiting')) === 0, 3000);
   await sleep(5000);
   const idleAfter = p99(probes.take());
   const round = {
@@ -211,7 +209,7 @@ it('a device flooding QoS 0 at 20x its rate for 10 s does not slow the others do
   expect(round.released).toBe(true); // nothing stays held once the connection is gone
   expect(round.heapGrowthMb).toBeLessThan(64);
   for (const c of clients) expect(c.connected).toBe(true);
-  // What the broker read of the flood is in the spool in order and without a gap: held, never dropped.
+  // What the broker read of the flood is in the journal in order and without a gap: held, never dropped.
   const ns = journalRows(reg.dir)
     .filter((m) => m.deviceId === round.flooderId)
     .map((m) => (JSON.parse(m.payload.toString()) as { values: { n: number } }).values.n);

@@ -11,12 +11,12 @@ import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  eventually,
   type ProvisionedDevice,
   provision,
   startTestPlatform,
   type TestPlatform,
 } from './helpers/platform.js';
+import { waitFor } from './helpers/poll.js';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3';
@@ -27,6 +27,7 @@ if (!hasPaho) console.warn(`SKIPPED: ${PYTHON} has no paho (apt-get install -y p
 
 const PAHO = `
 import sys, paho.mqtt.client as mqtt
+import { waitFor } from './helpers/poll.js';
 host, port, user, password, topic, payload, client_id = sys.argv[1:8]
 client = mqtt.Client(client_id=client_id) if client_id else mqtt.Client()
 client.username_pw_set(user, password)
@@ -58,7 +59,7 @@ const payload = (n: number) => JSON.stringify({ ts: TS + n, values: { temperatur
 
 /** Waits until the device's reading at TS + n is readable through the API. */
 async function expectStored(device: ProvisionedDevice, n: number) {
-  const items = await eventually(
+  const items = await waitFor(
     async () => {
       const res = await platform.api(`/v1/devices/${device.deviceId}/telemetry?from=${TS}`, { key });
       const body = (await res.json()) as { items: { ts: string; values: Record<string, unknown> }[] };

@@ -19,7 +19,8 @@ import {
   signIn,
   unlabelledControls,
 } from './helpers/console-page.js';
-import { eventually, startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { waitFor } from './helpers/poll.js';
 import { runSnippets } from './helpers/snippets.js';
 
 const ZONE = 'Asia/Kolkata';
@@ -118,7 +119,7 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   // The snippets work as pasted: each stores a reading of 21.5.
   const ran = await runSnippets(snippets);
   process.stdout.write(`snippets run: ${ran.join(', ')}\n`);
-  await eventually(
+  await waitFor(
     async () => {
       const res = await platform.api(`/v1/devices/${deviceId}/telemetry?keys=temperature&limit=10`, {
         key: apiKey,
@@ -163,11 +164,11 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   await device.publishAsync(topic, JSON.stringify(buffered), { qos: 1 });
   for (let i = 0; i < 3; i++) {
     const ts = await publish({ temperature: 4 + i / 10 });
-    const at = await eventually(() => drawnAt(page, ts), 5000, 'the reading on the live chart');
+    const at = await waitFor(() => drawnAt(page, ts), 5000, 'the reading on the live chart');
     expect(at - ts, 'publish to drawn').toBeLessThan(2000);
   }
   const last = await publish({ temperature: 5.25, door: 'open' });
-  await eventually(() => drawnAt(page, last), 5000, 'the last reading');
+  await waitFor(() => drawnAt(page, last), 5000, 'the last reading');
   await expect.poll(() => page.locator('[data-key=temperature]').textContent()).toBe('5.25');
   const timeCell = page
     .locator('tr', { has: page.locator('[data-key=door]') })
@@ -209,7 +210,7 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   );
   const moreDrawn = async (n: number) => {
     const before = await drawnCount(page);
-    await eventually(
+    await waitFor(
       async () => ((await drawnCount(page)) >= before + n ? true : undefined),
       10_000,
       'live readings',
@@ -253,7 +254,7 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
     await c.endAsync(true);
     return undefined;
   };
-  await eventually(oldRefused, 5000, 'the old secret to be refused');
+  await waitFor(oldRefused, 5000, 'the old secret to be refused');
   const fresh = await mqtt.connectAsync(mqttUrl, {
     clientId: `${deviceId}-new`,
     username: deviceId,

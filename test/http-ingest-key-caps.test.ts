@@ -74,7 +74,7 @@ describe('HTTP ingest key caps', () => {
     const over = await post(f.d2, { y: 3 });
     expect(over.statusCode).toBe(400);
     expect(over.json().error.message).toMatch(/"y" refused: .*TELEMETRY_MAX_KEYS_PER_PILOT/);
-    // Only the accepted bodies reached the spool.
+    // Only the accepted bodies reached the journal.
     expect(journalRows(reg.dir).map((r) => Object.keys(JSON.parse(r.payload.toString()).values))).toEqual([
       ['a', 'b', 'c'],
       ['d'],

@@ -1,6 +1,6 @@
 /**
  * The ingest worker end to end with real parts: devices publish through the real broker, ingest
- * spools, validates, type-checks and writes to a real InfluxDB, and we read the points back.
+ * reads the journal, validates, type-checks and writes to a real InfluxDB, and we read the points back.
  */
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -23,7 +23,8 @@ import {
   type TestRegistry,
 } from './helpers/broker.js';
 import { sharedInflux } from './helpers/influxd.js';
-import { fieldTypes, pointsOf, publish1, startTestIngest, waitUntil } from './helpers/ingest.js';
+import { fieldTypes, pointsOf, publish1, startTestIngest } from './helpers/ingest.js';
+import { waitFor } from './helpers/poll.js';
 
 let reg: TestRegistry;
 let broker: RunningBroker;
@@ -95,7 +96,7 @@ const counted = async (p: Promise<void>) => {
 };
 /** Waits until ingest took every message the test sent and stored or refused each. */
 async function drained() {
-  const done = await waitUntil(async () => {
+  const done = await waitFor(async () => {
     const s = await ingest.status();
     return s.messagesReceived === sent && s.messagesDone === sent;
   }, 10_000);
@@ -112,7 +113,7 @@ describe('payload shapes', () => {
       { ts: 1_732_237_200_500, values: { temperature: 22.25 } },
     ]);
     await d.send({ temperature: 23 });
-    const points = await waitUntil(async () => {
+    const points = await waitFor(async () => {
       const p = await pointsFor(reg.pilotId, d.id);
       return p.length === 4 ? p : undefined;
     });
@@ -180,7 +181,7 @@ describe('hostile payloads never crash or stall the worker', () => {
     ];
     for (const payload of hostile) await d.sendRaw(payload);
     await d.send({ ts: 42, values: { fine: 1 } });
-    const points = await waitUntil(async () => {
+    const points = await waitFor(async () => {
       const p = await pointsFor(reg.pilotId, d.id);
       return p.length > 0 ? p : undefined;
     });
@@ -324,7 +325,7 @@ describe('live fan-out', () => {
       qos: 1,
       retain: true,
     });
-    await waitUntil(async () => {
+    await waitFor(async () => {
       await watched.send([{ ts: 100 + got.length, values: { probe: 1 } }]);
       return got.length > 0;
     });
@@ -341,7 +342,7 @@ describe('live fan-out', () => {
           body: (g.body as { values: object }[]).filter((r) => !('probe' in r.values)),
         }))
         .filter((g) => g.body.length > 0);
-    await waitUntil(() => notProbes().length > 0);
+    await waitFor(() => notProbes().length > 0);
     await drained();
     expect(notProbes()).toEqual([
       { topic: `$platform/stored/${reg.pilotId}/${watched.id}`, body: [{ ts: 1, values: { a: 1 } }] },

@@ -17,10 +17,10 @@ import {
   journalRows,
   startTestBroker,
   type TestRegistry,
-  waitFor,
 } from './helpers/broker.js';
 import { sharedInflux, uniqueDatabase } from './helpers/influxd.js';
-import { influxQuery, startTestIngest, waitUntil } from './helpers/ingest.js';
+import { influxQuery, startTestIngest } from './helpers/ingest.js';
+import { waitFor } from './helpers/poll.js';
 
 let reg: TestRegistry;
 let broker: RunningBroker & { metrics: import('prom-client').Registry };
@@ -114,7 +114,7 @@ describe('permanent refusals: acknowledged at once, recorded as device errors, n
     expect(errors[0]!.reason).toMatch(reason);
     // A valid reading right after it is stored, and nothing of the refused one.
     await client.publishAsync(`devices/${device.id}/telemetry`, reading(10), { qos: 1 });
-    await waitUntil(async () => (await storedNs(influx, reg.pilotId, device.id)).length > 0);
+    await waitFor(async () => (await storedNs(influx, reg.pilotId, device.id)).length > 0);
     expect(await storedNs(influx, reg.pilotId, device.id)).toEqual([10]);
     expect(await storedNs(influx, reg.pilotId, other.id)).toEqual([]);
     expect(client.connected).toBe(true);
@@ -140,7 +140,7 @@ describe('transient conditions: held, never dropped', () => {
       800,
     );
     const all = Array.from({ length: 26 }, (_, n) => n);
-    await waitUntil(async () => (await storedNs(influx, reg.pilotId, device.id)).length === all.length);
+    await waitFor(async () => (await storedNs(influx, reg.pilotId, device.id)).length === all.length);
     expect(await storedNs(influx, reg.pilotId, device.id)).toEqual(all);
     expect((await errorsOf(reg, device.id)).map((e) => e.reason)).toEqual([
       expect.stringMatching(/^slowed down/),
@@ -151,10 +151,10 @@ describe('transient conditions: held, never dropped', () => {
     await client.endAsync();
   });
 
-  it('InfluxDB unavailable, then the spool full: PUBACK after the commit, then held; all stored later', async () => {
+  it('InfluxDB unavailable, then the journal full: PUBACK after the commit, then held; all stored later', async () => {
     const reg2 = await createTestRegistry();
-    const broker2 = await startTestBroker(reg2, {}, { spoolMaxMessages: 3 });
-    // An InfluxDB that is not there: ingest retries, the spool keeps the messages.
+    const broker2 = await startTestBroker(reg2, {}, { journalMaxMessages: 3 });
+    // An InfluxDB that is not there: ingest retries, the journal keeps the messages.
     const nowhere = connectInflux(`http://127.0.0.1:${await freePort()}`, uniqueDatabase());
     let ingest2 = await startTestIngest(reg2, broker2.address.url, nowhere);
     try {
@@ -171,12 +171,12 @@ describe('transient conditions: held, never dropped', () => {
       await sleep(700);
       expect(acked).toBe(false);
       expect(await errorsOf(reg2, device.id)).toEqual([]);
-      // InfluxDB is back (ingest restarted against a live one): the spool drains, the held one goes on.
+      // InfluxDB is back (ingest restarted against a live one): the journal drains, the held one goes on.
       await ingest2.close();
       const live = await sharedInflux();
       ingest2 = await startTestIngest(reg2, broker2.address.url, live);
       await held;
-      await waitUntil(async () => (await storedNs(live, reg2.pilotId, device.id)).length === 5, 20_000);
+      await waitFor(async () => (await storedNs(live, reg2.pilotId, device.id)).length === 5, 20_000);
       expect(await storedNs(live, reg2.pilotId, device.id)).toEqual([0, 1, 2, 3, 4]);
       expect(await errorsOf(reg2, device.id)).toEqual([]);
       await client.endAsync();

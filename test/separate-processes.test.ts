@@ -12,7 +12,7 @@ import mqtt from 'mqtt';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../core/influx/managed.js';
 import { uniqueDatabase } from './helpers/influxd.js';
-import { eventually } from './helpers/platform.js';
+import { waitFor } from './helpers/poll.js';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'separate-test-'));
 const children: ChildProcess[] = [];
@@ -105,12 +105,12 @@ describe('components as separate processes', () => {
     });
     await client.endAsync();
 
-    await eventually(async () => (sse.includes('"humidity"') ? true : undefined), 15_000, 'the live event');
+    await waitFor(async () => (sse.includes('"humidity"') ? true : undefined), 15_000, 'the live event');
     abort.abort();
     await sawReading.catch(() => {});
     expect(sse).toContain('41.5');
 
-    const stored = await eventually(async () => {
+    const stored = await waitFor(async () => {
       const res = await fetch(`${api}/v1/devices/${device.id}/telemetry?from=${ts - 1}`, {
         headers: { authorization: `Bearer ${partner.apiKey}` },
       });
@@ -120,7 +120,7 @@ describe('components as separate processes', () => {
     expect(stored).toEqual([{ ts: new Date(ts).toISOString(), values: { humidity: 41.5 } }]);
 
     // The API's /metrics also shows what the broker and ingest processes measure.
-    const metrics = await eventually(
+    const metrics = await waitFor(
       async () => {
         const text = await (await fetch(`${api}/metrics`)).text();
         return /broker_telemetry_accepted_total\{[^}]*component="broker"[^}]*\} [1-9]/.test(text) &&

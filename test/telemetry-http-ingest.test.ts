@@ -2,9 +2,9 @@
 /**
  * HTTP ingest: `POST /v1/devices/{id}/telemetry` with the device's own id and secret (HTTP Basic).
  * A valid body is published unchanged, QoS 1, to `$platform/telemetry/{deviceId}/{receivedAt}` on a
- * real aedes broker (a subscriber stands in for our broker's spool hand-off); a wrong secret publishes nothing; a bad
+ * real aedes broker (a subscriber stands in for our broker's journal hand-off); a wrong secret publishes nothing; a bad
  * body (also a key with another type in the pilot) is a 400 listing the problems and a device error; a broker that is
- * gone is a 503. Rate and spool limits with our own broker: http-ingest-limits.test.ts.
+ * gone is a 503. Rate and journal limits with our own broker: http-ingest-limits.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -14,6 +14,7 @@ import { httpIngestRoutes } from '../api/routes/http-ingest.js';
 import { createMqttIngestPublisher } from '../api/telemetry/ingest-publisher.js';
 import { parseHttpIngestTopic } from '../core/topics.js';
 import { type PlainBroker, startPlainBroker } from './helpers/plain-broker.js';
+import { waitFor } from './helpers/poll.js';
 import { startTelemetryFixture, type TelemetryFixture } from './helpers/telemetry.js';
 
 const SECRET = randomBytes(16).toString('hex');
@@ -62,13 +63,7 @@ function post(deviceId: string, body: string, authorization?: string, contentTyp
   });
 }
 
-async function waitForMessages(n: number) {
-  const deadline = Date.now() + 2000;
-  while (received.length < n) {
-    if (Date.now() > deadline) throw new Error(`expected ${n} messages, got ${received.length}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitForMessages = (n: number) => waitFor(() => received.length >= n, 2000, `${n} messages`);
 
 describe('HTTP ingest', () => {
   it('hands a valid body to ingest unchanged, after the PUBACK', async () => {

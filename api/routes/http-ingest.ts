@@ -121,7 +121,7 @@ export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
         const ids = { pilotId, deviceId };
         const keys = await fromRegistry(reply, () => checkKeys(devices, ids, parsed.readings, keyLimits));
         await refuse(deviceId, raw, receivedAt, [...parsed.errors, ...keys.problems]);
-        if (deps.publisher.spoolFull()) throw unavailable(reply, 'the telemetry spool is full', 10);
+        if (deps.publisher.journalFull()) throw unavailable(reply, 'the telemetry journal is full', 10);
         const claimProblems = await fromRegistry(reply, () =>
           claimNewKeys(devices, ids, keys.newKeys, keyLimits),
         );

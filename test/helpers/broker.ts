@@ -17,6 +17,7 @@ import { openSqliteRegistry } from '../../core/registry/sqlite/index.js';
 import type { RegistryStore } from '../../core/registry/types.js';
 import { generateSecret, hashSecret } from '../../core/secrets.js';
 import { SERVICE_USERNAMES } from '../../core/topics.js';
+import { closeAfterTest } from './teardown.js';
 
 export const SERVICE_SECRET = 'test-service-secret-0123456789abcdef';
 
@@ -38,7 +39,7 @@ export async function createTestRegistry(
     hashSecret(generateSecret()),
   );
   const pilot = await registry.createPilot({ name: 'pilot', memberIds: [partner.id] });
-  return {
+  return closeAfterTest({
     dir,
     registry,
     pilotId: pilot.id,
@@ -51,7 +52,7 @@ export async function createTestRegistry(
       await registry.close();
       rmSync(dir, { recursive: true, force: true });
     },
-  };
+  });
 }
 
 export const brokerConfig = (overrides: Partial<BrokerConfig> = {}): BrokerConfig => ({
@@ -74,7 +75,7 @@ export const brokerConfig = (overrides: Partial<BrokerConfig> = {}): BrokerConfi
 export async function startTestBroker(
   reg: TestRegistry,
   overrides: Partial<BrokerConfig> = {},
-  spool: { spoolMaxMessages?: number } = {},
+  journal: { journalMaxMessages?: number } = {},
 ): Promise<RunningBroker & { metrics: Registry }> {
   const metrics = new Registry();
   const broker = await startBroker(
@@ -82,11 +83,11 @@ export async function startTestBroker(
       common: { dataDir: reg.dir, logLevel: 'silent', serviceSecret: SERVICE_SECRET },
       mqtt: { host: '127.0.0.1', port: 0, publicUrl: undefined },
       broker: brokerConfig(overrides),
-      journal: { maxMessages: spool.spoolMaxMessages ?? 1_000_000 },
+      journal: { maxMessages: journal.journalMaxMessages ?? 1_000_000 },
     },
     { registry: reg.registry, serviceSecret: SERVICE_SECRET, metrics },
   );
-  return { ...broker, metrics };
+  return closeAfterTest({ ...broker, metrics });
 }
 
 /** Every entry of the SQLite telemetry journal in DATA_DIR `dir` (what ingest would drain), oldest first. */
@@ -147,21 +148,6 @@ export const serviceOptions = (service: 'ingest' | 'api', extra: IClientOptions 
   password: SERVICE_SECRET,
   ...extra,
 });
-
-/** Resolves when `check` returns a truthy value; rejects after `timeoutMs`. */
-export async function waitFor<T>(
-  check: () => T | Promise<T>,
-  timeoutMs = 5000,
-  stepMs = 20,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
 
 /** Resolves when the client's connection closes (e.g. the broker dropped it). */
 export const closed = (client: MqttClient) =>

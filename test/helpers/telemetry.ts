@@ -14,6 +14,7 @@ import type { InfluxConnection } from '../../core/influx/client.js';
 import type { ValueType } from '../../core/registry/types.js';
 import { createDevice, createPartner, createPilot, startTestApi, type TestApi } from './api-app.js';
 import { sharedInflux } from './influxd.js';
+import { closeAfterTest } from './teardown.js';
 
 export interface TelemetryFixture {
   api: TestApi;
@@ -50,7 +51,7 @@ export async function startTelemetryFixture(
   const outsider = await createPartner(api, 'Outsider');
   const outsiderPilot = await createPilot(api, outsider.apiKey, 'Elsewhere');
   const outsiderDevice = await createDevice(api, outsider.apiKey, outsiderPilot.id, 'three');
-  return {
+  return closeAfterTest({
     api,
     influx,
     feed,
@@ -65,7 +66,7 @@ export async function startTelemetryFixture(
       await api.close();
       await influx.client.dropDatabase(influx.database);
     },
-  };
+  });
 }
 
 export type TestReading = { ts: number; values: Record<string, number | boolean | string> };
