@@ -13,7 +13,7 @@ import { brokerUrl } from '../core/urls.js';
 import type { BackoffOptions } from './backoff.js';
 import { connectFanOut } from './broker-client.js';
 import { createIngestMetrics } from './metrics.js';
-import { type IngestRegistry, Pipeline } from './pipeline.js';
+import { type IngestRegistry, Pipeline, type PipelineStatus } from './pipeline.js';
 import type { PointWriter } from './writer.js';
 
 export {
@@ -52,18 +52,9 @@ export interface IngestDeps {
   publishMetricsEveryMs?: number;
 }
 
-export interface IngestStatus {
-  /** Messages in the journal and not yet stored (the backlog; JournalConsumer.length). */
+export interface IngestStatus extends PipelineStatus {
+  /** Entries in the journal not yet stored (JournalConsumer.length). */
   backlog: number;
-  writing: boolean;
-  /** Messages read from the journal since start. */
-  messagesReceived: number;
-  /** Journal entries fully handled (stored or refused) since start, including a resumed backlog. */
-  messagesDone: number;
-  influxHealthy: boolean;
-  lastError?: string;
-  /** Why writes fail now, said without addresses (for /readyz); unset while healthy. */
-  writeProblem?: string;
 }
 
 export interface IngestHandle {

@@ -7,41 +7,18 @@
  */
 
 import { apiDepsOf, startApi } from '../api/index.js';
-import { startWithCloseStack } from '../core/close-stack.js';
 import { openInflux } from '../core/influx/resolve.js';
-import { createLogger } from '../core/log.js';
 import { componentMetrics } from '../core/metrics-relay.js';
-import { preparePrivateDataDir } from '../core/private-files.js';
-import { openDataDirRegistry } from '../core/registry/sqlite/index.js';
-import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { brokerUrl } from '../core/urls.js';
-import { runMain } from './run.js';
+import { runComponent } from './component.js';
 
-await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest', 'registry'], async (config) => {
-  const logger = createLogger(config.common.logLevel, process.stderr as never);
-  const dataDir = config.common.dataDir;
-  preparePrivateDataDir(dataDir);
-  return startWithCloseStack(logger, async (stack) => {
-    const registry = stack.push(
-      'registry',
-      openDataDirRegistry(dataDir, config.registry.deviceErrorsKept),
-      (r) => r.close(),
-    );
-    const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
+await runComponent(
+  ['http', 'mqtt', 'influx', 'broker', 'ingest'],
+  async (config, { logger, dataDir, registry, serviceSecret, stack }) => {
     const influx = stack.push('influxdb', await openInflux(config.influx, dataDir, logger), (i) => i.close());
-    const api = stack.push(
-      'api',
-      await startApi(
-        config,
-        apiDepsOf(
-          config,
-          { registry, logger, serviceSecret, metrics: componentMetrics('api') },
-          influx.connection,
-          brokerUrl(config.mqtt),
-        ),
-      ),
-      (a) => a.close(),
-    );
+    const shared = { registry, logger, serviceSecret, metrics: componentMetrics('api') };
+    const deps = apiDepsOf(config, shared, influx.connection, brokerUrl(config.mqtt));
+    const api = stack.push('api', await startApi(config, deps), (a) => a.close());
     process.stdout.write(`API listening on ${api.address.url} (OpenAPI: ${api.address.url}/docs)\n`);
     if (config.http.consoleEnabled) process.stdout.write(`Console: ${api.address.url}/console/\n`);
     if (api.generatedAdminKey) {
@@ -49,6 +26,5 @@ await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest', 'registry
         `Admin key: ${api.generatedAdminKey} (shown only this once; set ADMIN_API_KEY to replace it)\n`,
       );
     }
-    return {};
-  });
-});
+  },
+);

@@ -27,7 +27,6 @@ if (!hasPaho) console.warn(`SKIPPED: ${PYTHON} has no paho (apt-get install -y p
 
 const PAHO = `
 import sys, paho.mqtt.client as mqtt
-import { waitFor } from './helpers/poll.js';
 host, port, user, password, topic, payload, client_id = sys.argv[1:8]
 client = mqtt.Client(client_id=client_id) if client_id else mqtt.Client()
 client.username_pw_set(user, password)

@@ -4,8 +4,8 @@
  */
 import Database from 'better-sqlite3';
 import { prepareSqliteFile } from '../../private-files.js';
-import { encodeCursor } from '../errors.js';
-import type { Page } from '../types.js';
+import { decodeCursor, encodeCursor } from '../errors.js';
+import type { Page, PageRequest } from '../types.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
@@ -37,6 +37,16 @@ function migrate(db: Db): void {
       db.pragma(`user_version = ${v + 1}`);
     }
   }).immediate();
+}
+
+/** A keyset-paged list: rows after the cursor's key, one more than asked (is there another page?). */
+export function listPage<R extends { seq: number }, T>(
+  list: string,
+  req: PageRequest,
+  rows: (after: number, limit: number) => R[],
+  map: (r: R) => T,
+): Page<T> {
+  return page(list, rows(decodeCursor(list, req.cursor) ?? 0, req.limit + 1), req.limit, map);
 }
 
 /** Keyset page: the query fetched one row more than asked, to learn whether another page exists. */

@@ -3,9 +3,8 @@
  * change log (presence.ts reads it) in the same transaction.
  */
 import { newId } from '../../secrets.js';
-import { decodeCursor } from '../errors.js';
 import type { Device, DeviceStore, NewDevice } from '../types.js';
-import { type Db, page } from './db.js';
+import { type Db, listPage } from './db.js';
 
 type DeviceRow = {
   seq: number;
@@ -77,8 +76,7 @@ export function sqliteDevices(db: Db): DeviceStore {
       return row ? toDevice(row) : undefined;
     },
     async listDevices(pilotId, req) {
-      const after = decodeCursor('devices', req.cursor) ?? 0;
-      return page('devices', s.ofPilot.all(pilotId, after, req.limit + 1), req.limit, toDevice);
+      return listPage('devices', req, (after, limit) => s.ofPilot.all(pilotId, after, limit), toDevice);
     },
     async updateDevice(deviceId, patch) {
       return updateTx.immediate(deviceId, patch);

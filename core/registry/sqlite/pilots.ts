@@ -1,8 +1,7 @@
 /** Pilots and their member partners, in SQLite. */
 import { newId } from '../../secrets.js';
-import { decodeCursor } from '../errors.js';
 import type { Pilot, PilotStore } from '../types.js';
-import { type Db, page } from './db.js';
+import { type Db, listPage } from './db.js';
 
 type PilotRow = { seq: number; id: string; name: string; description: string | null; created_at: number };
 type NewPilot = Parameters<PilotStore['createPilot']>[0];
@@ -48,13 +47,12 @@ export function sqlitePilots(db: Db): PilotStore {
     async createPilot(input) {
       return toPilot(s.byId.get(createTx.immediate(input))!);
     },
+    async listPilotsForPartner(partnerId, req) {
+      return listPage('pilots', req, (after, limit) => s.ofPartner.all(partnerId, after, limit), toPilot);
+    },
     async getPilotForPartner(pilotId, partnerId) {
       const row = s.forPartner.get(partnerId, pilotId);
       return row ? toPilot(row) : undefined;
-    },
-    async listPilotsForPartner(partnerId, req) {
-      const after = decodeCursor('pilots', req.cursor) ?? 0;
-      return page('pilots', s.ofPartner.all(partnerId, after, req.limit + 1), req.limit, toPilot);
     },
     async addPilotMember(pilotId, partnerId) {
       return s.insertMember.run(pilotId, partnerId, Date.now()).changes > 0;
