@@ -5,7 +5,7 @@
  * fits 375 px, labels every control and sends no key in a URL.
  */
 import { readFileSync } from 'node:fs';
-import mqtt from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser, screenshotDir, type TestBrowser } from './helpers/browser.js';
@@ -58,6 +58,22 @@ async function checkPage(name: string) {
 }
 
 it('walks a partner engineer through a pilot, in English and Chinese', { timeout: 150_000 }, async () => {
+  const { apiKey, member } = await adminCreatesPartner();
+  await partnerCreatesPilot(apiKey, member);
+  const creds = await registerDevice(apiKey);
+  const live = await liveReadings(creds);
+  await rangesAndCsv(apiKey, live.last);
+  await lookInBothLanguages(live);
+  await rotateAndDelete(apiKey, creds, live.device);
+  // The key was never in a URL; live streams used one-use tokens.
+  expect(urls.filter((u) => u.includes(apiKey) || u.includes(encodeURIComponent(apiKey)))).toEqual([]);
+  expect(urls.some((u) => u.includes('/telemetry/stream?token=st1.'))).toBe(true);
+  expect(pageErrors).toEqual([]);
+});
+
+type Creds = { deviceId: string; password: string; mqttUrl: string; topic: string };
+
+async function adminCreatesPartner() {
   // A wrong key is refused, in words.
   await page.goto(`${platform.apiUrl}/console/`);
   await page.locator('#api-key').fill('not-a-key');
@@ -81,6 +97,10 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   });
   const member = (await other.json()) as { id: string };
 
+  return { apiKey, member };
+}
+
+async function partnerCreatesPilot(apiKey: string, member: { id: string }) {
   // The partner signs in and creates a pilot.
   await signIn(page, platform.apiUrl, apiKey);
   expect(await sessionValues(page)).toContain(apiKey);
@@ -97,7 +117,9 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   await page.getByRole('button', { name: 'Add member' }).click();
   await page.getByText('Shenzhen Boards').waitFor();
   expect(await page.locator('.members').textContent()).toContain('China');
+}
 
+async function registerDevice(apiKey: string): Promise<Creds> {
   // Registers a device; the credentials and snippets are shown once.
   await page.getByText('Register a device').click();
   await page.getByLabel('Name', { exact: true }).fill('fridge-1');
@@ -138,7 +160,12 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   await row.getByText('FS-200').waitFor();
   await checkPage('pilot');
 
+  return { deviceId, password, mqttUrl, topic };
+}
+
+async function liveReadings({ deviceId, password, mqttUrl, topic }: Creds) {
   // The device page: a reading published with mqtt.js is drawn within 2 s.
+  const row = page.locator(`tr[data-device="${deviceId}"]`);
   await row.getByRole('link', { name: 'fridge-1' }).click();
   await page.getByRole('heading', { name: 'fridge-1', level: 1 }).waitFor();
   await page.locator('.badge', { hasText: 'Live' }).first().waitFor();
@@ -178,6 +205,10 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
     new Intl.DateTimeFormat(loc, { dateStyle: 'medium', timeStyle: 'medium', timeZone: ZONE }).format(last);
   expect(await timeCell.textContent()).toBe(inZone('en'));
 
+  return { device, publish, last, timeCell, inZone };
+}
+
+async function rangesAndCsv(apiKey: string, last: number) {
   // Range charts: about one window per pixel of the chart's width.
   const rangeRequest = page.waitForRequest(
     (r) => r.url().includes('/telemetry?') && r.url().includes('every='),
@@ -202,6 +233,10 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   expect(fromBrowser.split('\r\n')[0]).toBe('ts,door,temperature');
   expect(fromBrowser).toContain(`${new Date(last).toISOString()},open,5.25`);
   expect(fromBrowser.split('\r\n').length).toBeGreaterThan(300);
+}
+
+async function lookInBothLanguages(live: Awaited<ReturnType<typeof liveReadings>>) {
+  const { publish, timeCell, inZone } = live;
   // Readings keep coming while a person looks at the page (and at the screenshots).
   let step = 0;
   const ticker = setInterval(
@@ -236,7 +271,9 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   await page.getByRole('button', { name: '注册设备' }).click();
   await page.getByRole('alert').filter({ hasText: '名称: 至少需要 1 个字符' }).waitFor();
   await checkPage('pilot-zh');
+}
 
+async function rotateAndDelete(apiKey: string, { deviceId, password, mqttUrl }: Creds, device: MqttClient) {
   // Rotate the secret (confirmed): the old one stops working.
   await page.locator(`tr[data-device="${deviceId}"]`).getByRole('button', { name: '更换密钥' }).click();
   await page.getByRole('dialog').getByRole('button', { name: '更换密钥' }).click();
@@ -268,9 +305,4 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   await page.getByRole('dialog').getByRole('button', { name: '删除' }).click();
   await page.locator(`tr[data-device="${deviceId}"]`).waitFor({ state: 'detached' });
   expect((await platform.api(`/v1/devices/${deviceId}`, { key: apiKey })).status).toBe(404);
-
-  // The key was never in a URL; live streams used one-use tokens.
-  expect(urls.filter((u) => u.includes(apiKey) || u.includes(encodeURIComponent(apiKey)))).toEqual([]);
-  expect(urls.some((u) => u.includes('/telemetry/stream?token=st1.'))).toBe(true);
-  expect(pageErrors).toEqual([]);
-});
+}
