@@ -10,14 +10,13 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser, screenshotDir, type TestBrowser } from './helpers/browser.js';
 import {
+  checkPageAt,
   drawnAt,
   drawnCount,
-  fitsWidth,
   pageLang,
   recordDrawn,
   sessionValues,
   signIn,
-  unlabelledControls,
 } from './helpers/console-page.js';
 import { startTestPlatform, type TestPlatform } from './helpers/platform.js';
 import { waitFor } from './helpers/poll.js';
@@ -47,15 +46,7 @@ afterAll(async () => {
   await platform?.dispose();
 });
 
-async function checkPage(name: string) {
-  expect(await unlabelledControls(page), `${name}: unlabelled controls`).toEqual([]);
-  await shots.shot(page, `${name}.png`);
-  await page.setViewportSize({ width: 375, height: 800 });
-  await page.waitForTimeout(300); // charts follow their container's width
-  expect(await fitsWidth(page), `${name} at 375 px`).toBe(true);
-  await shots.shot(page, `${name}-375px.png`);
-  await page.setViewportSize({ width: 1200, height: 900 });
-}
+const checkPage = (name: string) => checkPageAt(page, shots, name);
 
 it('walks a partner engineer through a pilot, in English and Chinese', { timeout: 150_000 }, async () => {
   const { apiKey, member } = await adminCreatesPartner();
