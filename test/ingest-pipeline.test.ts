@@ -1,98 +1,10 @@
 /** The ingest worker on a real broker, journal and InfluxDB: payload shapes, hostile payloads, key types. */
-import type { MqttClient } from 'mqtt';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningBroker } from '../broker/index.js';
-import type { InfluxConnection } from '../core/influx/client.js';
-import { generateSecret, hashSecret } from '../core/secrets.js';
-import { SERVICE_USERNAMES, telemetryTopic } from '../core/topics.js';
-import type { IngestHandle } from '../ingest/index.js';
-import {
-  connect,
-  createTestRegistry,
-  SERVICE_SECRET,
-  startTestBroker,
-  type TestRegistry,
-} from './helpers/broker.js';
-import { sharedInflux } from './helpers/influxd.js';
-import { fieldTypes, pointsOf, publish1, startTestIngest } from './helpers/ingest.js';
+import { describe, expect, it } from 'vitest';
+import { fieldTypes } from './helpers/ingest.js';
+import { useIngestFixture } from './helpers/ingest-fixture.js';
 import { waitFor } from './helpers/poll.js';
 
-let reg: TestRegistry;
-let broker: RunningBroker;
-let influx: InfluxConnection;
-let ingest: IngestHandle;
-const clients: MqttClient[] = [];
-
-beforeEach(async () => {
-  sent = 0;
-  reg = await createTestRegistry();
-  broker = await startTestBroker(reg);
-  influx = await sharedInflux();
-  ingest = await startTestIngest(reg, broker.address.url, influx);
-});
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.endAsync(true);
-  await ingest.close();
-  await broker.close();
-  await reg.close();
-});
-
-async function device(pilotId = reg.pilotId) {
-  const secret = generateSecret();
-  const d = await reg.registry.createDevice(pilotId, { name: 'd' }, hashSecret(secret));
-  const client = await connect(broker.address.url, { username: d.id, password: secret, clientId: d.id });
-  clients.push(client);
-  return {
-    id: d.id,
-    send: (payload: unknown) =>
-      counted(
-        publish1(
-          client,
-          telemetryTopic(d.id),
-          typeof payload === 'string' ? payload : JSON.stringify(payload),
-        ),
-      ),
-    sendRaw: (payload: Buffer) => counted(publish1(client, telemetryTopic(d.id), payload)),
-  };
-}
-
-async function _serviceClient() {
-  const client = await connect(broker.address.url, {
-    username: SERVICE_USERNAMES.api,
-    password: SERVICE_SECRET,
-    clientId: `svc-api-test-${Math.random().toString(36).slice(2, 8)}`,
-  });
-  clients.push(client);
-  return client;
-}
-
-async function newPilot() {
-  const partner = await reg.registry.createPartner(
-    { name: `p-${Math.random().toString(36).slice(2)}`, country: 'FR', kind: 'both' },
-    hashSecret(generateSecret()),
-  );
-  return (await reg.registry.createPilot({ name: 'other', memberIds: [partner.id] })).id;
-}
-
-const errorsOf = async (deviceId: string) =>
-  (await reg.registry.listDeviceErrors(deviceId, { limit: 100 })).items;
-const pointsFor = async (pilotId: string, deviceId: string) =>
-  (await pointsOf(influx, pilotId)).filter((p) => p.device === deviceId);
-let sent = 0;
-/** Counts a message the test got a PUBACK for. */
-const counted = async (p: Promise<void>) => {
-  await p;
-  sent++;
-};
-/** Waits until ingest took every message the test sent and stored or refused each. */
-async function drained() {
-  const done = await waitFor(async () => {
-    const s = await ingest.status();
-    return s.messagesReceived === sent && s.messagesDone === sent;
-  }, 10_000);
-  expect(done, `ingest handled ${(await ingest.status()).messagesDone} of ${sent} messages`).toBe(true);
-}
+const { f, device, newPilot, errorsOf, pointsFor, drained } = useIngestFixture();
 
 describe('payload shapes', () => {
   it('stores {ts, values}, a batch and a flat object with the right times and field types', async () => {
@@ -105,7 +17,7 @@ describe('payload shapes', () => {
     ]);
     await d.send({ temperature: 23 });
     const points = await waitFor(async () => {
-      const p = await pointsFor(reg.pilotId, d.id);
+      const p = await pointsFor(f.reg.pilotId, d.id);
       return p.length === 4 ? p : undefined;
     });
     expect(points).toBeDefined();
@@ -118,7 +30,7 @@ describe('payload shapes', () => {
     expect(flat?.time as number).toBeGreaterThanOrEqual(before);
     expect(flat?.time as number).toBeLessThanOrEqual(Date.now());
     // 21 after 21.5 is still a float: no type conflict.
-    expect(await fieldTypes(influx, reg.pilotId)).toEqual({
+    expect(await fieldTypes(f.influx, f.reg.pilotId)).toEqual({
       temperature: 'float',
       door: 'string',
       ok: 'boolean',
@@ -137,7 +49,7 @@ describe('payload shapes', () => {
       { ts: 5000, values: { a: 5 } },
     ]);
     await drained();
-    const points = await pointsFor(reg.pilotId, d.id);
+    const points = await pointsFor(f.reg.pilotId, d.id);
     expect(points.map((p) => [p.time, p.a])).toEqual([
       [1000, 1],
       [5000, 5],
@@ -173,7 +85,7 @@ describe('hostile payloads never crash or stall the worker', () => {
     for (const payload of hostile) await d.sendRaw(payload);
     await d.send({ ts: 42, values: { fine: 1 } });
     const points = await waitFor(async () => {
-      const p = await pointsFor(reg.pilotId, d.id);
+      const p = await pointsFor(f.reg.pilotId, d.id);
       return p.length > 0 ? p : undefined;
     });
     expect(points?.map((p) => [p.time, p.fine])).toEqual([[42, 1]]);
@@ -185,7 +97,7 @@ describe('hostile payloads never crash or stall the worker', () => {
     expect(reasons.some((r) => /key "device" is reserved/.test(r))).toBe(true);
     for (const e of await errorsOf(d.id))
       expect(Buffer.byteLength(e.payloadPrefix)).toBeLessThanOrEqual(200 * 3);
-    expect((await ingest.status()).influxHealthy).toBe(true);
+    expect((await f.ingest.status()).influxHealthy).toBe(true);
   });
 });
 
@@ -197,7 +109,7 @@ describe('key types', () => {
     await d.send({ ts: 2, values: { temperature: 'hot', other: 1 } });
     await d.send({ ts: 3, values: { temperature: 21 } });
     await drained();
-    expect((await pointsFor(reg.pilotId, d.id)).map((p) => p.time)).toEqual([1, 3]);
+    expect((await pointsFor(f.reg.pilotId, d.id)).map((p) => p.time)).toEqual([1, 3]);
     const [error] = await errorsOf(d.id);
     expect(error?.reason).toBe('key "temperature" is a number in this pilot, got a string');
     expect(error?.payloadPrefix).toContain('"hot"');
@@ -216,7 +128,7 @@ describe('key types', () => {
       { ts: 14, values: { level: 'high' } },
     ]);
     await drained();
-    expect((await pointsFor(reg.pilotId, b.id)).map((p) => [p.time, p.mode ?? p.level])).toEqual([
+    expect((await pointsFor(f.reg.pilotId, b.id)).map((p) => [p.time, p.mode ?? p.level])).toEqual([
       [12, 'boost'],
       [13, 1],
     ]);
@@ -237,9 +149,9 @@ describe('key types', () => {
     await b.send({ ts: 200, values: { temperature: 22 } });
     await drained();
     expect((await pointsFor(pilotB, b.id)).map((p) => p.temperature)).toEqual([21.5, 22]);
-    expect((await pointsFor(reg.pilotId, a.id)).map((p) => p.temperature)).toEqual(['hot']);
-    expect(await fieldTypes(influx, reg.pilotId)).toEqual({ temperature: 'string' });
-    expect(await fieldTypes(influx, pilotB)).toEqual({ temperature: 'float' });
+    expect((await pointsFor(f.reg.pilotId, a.id)).map((p) => p.temperature)).toEqual(['hot']);
+    expect(await fieldTypes(f.influx, f.reg.pilotId)).toEqual({ temperature: 'string' });
+    expect(await fieldTypes(f.influx, pilotB)).toEqual({ temperature: 'float' });
     expect(await errorsOf(b.id)).toEqual([]);
   });
 });

@@ -1,113 +1,20 @@
 /** The ingest worker on a real broker, journal and InfluxDB: refused writes, exactly once, the live fan-out. */
-import type { MqttClient } from 'mqtt';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningBroker } from '../broker/index.js';
-import type { InfluxConnection } from '../core/influx/client.js';
-import { generateSecret, hashSecret } from '../core/secrets.js';
-import {
-  httpIngestTopic,
-  liveInterestTopic,
-  SERVICE_USERNAMES,
-  STORED_TOPIC_FILTER,
-  telemetryTopic,
-} from '../core/topics.js';
-import type { IngestHandle } from '../ingest/index.js';
-import {
-  connect,
-  createTestRegistry,
-  SERVICE_SECRET,
-  startTestBroker,
-  type TestRegistry,
-} from './helpers/broker.js';
-import { sharedInflux } from './helpers/influxd.js';
-import { pointsOf, publish1, startTestIngest } from './helpers/ingest.js';
+import { describe, expect, it } from 'vitest';
+import { httpIngestTopic, liveInterestTopic, STORED_TOPIC_FILTER } from '../core/topics.js';
+import { publish1 } from './helpers/ingest.js';
+import { useIngestFixture } from './helpers/ingest-fixture.js';
 import { waitFor } from './helpers/poll.js';
 
-let reg: TestRegistry;
-let broker: RunningBroker;
-let influx: InfluxConnection;
-let ingest: IngestHandle;
-const clients: MqttClient[] = [];
-
-beforeEach(async () => {
-  sent = 0;
-  reg = await createTestRegistry();
-  broker = await startTestBroker(reg);
-  influx = await sharedInflux();
-  ingest = await startTestIngest(reg, broker.address.url, influx);
-});
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.endAsync(true);
-  await ingest.close();
-  await broker.close();
-  await reg.close();
-});
-
-async function device(pilotId = reg.pilotId) {
-  const secret = generateSecret();
-  const d = await reg.registry.createDevice(pilotId, { name: 'd' }, hashSecret(secret));
-  const client = await connect(broker.address.url, { username: d.id, password: secret, clientId: d.id });
-  clients.push(client);
-  return {
-    id: d.id,
-    send: (payload: unknown) =>
-      counted(
-        publish1(
-          client,
-          telemetryTopic(d.id),
-          typeof payload === 'string' ? payload : JSON.stringify(payload),
-        ),
-      ),
-    sendRaw: (payload: Buffer) => counted(publish1(client, telemetryTopic(d.id), payload)),
-  };
-}
-
-async function serviceClient() {
-  const client = await connect(broker.address.url, {
-    username: SERVICE_USERNAMES.api,
-    password: SERVICE_SECRET,
-    clientId: `svc-api-test-${Math.random().toString(36).slice(2, 8)}`,
-  });
-  clients.push(client);
-  return client;
-}
-
-async function _newPilot() {
-  const partner = await reg.registry.createPartner(
-    { name: `p-${Math.random().toString(36).slice(2)}`, country: 'FR', kind: 'both' },
-    hashSecret(generateSecret()),
-  );
-  return (await reg.registry.createPilot({ name: 'other', memberIds: [partner.id] })).id;
-}
-
-const errorsOf = async (deviceId: string) =>
-  (await reg.registry.listDeviceErrors(deviceId, { limit: 100 })).items;
-const pointsFor = async (pilotId: string, deviceId: string) =>
-  (await pointsOf(influx, pilotId)).filter((p) => p.device === deviceId);
-let sent = 0;
-/** Counts a message the test got a PUBACK for. */
-const counted = async (p: Promise<void>) => {
-  await p;
-  sent++;
-};
-/** Waits until ingest took every message the test sent and stored or refused each. */
-async function drained() {
-  const done = await waitFor(async () => {
-    const s = await ingest.status();
-    return s.messagesReceived === sent && s.messagesDone === sent;
-  }, 10_000);
-  expect(done, `ingest handled ${(await ingest.status()).messagesDone} of ${sent} messages`).toBe(true);
-}
+const { f, counted, device, serviceClient, errorsOf, pointsFor, drained } = useIngestFixture();
 
 describe('refused writes', () => {
   it('isolates a point InfluxDB refuses, stores the rest of the batch and records the refused one', async () => {
     const d = await device();
     // Data the registry does not know about (e.g. written before, or by another tool) makes
     // InfluxDB refuse a number for `legacy`, although the registry accepts it.
-    const res = await fetch(`${influx.url}/write?db=${influx.database}&precision=ms`, {
+    const res = await fetch(`${f.influx.url}/write?db=${f.influx.database}&precision=ms`, {
       method: 'POST',
-      body: `${reg.pilotId},device=old legacy="text" 1`,
+      body: `${f.reg.pilotId},device=old legacy="text" 1`,
     });
     expect(res.status).toBe(204);
     await d.send([
@@ -116,13 +23,13 @@ describe('refused writes', () => {
       { ts: 3000, values: { good: 3 } },
     ]);
     await drained();
-    expect((await pointsFor(reg.pilotId, d.id)).map((p) => [p.time, p.good])).toEqual([
+    expect((await pointsFor(f.reg.pilotId, d.id)).map((p) => [p.time, p.good])).toEqual([
       [1000, 1],
       [3000, 3],
     ]);
     const [error] = await errorsOf(d.id);
     expect(error?.reason).toMatch(/InfluxDB refused the reading at ts 2000: .*field type conflict/);
-    expect((await ingest.status()).influxHealthy).toBe(true);
+    expect((await f.ingest.status()).influxHealthy).toBe(true);
   });
 });
 
@@ -140,7 +47,7 @@ describe('exactly once', () => {
         { ts: 6, values: { x: 2 } },
       ]);
     await drained();
-    const points = await pointsFor(reg.pilotId, d.id);
+    const points = await pointsFor(f.reg.pilotId, d.id);
     expect(points.map((p) => p.time)).toEqual([5, 6, 1_732_240_000_123]);
     expect(points.find((p) => p.time === 1_732_240_000_123)?.temperature).toBe(20.5);
   });
@@ -192,7 +99,7 @@ describe('live fan-out', () => {
     await waitFor(() => notProbes().length > 0);
     await drained();
     expect(notProbes()).toEqual([
-      { topic: `$platform/stored/${reg.pilotId}/${watched.id}`, body: [{ ts: 1, values: { a: 1 } }] },
+      { topic: `$platform/stored/${f.reg.pilotId}/${watched.id}`, body: [{ ts: 1, values: { a: 1 } }] },
     ]);
     await svc.publishAsync(liveInterestTopic('test'), '', { qos: 1, retain: true });
   });

@@ -1,51 +1,11 @@
-/** The SQLite registry store on real files: the bounded device error log, keyset pagination, secrets. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidCursorError } from '../core/registry/errors.js';
-import { openSqliteRegistry } from '../core/registry/sqlite/index.js';
-import type { RegistryStore } from '../core/registry/types.js';
 import { hashSecret, loadOrCreateServiceSecret, newId, secretMatches } from '../core/secrets.js';
 
-let dir: string;
-let file: string;
-let store: RegistryStore;
-const opened: RegistryStore[] = [];
+import { useRegistryFiles } from './helpers/registry-files.js';
 
-function open(opts?: { deviceErrorsKept?: number }) {
-  const s = openSqliteRegistry(file, opts);
-  opened.push(s);
-  return s;
-}
-
-beforeEach(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'registry-'));
-  file = path.join(dir, 'sub', 'registry.db');
-  store = open();
-});
-afterEach(async () => {
-  for (const s of opened.splice(0)) await s.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function seed(s: RegistryStore = store) {
-  const a = await s.createPartner(
-    { name: `A ${newId('x')}`, country: 'DE', kind: 'hardware' },
-    hashSecret(newId('k')),
-  );
-  const b = await s.createPartner(
-    { name: `B ${newId('x')}`, country: 'FR', kind: 'software' },
-    hashSecret(newId('k')),
-  );
-  const pilot = await s.createPilot({ name: 'p', memberIds: [a.id] });
-  const device = await s.createDevice(
-    pilot.id,
-    { name: 'd1', model: 'm', metadata: { rack: 1 } },
-    hashSecret('secret-1'),
-  );
-  return { a, b, pilot, device };
-}
+const { t, open, seed } = useRegistryFiles();
 
 describe('device errors', () => {
   it('keeps only the newest N per device, newest first, paged', async () => {
@@ -82,31 +42,31 @@ describe('device errors', () => {
   });
 
   it('defaults to 200 kept', async () => {
-    await store.recordDeviceErrors(
+    await t.store.recordDeviceErrors(
       Array.from({ length: 250 }, (_, i) => ({ deviceId: 'dev_x', at: i, reason: 'r', payloadPrefix: '' })),
     );
-    expect((await store.listDeviceErrors('dev_x', { limit: 1000 })).items).toHaveLength(200);
+    expect((await t.store.listDeviceErrors('dev_x', { limit: 1000 })).items).toHaveLength(200);
   });
 });
 
 describe('pagination', () => {
   it('walks devices without gaps or repeats, also while devices are added and deleted', async () => {
     const { pilot } = await seed();
-    const ids = [(await store.listDevices(pilot.id, { limit: 1 })).items[0]!.id];
+    const ids = [(await t.store.listDevices(pilot.id, { limit: 1 })).items[0]!.id];
     for (let i = 0; i < 24; i++)
-      ids.push((await store.createDevice(pilot.id, { name: `d${i}` }, hashSecret(`s${i}`))).id);
+      ids.push((await t.store.createDevice(pilot.id, { name: `d${i}` }, hashSecret(`s${i}`))).id);
     const seen: string[] = [];
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const page = await store.listDevices(pilot.id, { limit: 7, cursor });
+      const page = await t.store.listDevices(pilot.id, { limit: 7, cursor });
       seen.push(...page.items.map((d) => d.id));
       cursor = page.nextCursor ?? undefined;
       pages++;
       if (pages === 2) {
         // A device deleted behind the cursor and one added ahead must not disturb the walk.
-        await store.deleteDevice(ids[0]!);
-        ids.push((await store.createDevice(pilot.id, { name: 'late' }, hashSecret('late'))).id);
+        await t.store.deleteDevice(ids[0]!);
+        ids.push((await t.store.createDevice(pilot.id, { name: 'late' }, hashSecret('late'))).id);
       }
     } while (cursor);
     expect(seen).toEqual(ids);
@@ -116,10 +76,10 @@ describe('pagination', () => {
 
   it('pages pilots of a partner only', async () => {
     const { a, b } = await seed();
-    for (let i = 0; i < 5; i++) await store.createPilot({ name: `pa${i}`, memberIds: [a.id] });
-    await store.createPilot({ name: 'pb', memberIds: [b.id] });
-    const p1 = await store.listPilotsForPartner(a.id, { limit: 4 });
-    const p2 = await store.listPilotsForPartner(a.id, { limit: 4, cursor: p1.nextCursor! });
+    for (let i = 0; i < 5; i++) await t.store.createPilot({ name: `pa${i}`, memberIds: [a.id] });
+    await t.store.createPilot({ name: 'pb', memberIds: [b.id] });
+    const p1 = await t.store.listPilotsForPartner(a.id, { limit: 4 });
+    const p2 = await t.store.listPilotsForPartner(a.id, { limit: 4, cursor: p1.nextCursor! });
     expect(p1.items).toHaveLength(4);
     expect(p2.items).toHaveLength(2);
     expect(p2.nextCursor).toBeNull();
@@ -128,15 +88,15 @@ describe('pagination', () => {
 
   it('refuses foreign or malformed cursors', async () => {
     const { a, pilot } = await seed();
-    await store.createDevice(pilot.id, { name: 'd2' }, hashSecret('s'));
-    const deviceCursor = (await store.listDevices(pilot.id, { limit: 1 })).nextCursor!;
-    await expect(store.listPilotsForPartner(a.id, { limit: 1, cursor: deviceCursor })).rejects.toThrow(
+    await t.store.createDevice(pilot.id, { name: 'd2' }, hashSecret('s'));
+    const deviceCursor = (await t.store.listDevices(pilot.id, { limit: 1 })).nextCursor!;
+    await expect(t.store.listPilotsForPartner(a.id, { limit: 1, cursor: deviceCursor })).rejects.toThrow(
       InvalidCursorError,
     );
-    await expect(store.listDevices(pilot.id, { limit: 1, cursor: 'not-a-cursor' })).rejects.toThrow(
+    await expect(t.store.listDevices(pilot.id, { limit: 1, cursor: 'not-a-cursor' })).rejects.toThrow(
       InvalidCursorError,
     );
-    await expect(store.listDevices(pilot.id, { limit: 1, cursor: '%%%' })).rejects.toThrow(
+    await expect(t.store.listDevices(pilot.id, { limit: 1, cursor: '%%%' })).rejects.toThrow(
       InvalidCursorError,
     );
   });
@@ -152,10 +112,10 @@ describe('secrets', () => {
 
   it('creates the service secret once, mode 0600, and prefers a configured one', async () => {
     const { statSync } = await import('node:fs');
-    const first = loadOrCreateServiceSecret(dir);
+    const first = loadOrCreateServiceSecret(t.dir);
     expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(loadOrCreateServiceSecret(dir)).toBe(first);
-    expect(statSync(path.join(dir, 'service-secret')).mode & 0o777).toBe(0o600);
-    expect(loadOrCreateServiceSecret(dir, 'configured')).toBe('configured');
+    expect(loadOrCreateServiceSecret(t.dir)).toBe(first);
+    expect(statSync(path.join(t.dir, 'service-secret')).mode & 0o777).toBe(0o600);
+    expect(loadOrCreateServiceSecret(t.dir, 'configured')).toBe('configured');
   });
 });

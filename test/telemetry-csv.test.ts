@@ -1,51 +1,10 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: response bodies are parsed JSON, checked field by field
 /** Telemetry reads through the API: CSV, membership (404 for strangers) and the OpenAPI description. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call } from './helpers/api-app.js';
-import {
-  startTelemetryFixture,
-  type TelemetryFixture,
-  type TestReading,
-  writeReadings,
-} from './helpers/telemetry.js';
+import { iso, MIN, T0, useSeededTelemetry } from './helpers/telemetry-data.js';
 
-const T0 = Date.UTC(2026, 0, 1);
-const MIN = 60_000;
-const iso = (ms: number) => new Date(ms).toISOString();
-const TRICKY = 'a,"b"\nc';
-let f: TelemetryFixture;
-
-function d1Readings(): TestReading[] {
-  const out: TestReading[] = [];
-  for (let i = 0; i < 60; i++) {
-    const values: TestReading['values'] = { temp: i };
-    if (i % 6 === 0) {
-      const m = i / 6;
-      values.door = m === 5 ? TRICKY : m % 2 === 0 ? 'open' : 'closed';
-    }
-    if (i === 0) values.ok = true;
-    out.push({ ts: T0 + i * 10_000, values });
-  }
-  out.push({ ts: T0 + 12 * MIN + 30_000, values: { temp: 100 } });
-  return out;
-}
-
-beforeAll(async () => {
-  f = await startTelemetryFixture({ routes: { now: () => T0 + 15 * MIN } });
-  await writeReadings(f, f.pilotId, f.d1.id, d1Readings());
-  await writeReadings(
-    f,
-    f.pilotId,
-    f.d2.id,
-    Array.from({ length: 10 }, (_, m) => ({ ts: T0 + m * MIN, values: { temp: 1000 + m } })),
-  );
-  await writeReadings(f, f.outsiderPilotId, f.outsiderDeviceId, [{ ts: T0, values: { temp: -1 } }]);
-});
-afterAll(async () => f?.close());
-
-const get = (url: string, key = f.key) => call(f.api.app, 'GET', url, key);
-const range = `from=${iso(T0)}&to=${iso(T0 + 15 * MIN)}`;
-const dev = () => `/v1/devices/${f.d1.id}/telemetry`;
+const { f, get, range, dev } = useSeededTelemetry();
 
 describe('CSV', () => {
   it('raw: header ts,keys and RFC 4180 quoting', async () => {
