@@ -1,39 +1,35 @@
 /**
- * Builds the HTTP API (not listening; the caller listens, tests use `app.inject()`).
- *
- * Order matters: compilers, error handlers and auth hooks first, then rate limiting (it adds its
- * hook to routes registered after it), then the docs, then the routes. Extra route plugins
- * (`deps.plugins`, e.g. telemetry) are registered last under the same auth, limits and error handling;
- * they declare full paths (`/v1/...`).
+ * The whole HTTP API, built from its dependencies and not listening (server.ts listens; tests use
+ * `app.inject()`). Order matters: compilers, error handler and auth hooks, then rate limiting (it
+ * hooks the routes registered after it), then the docs, then the routes.
  */
 import { randomBytes } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { FailedAuthOptions } from '../core/failed-auth-throttle.js';
+import { REDACTION } from '../core/log.js';
+import type { RemoteMetrics } from '../core/metrics-relay.js';
 import type { RegistryStore } from '../core/registry/types.js';
 import { installAuth } from './auth.js';
 import type { ConsoleBundle } from './console/bundle.js';
 import { consoleRoutes } from './console/routes.js';
 import { installCors } from './cors.js';
+import { installDocs } from './docs.js';
 import { ApiError, clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
 import { installJsonBodyParser } from './json-body.js';
 import { DebugRequestLog, requestSerializer } from './log-redaction.js';
-import { dedupeInputSchemas } from './openapi-schemas.js';
 import { deviceErrorRoutes, deviceRoutes } from './routes/devices.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
+import { type HttpIngestDeps, httpIngestRoutes } from './routes/http-ingest.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { partnerRoutes } from './routes/partners.js';
 import { pilotOverviewRoutes } from './routes/pilot-overview.js';
 import { pilotRoutes } from './routes/pilots.js';
 import { streamTokenRoutes } from './routes/stream-tokens.js';
+import { type TelemetryRoutesDeps, telemetryRoutes } from './routes/telemetry.js';
 import { installStreamTokenAuth } from './stream-tokens/auth.js';
 import { createStreamTokens, type StreamTokens } from './stream-tokens/token.js';
 
@@ -50,65 +46,38 @@ export interface ApiDeps {
   failedAuth?: Partial<FailedAuthOptions>;
   /** Run by /readyz besides the registry ping (e.g. InfluxDB). */
   readinessChecks?: ReadinessCheck[];
-  /** Extra route plugins (e.g. telemetry), registered under the same auth and error handling. */
+  /** Telemetry reads (InfluxQL) and live streams (the live feed); unset: not served. */
+  telemetry?: TelemetryRoutesDeps;
+  /** HTTP ingest (the publisher to the broker); unset: not served. */
+  httpIngest?: HttpIngestDeps;
+  /** GET /metrics: this process's registry and what other processes publish; unset: not served. */
+  metrics?: { registry: Registry; remote?: RemoteMetrics | undefined };
+  /** More route plugins, registered under the same auth, limits and error handling. */
   plugins?: FastifyPluginAsync[];
   /** Mints and checks `?token=` for live streams; default: a random key (tokens of this process only). */
   streamTokens?: StreamTokens;
   /** Origins allowed to call the API from a browser (CORS); empty or unset: CORS stays off. */
   corsOrigins?: readonly string[];
   /** The browser console served at /console/ (built in the background); unset: not served. */
-  console?: Promise<ConsoleBundle>;
+  console?: Promise<ConsoleBundle> | undefined;
 }
 
 export type { ReadinessCheck };
 
-/** Never log credentials, even if a future log call passes headers. */
-const REDACT = [
-  'req.headers.authorization',
-  'headers.authorization',
-  'authorization',
-  '*.authorization',
-  'password',
-  '*.password',
-  'apiKey',
-  '*.apiKey',
-  'secret',
-  '*.secret',
-  'token',
-  '*.token',
-];
-
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
-  const logger = deps.logger.child(
-    { component: 'api' },
-    // The req serializer replaces Fastify's: it logs URLs without `?token=` values.
-    { redact: { paths: REDACT, censor: '[redacted]' }, serializers: { req: requestSerializer } },
-  );
-  const streamTokens = deps.streamTokens ?? createStreamTokens({ key: randomBytes(32) });
-  const app = Fastify({
-    loggerInstance: logger,
-    bodyLimit: 1024 * 1024,
-    logController: new DebugRequestLog(),
-    // Errors raised before a route runs (Node's HTTP parser, the router) in the contract's shape too.
-    clientErrorHandler,
-    frameworkErrors: frameworkErrorHandler,
-  }) as unknown as FastifyInstance;
-
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  const app = createFastify(deps.logger);
   app.decorate('registry', deps.registry);
   installJsonBodyParser(app);
   installErrorHandlers(app);
   installAuth(app, deps.adminKeyHash, deps.failedAuth);
+  const streamTokens = deps.streamTokens ?? createStreamTokens({ key: randomBytes(32) });
   installStreamTokenAuth(app, streamTokens);
   await installCors(app, deps.corsOrigins ?? []);
-
   await app.register(rateLimit, {
     max: deps.rateLimitPerMinute,
     timeWindow: 60_000,
-    // Per valid API key, on the routes that need one. Callers without a valid key are not counted
-    // here (an IP bucket would let a wrong-key storm lock out devices and /metrics behind the same
-    // NAT, issue 19): their failures are slowed per address by the auth hook instead.
+    // Per valid API key, on the routes that need one; callers without a valid key are slowed per
+    // address by the auth hook instead (an IP bucket would let a wrong-key storm lock out a NAT).
     keyGenerator: (request) => `key:${request.apiKeyHash ?? ''}`,
     allowList: (request) => request.principal === null || !needsApiKey(request),
     errorResponseBuilder: (_request, context) =>
@@ -116,55 +85,36 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         limitPerMinute: context.max,
       }),
   });
+  await installDocs(app);
+  await registerRoutes(app, deps, streamTokens);
+  return app;
+}
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'Pilot IoT platform API',
-        description:
-          'Partners, pilots, devices and their telemetry. Authenticate with `Authorization: Bearer <api key>`. ' +
-          'Errors: `{"error": {"code", "message", "details"}}`. Timestamps: RFC 3339 with milliseconds, UTC.',
-        version: '0.1.0',
-      },
-      servers: [
-        { url: '/', description: 'The API that serves this document' },
-        {
-          url: 'http://{host}:{port}',
-          description: 'A platform elsewhere: HTTP_HOST and HTTP_PORT (npm start prints the URL)',
-          variables: { host: { default: '127.0.0.1' }, port: { default: '8080' } },
-        },
-      ],
-      components: {
-        securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An admin or partner API key' },
-          deviceBasic: {
-            type: 'http',
-            scheme: 'basic',
-            description: 'A device: its id and its secret (HTTP ingest)',
-          },
-        },
-      },
-      tags: [
-        { name: 'partners', description: 'Companies taking part in pilots (admin creates them)' },
-        { name: 'pilots', description: 'Co-development projects shared by partners' },
-        { name: 'devices', description: 'Hardware registered in a pilot, and its MQTT credentials' },
-        { name: 'health', description: 'Liveness and readiness' },
-        {
-          name: 'telemetry',
-          description: 'Readings: ranges, windows, latest values, live streams, HTTP ingest',
-        },
-      ],
-    },
-    transform: jsonSchemaTransform,
-    // One component per schema: the provider writes each twice, as X and XInput (api/openapi-schemas.ts).
-    transformObject: (doc) => dedupeInputSchemas(jsonSchemaTransformObject(doc)),
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { config: { public: true, rateLimit: false }, schema: { hide: true } }, async () =>
-    app.swagger(),
-  );
+function createFastify(logger: Logger): FastifyInstance {
+  const app = Fastify({
+    // The req serializer replaces Fastify's: it logs URLs without `?token=` values.
+    loggerInstance: logger.child(
+      { component: 'api' },
+      { redact: REDACTION, serializers: { req: requestSerializer } },
+    ),
+    bodyLimit: 1024 * 1024,
+    // Request lines at debug, so the start banner stays readable (api/log-redaction.ts).
+    logController: new DebugRequestLog(),
+    // Errors raised before a route runs (Node's HTTP parser, the router) in the contract's shape too.
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  return app;
+}
 
+/** The route table. */
+async function registerRoutes(
+  app: FastifyInstance,
+  deps: ApiDeps,
+  streamTokens: StreamTokens,
+): Promise<void> {
   await app.register(healthRoutes, { readinessChecks: deps.readinessChecks ?? [] });
   await app.register(partnerRoutes);
   await app.register(pilotRoutes, { mqttPublicUrl: deps.mqttPublicUrl });
@@ -173,9 +123,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(pilotOverviewRoutes);
   await app.register(streamTokenRoutes, { tokens: streamTokens });
   if (deps.console) await app.register(consoleRoutes(deps.console));
+  if (deps.metrics) await app.register(metricsRoutes(deps.metrics.registry, deps.metrics.remote));
+  if (deps.telemetry) await app.register(telemetryRoutes(deps.telemetry));
+  if (deps.httpIngest) await app.register(httpIngestRoutes(deps.httpIngest));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
-
-  return app;
 }
 
 /** The routes a partner or the admin reaches with an API key (and whose use the rate limit counts). */

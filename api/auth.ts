@@ -1,13 +1,7 @@
 /**
- * Who is calling. `Authorization: Bearer <key>` is hashed (SHA-256, as stored) and resolved to the
- * admin or a partner in an onRequest hook; a preValidation hook then refuses (401) every `/v1` route
- * that is not marked `config: { public: true }` when no valid key came. Routes check the role they need
- * with `requireAdmin` / `requirePartner`, and reach pilots and devices only through
- * `pilotForCaller` / `deviceForCaller`, which answer 404 for anything outside the caller's pilots
- * (never 403: existence must not leak).
- *
- * A failed authentication (a wrong or missing key, wrong device credentials) is slowed per source
- * address (`failedAuthentication`, core/failed-auth-throttle.ts); correct credentials never are.
+ * Who is calling: the bearer key, hashed, resolves to the admin or a partner; `/v1` routes not marked
+ * public need one (401). Pilots and devices are reached only through `pilotForCaller` /
+ * `deviceForCaller`: 404 outside the caller's pilots, never 403. Failed logins are slowed per address.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -67,7 +61,7 @@ export function installAuth(
       request.principal = { kind: 'admin' };
       return;
     }
-    const partner = app.registry.findPartnerByApiKeyHash(hash);
+    const partner = await app.registry.findPartnerByApiKeyHash(hash);
     if (partner) request.principal = { kind: 'partner', partner };
   });
 
@@ -142,17 +136,17 @@ export function requirePartner(request: FastifyRequest): Partner {
 }
 
 /** The pilot, when the caller (a partner) is a member; otherwise a 404 ApiError. */
-export function pilotForCaller(request: FastifyRequest, pilotId: string): Pilot {
+export async function pilotForCaller(request: FastifyRequest, pilotId: string): Promise<Pilot> {
   const partner = requirePartner(request);
-  const pilot = request.server.registry.getPilotForPartner(pilotId, partner.id);
+  const pilot = await request.server.registry.getPilotForPartner(pilotId, partner.id);
   if (!pilot) throw notFound('pilot');
   return pilot;
 }
 
 /** The device, when the caller (a partner) is a member of its pilot; otherwise a 404 ApiError. */
-export function deviceForCaller(request: FastifyRequest, deviceId: string): Device {
+export async function deviceForCaller(request: FastifyRequest, deviceId: string): Promise<Device> {
   const partner = requirePartner(request);
-  const device = request.server.registry.getDeviceForPartner(deviceId, partner.id);
+  const device = await request.server.registry.getDeviceForPartner(deviceId, partner.id);
   if (!device) throw notFound('device');
   return device;
 }

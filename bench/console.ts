@@ -159,7 +159,7 @@ function toResult(ctx: BenchContext, m: Measured): PartResult {
       `${DEVICES} devices publish one reading each every ${1000 / PER_DEVICE_HZ} ms (QoS 1, mqtt.js, ts = publish time) for ` +
         `${m.durationMs / 1000} s to the platform; the pilot page (1280 px wide, live range, one series per device) ` +
         'is open in headless chromium (Debian, --disable-gpu). Lag = the time a chart drew a reading (its uPlot draw hook, ' +
-        "in the page) - the publish time; both clocks are this machine's. It spans broker, spool, ingest (INGEST_FLUSH_MS " +
+        "in the page) - the publish time; both clocks are this machine's. It spans broker, journal, ingest (INGEST_FLUSH_MS " +
         "100), InfluxDB, the API's SSE stream, and the next animation frame. FPS counts requestAnimationFrame callbacks; " +
         'long tasks come from the browser\'s PerformanceObserver. The "device page" of the issue is the pilot page here: ' +
         'it is the page that charts 10 devices (one series each).',
@@ -174,7 +174,7 @@ export const consolePart: BenchPart = {
   async run(ctx) {
     const durationMs = ctx.quick ? 5000 : 30_000;
     const dataDir = path.join(partDir(ctx, 'console'), 'data');
-    const fleet = registerFleet(dataDir, DEVICES);
+    const fleet = await registerFleet(dataDir, DEVICES);
     return withPlatform(ctx, { dataDir, database: 'console' }, async (p) => {
       const loadBytes = await firstLoad(p.apiUrl!);
       const browser = await launchBrowser({ viewport: { width: 1280, height: 900 } });

@@ -1,13 +1,8 @@
 /**
- * Part `isolation`: how to keep one pilot's field types from blocking another's in InfluxDB 1.x,
- * measured both ways on the same points: a measurement per pilot in one database (what the
- * platform does) against a database per pilot.
- *
- * Both isolate types (InfluxDB fixes a field's type per measurement and shard). The difference is
- * cost: the same readings are written as line protocol, 5,000 lines per request, 4 requests in
- * flight (a batch split per database where the layout needs it), alternating the layouts round by round so that machine noise hits both alike; then the
- * same aggregate query is timed on each. A database per pilot also means a write request per pilot
- * (one request names one database), and a shard group per pilot and week.
+ * Part `isolation`: a measurement per pilot in one database (what the platform does) against a
+ * database per pilot, on the same points: both isolate field types, so the cost decides. Writes of
+ * 5,000 lines, 4 in flight, layouts alternating round by round; then the same aggregate query on each.
+ * A database per pilot also means a request per pilot (a request names one database).
  */
 import { randomBytes } from 'node:crypto';
 import type { BenchContext, BenchPart } from './fixtures.js';

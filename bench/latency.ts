@@ -28,7 +28,7 @@ export const latencyPart: BenchPart = {
     const dir = partDir(ctx, 'latency');
     const dataDir = path.join(dir, 'data');
     // The last device is the probe; the others carry the background load.
-    const fleet = registerFleet(dataDir, devices + 1);
+    const fleet = await registerFleet(dataDir, devices + 1);
     const probeDevice = fleet.devices[devices]!;
     const since = Date.now();
     return withPlatform(ctx, { dataDir, database: 'latency' }, async (p, db) => {
@@ -67,13 +67,6 @@ export const latencyPart: BenchPart = {
       const { goAt, done } = load.go();
       setTimeout(() => probe.send({ type: 'go' }), 1000);
       // A crash of the platform ends the part at once instead of leaving the load waiting for acks.
-      type ProbeReport = {
-        type: string;
-        latencies: number[];
-        acked: number;
-        timeouts: number;
-        lastError?: string;
-      };
       const probed = await p.child.whileAlive(probe.next<ProbeReport>('done', durationMs + 60_000));
       const report = await p.child.whileAlive(done);
       const cpuShares = cpu.end();
@@ -84,53 +77,16 @@ export const latencyPart: BenchPart = {
       await probe.stop();
       await load.stop();
 
-      const sorted = [...probed.latencies].sort((a, b) => a - b);
-      const p99 = percentile(sorted, 0.99);
-      const achieved = report.readingsAcked / (durationMs / 1000);
-      const result: PartResult = {
-        ...resultHeader(ctx, 'latency', TITLE),
-        figures: {
-          'background load: target readings/s': RATE,
-          'background load: readings acknowledged per second of load': Math.round(achieved),
-          'background load: last ack after the load stopped (ms)': Math.max(
-            0,
-            report.lastAckAt - goAt - durationMs,
-          ),
-          'background load: messages skipped (every device at its window)': report.skipped,
-          'probes measured': sorted.length,
-          'probes not queryable within 10 s': probed.timeouts,
-          'latency p50 (ms)': percentile(sorted, 0.5),
-          'latency p95 (ms)': percentile(sorted, 0.95),
-          'latency p99 (ms)': p99,
-          'latency max (ms)': sorted.at(-1) ?? Number.NaN,
-          ...cpuShares,
-        },
-        goals: [
-          {
-            what: 'p99 publish -> queryable',
-            target: '< 500 ms',
-            actual: Number.isNaN(p99) ? 'n/a' : `${fmt(p99)} ms`,
-            met: p99 < 500 && probed.timeouts === 0,
-          },
-          {
-            what: 'background load sustained',
-            target: `>= 95% of ${fmt(RATE)}/s`,
-            actual: `${fmt(achieved)}/s`,
-            met: achieved >= RATE * 0.95,
-          },
-        ],
-        lossChecks: [
-          lossCheck('background readings (points in InfluxDB)', stored.count, report.readingsAcked),
-          lossCheck('probe readings (points in InfluxDB)', probesStored, probed.acked),
-        ],
-        notes: [
-          `Background: ${devices} devices, ${fmt(RATE)} messages/s of one reading each (QoS 1) for ${durationMs / 1000} s. ` +
-            'Probe: one more device of the same pilot publishes a reading stamped with the current time every 50 ms ' +
-            '(one at a time) and polls `GET /v1/devices/{id}/telemetry/latest` every 5 ms until that timestamp appears; ' +
-            'latency = first poll that sees it - publish time (so it includes up to one poll interval and the HTTP round trip).',
-          ...(probed.lastError ? [`Last probe error: ${probed.lastError}`] : []),
-        ],
-      };
+      const result = latencyResult(ctx, {
+        durationMs,
+        devices,
+        goAt,
+        report,
+        probed,
+        stored,
+        probesStored,
+        cpuShares,
+      });
       if (ctx.profile) {
         // The profile is written when the platform process exits.
         await p.child.stop(30_000);
@@ -140,3 +96,68 @@ export const latencyPart: BenchPart = {
     });
   },
 };
+
+type ProbeReport = { type: string; latencies: number[]; acked: number; timeouts: number; lastError?: string };
+
+function latencyResult(
+  ctx: Parameters<BenchPart['run']>[0],
+  m: {
+    durationMs: number;
+    devices: number;
+    goAt: number;
+    report: { readingsAcked: number; lastAckAt: number; skipped: number };
+    probed: ProbeReport;
+    stored: { count: number };
+    probesStored: number;
+    cpuShares: Record<string, string | number>;
+  },
+): PartResult {
+  const { durationMs, devices, goAt, report, probed, stored, probesStored, cpuShares } = m;
+  const sorted = [...probed.latencies].sort((a, b) => a - b);
+  const p99 = percentile(sorted, 0.99);
+  const achieved = report.readingsAcked / (durationMs / 1000);
+  return {
+    ...resultHeader(ctx, 'latency', TITLE),
+    figures: {
+      'background load: target readings/s': RATE,
+      'background load: readings acknowledged per second of load': Math.round(achieved),
+      'background load: last ack after the load stopped (ms)': Math.max(
+        0,
+        report.lastAckAt - goAt - durationMs,
+      ),
+      'background load: messages skipped (every device at its window)': report.skipped,
+      'probes measured': sorted.length,
+      'probes not queryable within 10 s': probed.timeouts,
+      'latency p50 (ms)': percentile(sorted, 0.5),
+      'latency p95 (ms)': percentile(sorted, 0.95),
+      'latency p99 (ms)': p99,
+      'latency max (ms)': sorted.at(-1) ?? Number.NaN,
+      ...cpuShares,
+    },
+    goals: [
+      {
+        what: 'p99 publish -> queryable',
+        target: '< 500 ms',
+        actual: Number.isNaN(p99) ? 'n/a' : `${fmt(p99)} ms`,
+        met: p99 < 500 && probed.timeouts === 0,
+      },
+      {
+        what: 'background load sustained',
+        target: `>= 95% of ${fmt(RATE)}/s`,
+        actual: `${fmt(achieved)}/s`,
+        met: achieved >= RATE * 0.95,
+      },
+    ],
+    lossChecks: [
+      lossCheck('background readings (points in InfluxDB)', stored.count, report.readingsAcked),
+      lossCheck('probe readings (points in InfluxDB)', probesStored, probed.acked),
+    ],
+    notes: [
+      `Background: ${devices} devices, ${fmt(RATE)} messages/s of one reading each (QoS 1) for ${durationMs / 1000} s. ` +
+        'Probe: one more device of the same pilot publishes a reading stamped with the current time every 50 ms ' +
+        '(one at a time) and polls `GET /v1/devices/{id}/telemetry/latest` every 5 ms until that timestamp appears; ' +
+        'latency = first poll that sees it - publish time (so it includes up to one poll interval and the HTTP round trip).',
+      ...(probed.lastError ? [`Last probe error: ${probed.lastError}`] : []),
+    ],
+  };
+}

@@ -1,13 +1,9 @@
 /**
- * `npm run bench [-- <part>...] [--quick] [--profile]`
- *
- * Runs the benchmark parts (all by default) one after another against one private influxd, prints
- * each result and rewrites its section of bench/RESULTS.md and its key of bench/results.json.
- *   --quick    small counts; a smoke run for CI (well under a minute), not a measurement
- *   --profile  also write a V8 CPU profile of each platform process and summarise where time goes
- *   --keep     keep the run's directory under .bench-tmp/ (data dirs, child logs) for a post-mortem
- * Parts: e2e, batched, batched-v2, latency, connections, isolation, console, and telemetry-query when bench/telemetry-query.ts
- * exists (a script of its own that writes its own section).
+ * `npm run bench [-- <part>...] [--quick] [--profile] [--keep]`: runs the parts (all by default)
+ * against one private influxd and rewrites their sections of bench/RESULTS.md and bench/results.json.
+ * --quick: a smoke run for CI; --profile: V8 CPU profiles of the platform processes, summarised;
+ * --keep: keep .bench-tmp/ for a post-mortem. Parts: e2e, batched, batched-v2, latency,
+ * connections, isolation, console, telemetry-query (a script of its own).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';

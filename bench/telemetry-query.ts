@@ -1,12 +1,8 @@
 /**
- * `node --import tsx bench/telemetry-query.ts [--quick]` (also `npm run bench -- telemetry-query`)
- *
- * One device, one day of readings (two number keys every 10 s), queried as 1-minute means
- * (1,440 windows): through the API (`GET /v1/devices/{id}/telemetry?every=1m&agg=mean`, auth,
- * membership check, validation, JSON serialisation) and as the same InfluxQL sent straight to
- * InfluxDB's `/query`, both with autocannon in the same run against the same influxd. The API runs in
- * a child process of its own, so it does not share an event loop with the load generator. Prints
- * the ratio and rewrites its section of bench/RESULTS.md.
+ * `node --import tsx bench/telemetry-query.ts [--quick]` (also `npm run bench -- telemetry-query`):
+ * one day of one device's readings as 1-minute means, through the API (auth, membership, validation,
+ * JSON) and as the same InfluxQL straight to InfluxDB, both with autocannon in one run against one
+ * influxd; the API in a child process of its own. Prints the ratio, rewrites its RESULTS.md section.
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,13 +11,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { buildApp } from '../api/app.js';
+import { createLocalLiveFeed } from '../api/live/local-feed.js';
 import { telemetryRoutes } from '../api/routes/telemetry.js';
-import { createLocalLiveFeed } from '../api/telemetry/live.js';
 import { buildWindowQuery } from '../api/telemetry/query.js';
 import { connectInflux } from '../core/influx/client.js';
 import { startManagedInfluxd } from '../core/influx/managed.js';
 import { silentLogger } from '../core/log.js';
-import { openSqliteRegistry } from '../core/registry/sqlite.js';
+import { openSqliteRegistry } from '../core/registry/sqlite/index.js';
 import { generateSecret, hashSecret } from '../core/secrets.js';
 import { printResult, resultHeader, writeResult } from './report.js';
 
@@ -85,128 +81,25 @@ function combine(rs: { rps: number; p50: number; p99: number; total: number }[],
 
 async function main() {
   const quick = process.argv.includes('--quick');
-  const seconds = quick ? 2 : 5;
-  const rounds = quick ? 1 : 4;
-  const connections = 8;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-telemetry-query-'));
   const influxd = await startManagedInfluxd({ dir: path.join(dir, 'influxd'), auth: false });
   let child: ReturnType<typeof fork> | undefined;
   try {
-    const influx = connectInflux(influxd.url, DATABASE);
-    await influx.ensureDatabase();
-
-    // Registry: one partner, pilot and device.
-    const registryFile = path.join(dir, 'registry.db');
-    const registry = openSqliteRegistry(registryFile);
-    const apiKey = generateSecret();
-    const partner = registry.createPartner(
-      { name: 'Bench', country: 'DE', kind: 'both' },
-      hashSecret(apiKey),
-    );
-    const pilot = registry.createPilot({ name: 'bench', memberIds: [partner.id] });
-    const device = registry.createDevice(pilot.id, { name: 'bench-device' }, hashSecret(generateSecret()));
-    registry.close();
-
-    // One day of readings, written as ingest writes them.
-    const points = [];
-    for (let t = FROM; t < TO; t += STEP_MS) {
-      const i = (t - FROM) / STEP_MS;
-      points.push({
-        measurement: pilot.id,
-        tags: { device: device.id },
-        fields: { temperature: 20 + Math.sin(i / 100), humidity: 50 + (i % 17) },
-        timestamp: t,
-      });
-    }
-    for (let i = 0; i < points.length; i += 5000) {
-      await influx.client.writePoints(points.slice(i, i + 5000), { precision: 'ms' });
-    }
-
+    const data = await seed(dir, influxd.url);
     child = fork(
       fileURLToPath(import.meta.url),
-      ['--serve', JSON.stringify({ registryFile, influxUrl: influxd.url })],
-      {
-        execArgv: ['--import', 'tsx'],
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      },
+      ['--serve', JSON.stringify({ registryFile: data.registryFile, influxUrl: influxd.url })],
+      { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
     );
+    const started = child;
     const apiUrl = await new Promise<string>((resolve, reject) => {
-      child!.once('message', (m: { type?: string; url?: string }) =>
+      started.once('message', (m: { type?: string; url?: string }) =>
         m?.type === 'ready' ? resolve(m.url!) : reject(),
       );
-      child!.once('exit', (code) => reject(new Error(`API child exited with ${code}`)));
+      started.once('exit', (code) => reject(new Error(`API child exited with ${code}`)));
     });
-
-    const query = `from=${new Date(FROM).toISOString()}&to=${new Date(TO).toISOString()}&keys=temperature,humidity&every=1m&agg=mean`;
-    const apiTarget = `${apiUrl}/v1/devices/${device.id}/telemetry?${query}`;
-    const influxql = buildWindowQuery({
-      pilotId: pilot.id,
-      deviceId: device.id,
-      from: FROM,
-      to: TO,
-      keys: ['temperature', 'humidity'],
-      everyMs: 60_000,
-      agg: 'mean',
-      fill: 'none',
-      order: 'asc',
-    });
-    const influxTarget = `${influxd.url}/query?db=${DATABASE}&epoch=ms&q=${encodeURIComponent(influxql)}`;
-
-    // Sanity: both answer 1,440 windows.
-    const check = (await (
-      await fetch(apiTarget, { headers: { authorization: `Bearer ${apiKey}` } })
-    ).json()) as {
-      items: unknown[];
-    };
-    if (check.items.length !== 1440)
-      throw new Error(`API returned ${check.items.length} windows, expected 1440`);
-
-    // Warm-up both, then measure: direct first, then through the API.
-    await run({ url: influxTarget, seconds: 1, connections });
-    await run({ url: apiTarget, headers: { authorization: `Bearer ${apiKey}` }, seconds: 1, connections });
-    // Alternating rounds, so a load change on the machine hits both sides alike.
-    const directRounds: Awaited<ReturnType<typeof run>>[] = [];
-    const apiRounds: Awaited<ReturnType<typeof run>>[] = [];
-    for (let i = 0; i < rounds; i++) {
-      directRounds.push(await run({ url: influxTarget, seconds, connections }));
-      apiRounds.push(
-        await run({ url: apiTarget, headers: { authorization: `Bearer ${apiKey}` }, seconds, connections }),
-      );
-    }
-    const direct = combine(directRounds, seconds);
-    const api = combine(apiRounds, seconds);
-    const ratio = api.rps / direct.rps;
-
-    const result = {
-      ...resultHeader(
-        {
-          command:
-            process.env.npm_lifecycle_event === 'bench'
-              ? 'npm run bench -- telemetry-query'
-              : `node --import tsx bench/telemetry-query.ts${quick ? ' --quick' : ''}`,
-          quick,
-        },
-        'telemetry-query',
-        'Telemetry query: one day of 1-minute windows, API vs InfluxDB',
-      ),
-      figures: {
-        'readings in the day (2 keys, every 10 s)': points.length,
-        'windows per response': 1440,
-        'InfluxDB direct: requests/s': Number(direct.rps.toFixed(1)),
-        'InfluxDB direct: latency p50 / p99 (ms)': `${direct.p50} / ${direct.p99}`,
-        'API: requests/s': Number(api.rps.toFixed(1)),
-        'API: latency p50 / p99 (ms)': `${api.p50} / ${api.p99}`,
-        'API / InfluxDB throughput ratio': Number(ratio.toFixed(2)),
-        'machine load average (1 min) at the end': Number(os.loadavg()[0]!.toFixed(2)),
-      },
-      goals: [],
-      lossChecks: [],
-      notes: [
-        `Load: autocannon, ${connections} connections, ${rounds} alternating rounds of ${seconds} s per side, after a 1 s warm-up; latency of the median round. Same InfluxQL both ways: \`${influxql}\`. ` +
-          'The API adds bearer-key auth, the membership check (SQLite), parameter validation, the InfluxDB round trip and zod-checked JSON ' +
-          'serialisation of 1,440 items with RFC 3339 times; it runs in its own process, InfluxDB in another, autocannon in a third, on the same cores.',
-      ],
-    };
+    const measured = await measure(data, apiUrl, influxd.url, quick);
+    const result = report(measured, data.points, quick);
     printResult(result);
     writeResult(result);
   } finally {
@@ -217,6 +110,118 @@ async function main() {
     await influxd.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** One partner, pilot and device in a registry file, and one day of its readings in InfluxDB. */
+async function seed(dir: string, influxUrl: string) {
+  const influx = connectInflux(influxUrl, DATABASE);
+  await influx.ensureDatabase();
+  const registryFile = path.join(dir, 'registry.db');
+  const registry = openSqliteRegistry(registryFile);
+  const apiKey = generateSecret();
+  const partner = await registry.createPartner(
+    { name: 'Bench', country: 'DE', kind: 'both' },
+    hashSecret(apiKey),
+  );
+  const pilot = await registry.createPilot({ name: 'bench', memberIds: [partner.id] });
+  const device = await registry.createDevice(
+    pilot.id,
+    { name: 'bench-device' },
+    hashSecret(generateSecret()),
+  );
+  await registry.close();
+  // Written as ingest writes them.
+  const points = [];
+  for (let t = FROM; t < TO; t += STEP_MS) {
+    const i = (t - FROM) / STEP_MS;
+    points.push({
+      measurement: pilot.id,
+      tags: { device: device.id },
+      fields: { temperature: 20 + Math.sin(i / 100), humidity: 50 + (i % 17) },
+      timestamp: t,
+    });
+  }
+  for (let i = 0; i < points.length; i += 5000) {
+    await influx.client.writePoints(points.slice(i, i + 5000), { precision: 'ms' });
+  }
+  return { registryFile, apiKey, pilotId: pilot.id, deviceId: device.id, points: points.length };
+}
+
+/** Alternating autocannon rounds against the API and the same InfluxQL straight to InfluxDB. */
+async function measure(
+  data: Awaited<ReturnType<typeof seed>>,
+  apiUrl: string,
+  influxUrl: string,
+  quick: boolean,
+) {
+  const seconds = quick ? 2 : 5;
+  const rounds = quick ? 1 : 4;
+  const connections = 8;
+  const query = `from=${new Date(FROM).toISOString()}&to=${new Date(TO).toISOString()}&keys=temperature,humidity&every=1m&agg=mean`;
+  const apiTarget = `${apiUrl}/v1/devices/${data.deviceId}/telemetry?${query}`;
+  const influxql = buildWindowQuery({
+    pilotId: data.pilotId,
+    deviceId: data.deviceId,
+    from: FROM,
+    to: TO,
+    keys: ['temperature', 'humidity'],
+    everyMs: 60_000,
+    agg: 'mean',
+    fill: 'none',
+    order: 'asc',
+  });
+  const influxTarget = `${influxUrl}/query?db=${DATABASE}&epoch=ms&q=${encodeURIComponent(influxql)}`;
+  const headers = { authorization: `Bearer ${data.apiKey}` };
+  // Sanity: the API answers 1,440 windows.
+  const check = (await (await fetch(apiTarget, { headers })).json()) as { items: unknown[] };
+  if (check.items.length !== 1440)
+    throw new Error(`API returned ${check.items.length} windows, expected 1440`);
+  // Warm-up both, then alternating rounds, so a load change on the machine hits both sides alike.
+  await run({ url: influxTarget, seconds: 1, connections });
+  await run({ url: apiTarget, headers, seconds: 1, connections });
+  const directRounds: Awaited<ReturnType<typeof run>>[] = [];
+  const apiRounds: Awaited<ReturnType<typeof run>>[] = [];
+  for (let i = 0; i < rounds; i++) {
+    directRounds.push(await run({ url: influxTarget, seconds, connections }));
+    apiRounds.push(await run({ url: apiTarget, headers, seconds, connections }));
+  }
+  const direct = combine(directRounds, seconds);
+  const api = combine(apiRounds, seconds);
+  return { direct, api, influxql, seconds, rounds, connections };
+}
+
+function report(m: Awaited<ReturnType<typeof measure>>, points: number, quick: boolean) {
+  const { direct, api } = m;
+  return {
+    ...resultHeader(
+      {
+        command:
+          process.env.npm_lifecycle_event === 'bench'
+            ? 'npm run bench -- telemetry-query'
+            : `node --import tsx bench/telemetry-query.ts${quick ? ' --quick' : ''}`,
+        quick,
+      },
+      'telemetry-query',
+      'Telemetry query: one day of 1-minute windows, API vs InfluxDB',
+    ),
+    figures: {
+      'readings in the day (2 keys, every 10 s)': points,
+      'windows per response': 1440,
+      'InfluxDB direct: requests/s': Number(direct.rps.toFixed(1)),
+      'InfluxDB direct: latency p50 / p99 (ms)': `${direct.p50} / ${direct.p99}`,
+      'API: requests/s': Number(api.rps.toFixed(1)),
+      'API: latency p50 / p99 (ms)': `${api.p50} / ${api.p99}`,
+      'API / InfluxDB throughput ratio': Number((api.rps / direct.rps).toFixed(2)),
+      'machine load average (1 min) at the end': Number(os.loadavg()[0]!.toFixed(2)),
+    },
+    goals: [],
+    lossChecks: [],
+    notes: [
+      `Load: autocannon, ${m.connections} connections, ${m.rounds} alternating rounds of ${m.seconds} s per side, after a 1 s warm-up; latency of the median round. Same InfluxQL both ways: \`${m.influxql}\`. ` +
+        'The API adds bearer-key auth, the membership check (SQLite), parameter validation, the InfluxDB round trip and zod-checked JSON ' +
+        'serialisation of 1,440 items with RFC 3339 times; it runs in its own process, InfluxDB in another, autocannon in a third, on the same cores.',
+    ],
+  };
 }
 
 const serveAt = process.argv.indexOf('--serve');

@@ -1,12 +1,8 @@
 /**
- * Child process: a load generator. Connects devices `from..to` of the devices file with mqtt.js
- * (fixed client id = device id, clean: false, as the contract asks of devices), waits for `go`, then
- * publishes QoS 1 readings to `devices/{id}/telemetry`:
- * - `max`: every device keeps `window` publishes in flight and sends the next on each PUBACK, until
- *   it has sent `messagesPerDevice` (as fast as acknowledged);
- * - `rate`: `rate` messages per second across the devices for `durationMs`; a message that finds
- *   every device at its window is skipped and counted (never queued for a burst later).
- * Reports `done` with what was sent and acknowledged.
+ * Child process: a load generator. Connects devices `from..to` of the devices file like devices do
+ * (client id = device id, clean: false), waits for `go`, then publishes QoS 1 telemetry: `max` keeps
+ * `window` publishes in flight per device until `messagesPerDevice`; `rate` sends `rate` messages a
+ * second for `durationMs`, skipping (and counting) one that finds every device at its window.
  */
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';

@@ -1,22 +1,9 @@
 /**
- * Who may publish, subscribe to and receive what. Pure functions of an identity and a topic, so the
- * rules read in one place and are tested without a broker.
- *
- * - A device publishes and subscribes only under `devices/{its id}/`. Its telemetry topic (and
- *   ThingsBoard's `v1/devices/me/telemetry`, which means "my telemetry") goes to the telemetry spool
- *   that ingest drains (broker/publish.ts).
- * - `svc:ingest` publishes `$platform/stored/...` (live fan-out) and subscribes only to
- *   `$platform/live-interest/+` (what the API's streams watch): it reads telemetry from the spool,
- *   not from the broker.
- * - `svc:api` publishes `$platform/telemetry/...` (HTTP ingest), `$platform/stored/...` and
- *   `$platform/live-interest/...`, and subscribes to `$platform/stored/+/+` (live streams),
- *   `$platform/metrics/+` (/metrics) and `$platform/spool-state` (HTTP ingest's 503 when full).
- * - A service running as its own process publishes its metrics to `$platform/metrics/{service}`.
- * - Anonymous clients (only when an operator enables them) get everything that is not a device's,
- *   not `$platform/` and not `$SYS/`.
- * Nobody may subscribe to `$SYS/`: aedes publishes client ids and broker ids there.
+ * Who may publish, subscribe to and receive what: pure functions of an identity and a topic. A device
+ * only under `devices/{its id}/`; services on their `$platform/...` topics; nobody on `$SYS/`
+ * [MQTT-4.7.2-1]. The full table: docs/DESIGN.md, "Who may publish, subscribe and receive".
  */
-import { SPOOL_STATE_TOPIC, THINGSBOARD_TELEMETRY_TOPIC, telemetryTopic } from '../core/topics.js';
+import { JOURNAL_STATE_TOPIC, THINGSBOARD_TELEMETRY_TOPIC, telemetryTopic } from '../core/topics.js';
 
 export type Identity =
   | { kind: 'device'; deviceId: string; pilotId: string; secretHash: string; revoked: boolean }
@@ -24,7 +11,7 @@ export type Identity =
   | { kind: 'anonymous' };
 
 export type PublishDecision =
-  /** Device telemetry: commit to the spool for ingest. */
+  /** Device telemetry: commit to the journal for ingest. */
   | { verdict: 'telemetry'; deviceId: string }
   /** A service's own `$platform/telemetry/{deviceId}/{receivedAt}` publish (HTTP ingest). */
   | { verdict: 'service-telemetry' }
@@ -84,7 +71,7 @@ export function maySubscribe(identity: Identity, filter: string): boolean {
       return identity.service === 'api'
         ? filter.startsWith(STORED_PREFIX) ||
             filter.startsWith(METRICS_PREFIX) ||
-            filter === SPOOL_STATE_TOPIC
+            filter === JOURNAL_STATE_TOPIC
         : filter.startsWith(LIVE_INTEREST_PREFIX);
     case 'anonymous':
       // `#` and `+/...` are allowed: they never match `$` topics (MQTT 3.1.1 section 4.7.2), and
@@ -100,7 +87,7 @@ export function mayReceive(identity: Identity, topic: string): boolean {
       return topic.startsWith(devicePrefix(identity.deviceId));
     case 'service':
       return identity.service === 'api'
-        ? topic.startsWith(STORED_PREFIX) || topic.startsWith(METRICS_PREFIX) || topic === SPOOL_STATE_TOPIC
+        ? topic.startsWith(STORED_PREFIX) || topic.startsWith(METRICS_PREFIX) || topic === JOURNAL_STATE_TOPIC
         : topic.startsWith(LIVE_INTEREST_PREFIX);
     case 'anonymous':
       return isPublicTopic(topic);

@@ -1,17 +1,11 @@
 /**
- * Slows down failed CONNECTs per source address, without ever locking anyone out.
- *
- * A refused CONNECT's CONNACK is held back for a delay that doubles with each recent failure from the
- * same address (the first one is answered at once), up to `maxDelayMs`. A client guessing in a loop,
- * or a misconfigured fleet in a reconnect storm, gets slower; a successful CONNECT is never delayed,
- * so a device with the right secret behind the same NAT as the attacker connects as fast as ever. A
- * lockout would let anyone who knows a device id keep that device off the platform.
- *
- * "Server unavailable" (3, the registry failed) is not the client's fault and is never delayed. IPv6
- * addresses count per /64, the smallest block one subscriber usually gets.
+ * Slows refused CONNACKs per source address (a delay doubling per recent failure, up to
+ * MQTT_AUTH_FAILURE_MAX_DELAY_MS), never a lockout: a successful CONNECT is never delayed, nor is
+ * return code 3. docs/DESIGN.md, "Failed logins slow their own address".
  */
-import { isIPv6 } from 'node:net';
-import type { AedesOptions, Client } from 'aedes';
+import type { AedesOptions } from 'aedes';
+import { addressKey } from '../core/address-key.js';
+import { remoteAddress } from './aedes-internals.js';
 
 type Authenticate = NonNullable<AedesOptions['authenticate']>;
 
@@ -70,23 +64,4 @@ export function createConnectThrottle(opts: ConnectThrottleOptions): ConnectThro
         });
     },
   };
-}
-
-function remoteAddress(client: Client): string {
-  return (client.conn as { remoteAddress?: string }).remoteAddress ?? 'unknown';
-}
-
-/** IPv4 as it is (also when mapped into IPv6); IPv6 by its /64 prefix. */
-export function addressKey(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1] as string;
-  if (!isIPv6(address)) return address;
-  const [head = '', tail] = address.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups
-    .slice(0, 4)
-    .map((g) => Number.parseInt(g, 16).toString(16))
-    .join(':')}::/64`;
 }

@@ -1,14 +1,7 @@
 /**
- * A ceiling on MQTT keepalive, which also bounds how long a silent client stays connected.
- *
- * MQTT 3.1.1 lets the server disconnect a client that sends nothing for 1.5 times its keepalive
- * [MQTT-3.1.2-24], and keepalive 0 turns that off: a client that goes silent (a dead NAT mapping,
- * a frozen device) would stay connected, and look online, forever. 3.1.1 has no way to tell a client
- * to use a shorter keepalive (MQTT 5's Server Keep Alive does), and refusing the CONNECT (mosquitto's
- * `max_keepalive` does, with return code 2) would lock such devices out. So, as AWS IoT Core does,
- * the broker caps instead: keepalive 0 or above the maximum is treated as the maximum. aedes then
- * closes the connection after 1.5 times that without any packet; a device that really pings that
- * rarely reconnects and goes on.
+ * A ceiling on MQTT keepalive: 0 or above MQTT_MAX_KEEPALIVE_SECONDS is treated as the maximum, so a
+ * silent client is disconnected after 1.5 times it [MQTT-3.1.2-24] instead of looking online forever.
+ * docs/DESIGN.md, "Keepalive, retained messages and persistent sessions".
  */
 import type { AedesOptions, ConnectPacket } from 'aedes';
 

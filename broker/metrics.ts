@@ -51,7 +51,7 @@ export function createBrokerMetrics(
     }),
     handedToIngest: new Counter({
       name: 'broker_telemetry_accepted_total',
-      help: 'Telemetry messages committed to the spool ingest drains (devices and HTTP ingest)',
+      help: 'Telemetry messages committed to the journal ingest drains (devices and HTTP ingest)',
       registers,
     }),
     dropped: new Counter({
@@ -83,7 +83,7 @@ export function createBrokerMetrics(
     }),
     telemetryHeld: new Gauge({
       name: 'broker_telemetry_backpressure',
-      help: '1 while telemetry PUBACKs are held because the spool is past INGEST_SPOOL_MAX_MESSAGES',
+      help: '1 while telemetry PUBACKs are held because the journal is past INGEST_SPOOL_MAX_MESSAGES',
       registers,
       collect() {
         this.set(state.telemetryHeld() ? 1 : 0);

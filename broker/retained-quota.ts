@@ -1,14 +1,7 @@
 /**
- * Retained messages per device, bounded in count and bytes (MQTT_RETAINED_MAX_PER_DEVICE,
- * MQTT_RETAINED_MAX_BYTES_PER_DEVICE). Retained messages are kept on disk and sent to every new
- * subscriber, so without a bound one device could fill the broker's disk and slow every subscribe.
- *
- * A retained publish that would pass the quota is refused like any other refused publish
- * (acknowledged, dropped, a device error; see publish.ts). Replacing a topic's retained message
- * counts only the difference; an empty payload deletes it [MQTT-3.3.1-10] and frees its share.
- *
- * The index lives in memory and is rebuilt from the broker persistence at start: one broker owns a
- * DATA_DIR's persistence (LevelDB's lock), so no other process changes it meanwhile.
+ * Retained messages per device, bounded in count and bytes (MQTT_RETAINED_MAX_*): past the quota a
+ * retained publish is a permanent refusal; an empty payload deletes one [MQTT-3.3.1-10]. The index is
+ * rebuilt from the broker persistence at start. docs/DESIGN.md.
  */
 
 interface DeviceRetained {

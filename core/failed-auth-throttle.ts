@@ -1,14 +1,10 @@
 /**
- * Slows failed logins per source address without ever locking anyone out: only failures are
- * counted, and the caller consults this *after* the credentials were found wrong, so a correct key or
- * device secret from the same address (a NAT shared with an attacker) is never delayed or refused.
- *
- * Each address has a leaky bucket: every failure adds 1, the level drains by `drainPerMinute`. Up to
- * `free` the failure is answered at once; above it after a delay that doubles per failure (capped at
- * `maxDelayMs`); above `limit` it is refused outright (429) with the time until the bucket is back at
- * the limit. The level is capped at twice the limit, so that wait stays bounded however long a storm
- * lasts. Addresses are remembered in a bounded map (least recently failed forgotten first).
+ * Slows failed logins over HTTP per source address, never a lockout: a leaky bucket per address;
+ * failures past `free` wait a doubling delay, past `limit` get a 429 with Retry-After. Consulted only
+ * after credentials were found wrong. docs/DESIGN.md, "Failed logins slow their own address".
  */
+import { addressKey } from './address-key.js';
+
 export interface FailedAuthOptions {
   /** Failures answered without delay (a burst: a mistyped key, a device retrying). */
   free: number;
@@ -71,24 +67,4 @@ export function createFailedAuthThrottle(opts: Partial<FailedAuthOptions> = {}):
     },
     size: () => buckets.size,
   };
-}
-
-/**
- * The unit an address is counted by: an IPv4 address, or the /64 of an IPv6 address (one host
- * usually owns a whole /64, so counting single IPv6 addresses would count nothing).
- */
-export function addressKey(ip: string): string {
-  const bare = ip.split('%')[0] ?? ip;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
-  if (mapped?.[1]) return mapped[1];
-  if (!bare.includes(':')) return bare;
-  const [head = '', tail] = bare.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups =
-    tail === undefined
-      ? left
-      : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  const prefix = groups.slice(0, 4).map((g) => (Number.parseInt(g, 16) || 0).toString(16));
-  return `${prefix.join(':')}::/64`;
 }

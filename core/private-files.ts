@@ -1,5 +1,5 @@
 /**
- * DATA_DIR holds secrets, raw device payloads (the spool) and every partner's telemetry: only the
+ * DATA_DIR holds secrets, raw device payloads (the journal) and every partner's telemetry: only the
  * user running the platform may read it. Directories are 0700, files 0600. The entrypoints also set
  * umask 077 (main/run.ts), so files that libraries create (LevelDB, SQLite's -wal and -shm) get 0600;
  * the functions here make the modes hold without it, and tighten data dirs made before (0755/0644).

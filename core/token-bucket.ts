@@ -1,15 +1,7 @@
 /**
- * Token buckets, one per key (a device id): `ratePerSecond` tokens flow in continuously, at most
- * `burst` are kept. A device that sends at most `ratePerSecond` on average never notices it, and one
- * that was quiet may send `burst` messages at once.
- *
- * Two ways to spend a token, for the two ways the platform slows a device down without dropping:
- * - `reserve` (the broker): always takes one, going into debt, and says how long the message must
- *   wait for its turn; the broker holds it (and stops reading that connection) meanwhile.
- * - `tryTake` (HTTP ingest): takes one only if there is one, else says when there will be; the
- *   request is refused with 429 and `Retry-After`, and nothing is taken.
- * Buckets that have refilled completely are forgotten (every `pruneEveryMs`), so memory follows
- * the devices that are active.
+ * Token buckets per key (a device id): `ratePerSecond` flow in, at most `burst` are kept. `reserve`
+ * (the broker) goes into debt and says how long to hold the message; `tryTake` (HTTP ingest) takes
+ * one only if there is one, else says when. Full buckets are forgotten. docs/DESIGN.md.
  */
 type Bucket = { tokens: number; at: number };
 

@@ -1,12 +1,7 @@
 /**
- * A device's on-disk offline buffer: readings taken while it could not publish, oldest first.
- *
- * One file per device under the buffer dir, a JSON-lines journal: a reading per line, and
- * `{"drop": n}` lines recording that the first n readings were acknowledged by the broker. Every
- * change is appended and fsync'd (`datasync`) before its promise resolves, so the buffer survives a
- * simulator crash or restart; removing acknowledged readings costs one small append instead of a
- * rewrite. On open the journal is replayed and compacted; a torn last line (a crash mid-write)
- * is skipped. Operations run one at a time, in call order.
+ * A device's on-disk offline buffer, oldest first: a JSON-lines journal per device, each change
+ * appended and fdatasync'd before it resolves, `{"drop": n}` lines for acknowledged readings;
+ * replayed and compacted on open. docs/DESIGN.md, "The simulator".
  */
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';

@@ -1,53 +1,18 @@
 /**
- * One simulated device: an mqtt.js client with a fixed clientId, clean:false, QoS 1 and automatic
- * reconnects, like real firmware.
- *
- * Data path: a reading is published live as `{"ts", "values"}` while the device is connected and
- * its offline buffer is empty. Otherwise it is appended to the on-disk buffer, which is sent oldest
- * first as array batches once connected, one batch in flight at a time; a batch leaves the buffer
- * only after its PUBACK (so a crash re-sends, never loses: the platform stores a repeated reading
- * once, by its timestamp). Live publishes still unacknowledged when the connection drops stay in
- * mqtt.js's store and are re-sent on reconnect (MQTT 3.1.1 section 4.4); when the device goes offline
- * on purpose or shuts down, they are put back into the disk buffer instead.
+ * One simulated device, configured like real firmware: an mqtt.js client with a fixed clientId,
+ * clean:false, QoS 1, reconnects. Readings go live while connected with an empty buffer, else to the
+ * on-disk buffer, sent as batches that leave it only after their PUBACK [MQTT-4.4]. docs/DESIGN.md.
  */
 import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Logger } from '../core/log.js';
 import { telemetryTopic } from '../core/topics.js';
 import { OfflineBuffer } from './buffer.js';
 import { type DeviceCounters, zeroCounters } from './counters.js';
 import { createReadingGenerator, type Profile } from './profiles.js';
 import { createRng, hashSeed } from './signals.js';
-import { type DeviceCredentials, encodePayload, type Reading } from './types.js';
+import { type DeviceOptions, encodePayload, type Reading } from './types.js';
 
-export interface DeviceHooks {
-  /** A reading was taken (before it is published or buffered). */
-  onReading?(deviceId: string, reading: Reading): void;
-  /** The broker acknowledged these readings (a live message or a buffer batch). */
-  onAck?(deviceId: string, readings: readonly Reading[]): void;
-  onError?(deviceId: string, error: Error): void;
-}
-
-export interface DeviceOptions {
-  credentials: DeviceCredentials;
-  profile: Profile;
-  brokerUrl: string;
-  bufferDir: string;
-  seed: number;
-  /** Override the profile's interval and jitter. */
-  intervalMs?: number | undefined;
-  jitterMs?: number | undefined;
-  /** Take readings on the profile's interval; false when a load driver sends instead. */
-  periodic: boolean;
-  /** Readings per offline-buffer batch message. */
-  flushBatchSize: number;
-  reconnectPeriodMs: number;
-  connectTimeoutMs: number;
-  keepaliveSeconds: number;
-  hooks: DeviceHooks;
-  now: () => number;
-  logger: Logger;
-}
+export type { DeviceHooks, DeviceOptions } from './types.js';
 
 interface Pending {
   readings: readonly Reading[];

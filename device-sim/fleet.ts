@@ -79,90 +79,23 @@ const OPEN_CONCURRENCY = 64;
 
 export async function startFleet(options: FleetOptions, deps: FleetDeps = {}): Promise<Fleet> {
   const logger = deps.logger ?? silentLogger();
-  const now = deps.now ?? Date.now;
-  const seed = options.seed ?? 1;
-  const assigned = options.profiles ?? DEFAULT_PROFILES;
-  const library = options.profileLibrary ?? [];
-  const pick = (p: string | Profile) => (typeof p === 'string' ? resolveProfile(p, library) : p);
-
-  const devices = options.credentials.map((credentials, i) => {
-    const brokerUrl = options.brokerUrl ?? credentials.mqttUrl;
-    if (!brokerUrl)
-      throw new Error(`device ${credentials.deviceId}: no broker URL (set brokerUrl or mqttUrl)`);
-    const profile = credentials.profile
-      ? resolveProfile(credentials.profile, library)
-      : pick(assigned[i % assigned.length]!);
-    return new SimDevice({
-      credentials,
-      profile,
-      brokerUrl,
-      bufferDir: path.resolve(options.bufferDir),
-      seed,
-      intervalMs: options.intervalMs,
-      jitterMs: options.jitterMs,
-      periodic: !options.load,
-      flushBatchSize: options.flushBatchSize ?? 500,
-      reconnectPeriodMs: options.reconnectPeriodMs ?? 1000,
-      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-      keepaliveSeconds: options.keepaliveSeconds ?? 30,
-      hooks: { onReading: options.onReading, onAck: options.onAck, onError: options.onError },
-      now,
-      logger,
-    });
-  });
-
+  const devices = createDevices(options, logger, deps.now ?? Date.now);
   for (let i = 0; i < devices.length; i += OPEN_CONCURRENCY) {
     await Promise.all(devices.slice(i, i + OPEN_CONCURRENCY).map((d) => d.start()));
   }
   const started = performance.now();
-  const outages = options.outages ? startOutages(devices, options.outages, seed) : undefined;
+  const outages = options.outages ? startOutages(devices, options.outages, options.seed ?? 1) : undefined;
   const load: LoadDriver | undefined = options.load ? startLoad(devices, options.load) : undefined;
   logger.info({ devices: devices.length, load: options.load?.mode ?? null }, 'simulated fleet started');
-
-  const stats = (): FleetStats => {
-    const total = zeroCounters();
-    let connected = 0;
-    let offline = 0;
-    let inFlight = 0;
-    let buffered = 0;
-    for (const d of devices) {
-      addCounters(total, d.counters);
-      if (d.connected) connected++;
-      if (d.isOffline) offline++;
-      inFlight += d.inFlight;
-      buffered += d.buffered;
-    }
-    return {
-      ...total,
-      devices: devices.length,
-      connected,
-      offline,
-      inFlight,
-      buffered,
-      loadSkipped: load?.skipped ?? 0,
-      elapsedMs: performance.now() - started,
-    };
-  };
-
-  const waitFor = (what: string, done: () => boolean, timeoutMs: number) =>
-    new Promise<void>((resolve, reject) => {
-      const deadline = performance.now() + timeoutMs;
-      const check = () => {
-        if (done()) return resolve();
-        if (performance.now() > deadline) return reject(new Error(`fleet: timed out waiting for ${what}`));
-        setTimeout(check, 20);
-      };
-      check();
-    });
-
+  const stats = () => fleetStats(devices, load?.skipped ?? 0, performance.now() - started);
   let closing: Promise<void> | undefined;
   return {
     devices,
     stats,
     waitConnected: (timeoutMs = 10_000) =>
-      waitFor('all devices to connect', () => devices.every((d) => d.connected), timeoutMs),
+      waitUntil('all devices to connect', () => devices.every((d) => d.connected), timeoutMs),
     waitIdle: (timeoutMs = 30_000) =>
-      waitFor(
+      waitUntil(
         'buffers to drain',
         () => devices.every((d) => d.buffered === 0 && d.inFlight === 0),
         timeoutMs,
@@ -178,3 +111,70 @@ export async function startFleet(options: FleetOptions, deps: FleetDeps = {}): P
     },
   };
 }
+
+function createDevices(options: FleetOptions, logger: Logger, now: () => number): SimDevice[] {
+  const assigned = options.profiles ?? DEFAULT_PROFILES;
+  const library = options.profileLibrary ?? [];
+  const pick = (p: string | Profile) => (typeof p === 'string' ? resolveProfile(p, library) : p);
+  return options.credentials.map((credentials, i) => {
+    const brokerUrl = options.brokerUrl ?? credentials.mqttUrl;
+    if (!brokerUrl)
+      throw new Error(`device ${credentials.deviceId}: no broker URL (set brokerUrl or mqttUrl)`);
+    const profile = credentials.profile
+      ? resolveProfile(credentials.profile, library)
+      : pick(assigned[i % assigned.length]!);
+    return new SimDevice({
+      credentials,
+      profile,
+      brokerUrl,
+      bufferDir: path.resolve(options.bufferDir),
+      seed: options.seed ?? 1,
+      intervalMs: options.intervalMs,
+      jitterMs: options.jitterMs,
+      periodic: !options.load,
+      flushBatchSize: options.flushBatchSize ?? 500,
+      reconnectPeriodMs: options.reconnectPeriodMs ?? 1000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      keepaliveSeconds: options.keepaliveSeconds ?? 30,
+      hooks: { onReading: options.onReading, onAck: options.onAck, onError: options.onError },
+      now,
+      logger,
+    });
+  });
+}
+
+function fleetStats(devices: readonly SimDevice[], loadSkipped: number, elapsedMs: number): FleetStats {
+  const total = zeroCounters();
+  let connected = 0;
+  let offline = 0;
+  let inFlight = 0;
+  let buffered = 0;
+  for (const d of devices) {
+    addCounters(total, d.counters);
+    if (d.connected) connected++;
+    if (d.isOffline) offline++;
+    inFlight += d.inFlight;
+    buffered += d.buffered;
+  }
+  return {
+    ...total,
+    devices: devices.length,
+    connected,
+    offline,
+    inFlight,
+    buffered,
+    loadSkipped,
+    elapsedMs,
+  };
+}
+
+const waitUntil = (what: string, done: () => boolean, timeoutMs: number) =>
+  new Promise<void>((resolve, reject) => {
+    const deadline = performance.now() + timeoutMs;
+    const check = () => {
+      if (done()) return resolve();
+      if (performance.now() > deadline) return reject(new Error(`fleet: timed out waiting for ${what}`));
+      setTimeout(check, 20);
+    };
+    check();
+  });

@@ -1,13 +1,10 @@
 /** Shapes shared by the simulator's modules. */
 
-/** A value the contract accepts: a finite number, a boolean or a string. */
-export type Value = number | boolean | string;
+import type { Logger } from '../core/log.js';
+import type { Reading } from '../core/reading.js';
+import type { Profile } from './profiles.js';
 
-/** One reading: the contract's `{"ts": <epoch ms>, "values": {...}}`. */
-export interface Reading {
-  ts: number;
-  values: Record<string, Value>;
-}
+export type { Reading, TelemetryValue as Value } from '../core/reading.js';
 
 /** What a device needs to log in; the API's `credentials` object plus the device id. */
 export interface DeviceCredentials {
@@ -27,4 +24,33 @@ export interface DeviceCredentials {
 /** The MQTT payload of one reading or of a batch (oldest first). */
 export function encodePayload(readings: readonly Reading[]): string {
   return JSON.stringify(readings.length === 1 ? readings[0] : readings);
+}
+
+export interface DeviceHooks {
+  /** A reading was taken (before it is published or buffered). */
+  onReading?(deviceId: string, reading: Reading): void;
+  /** The broker acknowledged these readings (a live message or a buffer batch). */
+  onAck?(deviceId: string, readings: readonly Reading[]): void;
+  onError?(deviceId: string, error: Error): void;
+}
+
+export interface DeviceOptions {
+  credentials: DeviceCredentials;
+  profile: Profile;
+  brokerUrl: string;
+  bufferDir: string;
+  seed: number;
+  /** Override the profile's interval and jitter. */
+  intervalMs?: number | undefined;
+  jitterMs?: number | undefined;
+  /** Take readings on the profile's interval; false when a load driver sends instead. */
+  periodic: boolean;
+  /** Readings per offline-buffer batch message. */
+  flushBatchSize: number;
+  reconnectPeriodMs: number;
+  connectTimeoutMs: number;
+  keepaliveSeconds: number;
+  hooks: DeviceHooks;
+  now: () => number;
+  logger: Logger;
 }

@@ -2,7 +2,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 export interface IngestMetrics {
-  spooled: Gauge;
+  backlog: Gauge;
   influxHealthy: Gauge;
   pointsStored: Counter;
   readingsRefused: Counter;
@@ -11,16 +11,16 @@ export interface IngestMetrics {
 
 export function createIngestMetrics(
   registry: Registry | undefined,
-  status: () => { spooled: number },
+  status: () => Promise<{ backlog: number }>,
 ): IngestMetrics {
   const registers = registry ? [registry] : [];
   return {
-    spooled: new Gauge({
+    backlog: new Gauge({
       name: 'ingest_spool_messages',
-      help: 'Messages committed to the telemetry spool and not yet stored in InfluxDB (the backlog)',
+      help: 'Messages committed to the telemetry journal and not yet stored in InfluxDB (the backlog)',
       registers,
-      collect() {
-        this.set(status().spooled);
+      async collect() {
+        this.set((await status()).backlog);
       },
     }),
     influxHealthy: new Gauge({

@@ -1,56 +1,46 @@
 /**
- * The drain loop: spool -> batches -> InfluxDB -> delete from spool -> live fan-out.
- *
- * The broker (maybe another process) appends to the spool; the loop polls for rows above its cursor:
- * at once again while there is a backlog, every `pollMs` (default `flushMs`) when caught up. A poll is
- * one indexed query, and the wait adds at most `pollMs` to a reading's way into InfluxDB.
- *
- * Ordering rules that make "stored exactly once" hold:
- * - A cursor (in memory) marks the last spool row handed to a batch. Rows are read only above it, so
- *   within one process a row belongs to exactly one batch and is never written twice concurrently.
- *   After a restart the cursor starts at 0 and every row still in the spool is processed again.
- * - Each batch owns a contiguous row range and deletes exactly that range, only after all of its
- *   points are stored (or refused for good). Batches may finish out of order; that is harmless
- *   because no batch deletes another one's rows.
- * - Writing a point again (after a crash, or a QoS 1 redelivery spooled twice) stores nothing new:
- *   InfluxDB merges points with the same measurement, tag set and timestamp.
- *
- * Memory is bounded: the loop holds at most `readChunk` rows read from the spool and at most
- * `maxInFlight` batches plus the one being filled; while InfluxDB is down the in-flight batches keep
- * retrying and the loop stops reading, so the backlog waits on disk.
+ * The drain loop: journal -> batches -> InfluxDB -> acknowledge -> live fan-out. Each entry belongs to
+ * one batch; a batch is acknowledged only once all its points are stored or refused for good, so a
+ * crash re-writes what was not acknowledged, idempotently. Why: docs/DESIGN.md, "Stored exactly once".
  */
 
+import type { JournalConsumer, JournalEntry } from '../core/journal/types.js';
 import type { KeyLimits } from '../core/key-limits.js';
 import type { Logger } from '../core/log.js';
-import type { DeviceErrorLog, TelemetrySchemaStore } from '../core/registry/types.js';
-import type { TelemetrySpool as Spool, SpooledMessage } from '../core/telemetry-spool.js';
+import type { DeviceErrorLog, DeviceLookup, KeyTypeStore } from '../core/registry/types.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from './backoff.js';
 import { type Batch, convertMessage, type DeviceErrorInput, newBatch } from './batch.js';
 import { KeyTypeChecker } from './key-types.js';
 import type { IngestMetrics } from './metrics.js';
 import type { Point } from './points.js';
 import { WriteFaults } from './write-faults.js';
-import { type PointWriter, WriteRefusedError, WriteUnavailableError } from './writer.js';
+import { ABORTED, type WriteDeps, writeUntilStored } from './write-until-stored.js';
+import type { PointWriter } from './writer.js';
 
 export interface PipelineOptions {
   batchSize: number;
   flushMs: number;
   maxInFlight: number;
   /**
-   * At most this many spool rows per query (default 1000). A query asks for about one batch's worth
+   * At most this many journal entries per read (default 1000). A query asks for about one batch's worth
    * of rows, by the readings per message seen in the previous chunk, but never for more than this.
    */
   readChunk?: number;
   /** How long to wait before looking for new rows once caught up; default `flushMs`. */
   pollMs?: number;
+  /** Entries another consumer left unacknowledged this long are taken over (a journal with consumers). */
+  reclaimIdleMs?: number;
   backoff?: BackoffOptions;
   /** Caps on keys per reading, device and pilot; default DEFAULT_KEY_LIMITS. */
   keyLimits?: KeyLimits;
 }
 
+/** The registry facets ingest uses. */
+export type IngestRegistry = Pick<DeviceLookup, 'getDevicePilot'> & KeyTypeStore & DeviceErrorLog;
+
 export interface PipelineDeps {
-  spool: Spool;
-  registry: TelemetrySchemaStore & DeviceErrorLog;
+  journal: JournalConsumer;
+  registry: IngestRegistry;
   writer: PointWriter;
   logger: Logger;
   metrics: IngestMetrics;
@@ -60,9 +50,9 @@ export interface PipelineDeps {
 
 export interface PipelineStatus {
   writing: boolean;
-  /** Spooled messages read from the spool since start. */
+  /** Journal entries read since start. */
   messagesReceived: number;
-  /** Spooled messages fully handled (stored or refused) since start. */
+  /** Journal entries fully handled (stored or refused) since start. */
   messagesDone: number;
   influxHealthy: boolean;
   lastError?: string;
@@ -75,10 +65,11 @@ export class Pipeline {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly pilots = new Map<string, string>();
   private readonly types: KeyTypeChecker;
-  private cursor = 0;
+  private lastReclaim = Date.now();
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly faults: WriteFaults;
+  private readonly writeDeps: WriteDeps;
   private lastError: string | undefined;
   private messagesDone = 0;
   private messagesRead = 0;
@@ -89,6 +80,14 @@ export class Pipeline {
   ) {
     this.types = new KeyTypeChecker(deps.registry, opts.keyLimits);
     this.faults = new WriteFaults(deps.logger, (ok) => deps.metrics.influxHealthy.set(ok ? 1 : 0));
+    const { writer, metrics } = deps;
+    this.writeDeps = {
+      writer,
+      metrics,
+      faults: this.faults,
+      backoff: opts.backoff,
+      signal: this.abort.signal,
+    };
   }
 
   start(): void {
@@ -109,7 +108,7 @@ export class Pipeline {
   }
 
   /**
-   * Stops reading and abandons retries. Batches not yet stored stay in the spool for the next start;
+   * Stops reading and abandons retries. Batches not yet stored stay in the journal for the next start;
    * a write that InfluxDB already took is simply written again then (idempotent).
    */
   async stop(): Promise<void> {
@@ -124,19 +123,16 @@ export class Pipeline {
   }
 
   private async run(): Promise<void> {
-    const { spool, registry, logger } = this.deps;
+    const { logger } = this.deps;
     const readChunk = this.opts.readChunk ?? 1000;
     let batch: Batch | undefined;
     let attempt = 0;
-    // Rows read but not yet handed to a batch (at most `readChunk`), next one at `next`. When the
-    // in-flight limit stops a chunk halfway, its rest waits here instead of being read again: with
-    // 100-reading messages 1000 rows are 20 batches, and re-reading them once per batch cost more CPU
-    // than converting it.
-    let rows: SpooledMessage[] = [];
+    // Entries read but not yet handed to a batch (at most `readChunk`), next one at `next`. When the
+    // in-flight limit stops a chunk halfway, its rest waits here instead of being read again.
+    let rows: JournalEntry[] = [];
     let next = 0;
-    // Rows asked for by the last query, and the readings per message seen so far in the chunk. Big
-    // messages (100 readings) in chunks of `readChunk` held megabytes of payloads across several
-    // batches' writes; a batch's worth keeps them young for the garbage collector.
+    // About one batch's worth per read, by the readings per message seen so far: big messages in
+    // chunks of `readChunk` kept megabytes of payloads alive across several batches' writes.
     let limit = readChunk;
     let chunkPoints = 0;
     let readingsPerMessage = 1;
@@ -154,19 +150,18 @@ export class Pipeline {
           next = 0;
           chunkPoints = 0;
           limit = Math.min(readChunk, Math.max(16, Math.ceil(this.opts.batchSize / readingsPerMessage)));
-          rows = spool.readAfter(this.cursor, limit);
+          rows = await this.readEntries(limit);
           readNow = true;
         }
         while (next < rows.length) {
-          const row = rows[next] as SpooledMessage;
-          const converted = convertMessage(row, registry, this.pilots, this.types);
-          batch ??= newBatch(row.seq, Date.now());
-          batch.toSeq = row.seq;
-          batch.messages++;
+          const row = rows[next] as JournalEntry;
+          const converting = convertMessage(row, this.deps.registry, this.pilots, this.types);
+          const converted = converting instanceof Promise ? await converting : converting;
+          batch ??= newBatch(Date.now());
+          batch.ids.push(row.id);
           for (const p of converted.points) batch.points.push(p);
           chunkPoints += converted.points.length;
           for (const e of converted.errors) batch.errors.push(e);
-          this.cursor = row.seq;
           this.messagesRead++;
           next++;
           if (batch.points.length >= this.opts.batchSize) {
@@ -177,10 +172,10 @@ export class Pipeline {
         }
         attempt = 0;
       } catch (err) {
-        // The spool or registry (SQLite) failed; the row at `next` (or the read) is retried after a pause.
+        // The journal or registry failed; the entry at `next` (or the read) is retried after a pause.
         failed = true;
-        this.lastError = `processing spooled messages: ${(err as Error).message}`;
-        logger.error({ err }, 'ingest: reading the spool or registry failed; retrying');
+        this.lastError = `processing journal entries: ${(err as Error).message}`;
+        logger.error({ err }, 'ingest: reading the journal or registry failed; retrying');
       }
       if (batch && Date.now() - batch.startedAt >= this.opts.flushMs) {
         this.dispatch(batch);
@@ -191,12 +186,23 @@ export class Pipeline {
         await sleep(backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF), this.abort.signal);
       else if (readNow && rows.length < limit && next >= rows.length) {
         // Caught up. With a partial batch, wait until it is due or the next poll, whichever is
-        // first (rows arriving meanwhile join it at the next read); otherwise wait for the next poll.
+        // first (entries arriving meanwhile join it at the next read); otherwise wait for the next poll.
         const poll = this.opts.pollMs ?? this.opts.flushMs;
         const due = batch ? batch.startedAt + this.opts.flushMs - Date.now() : poll;
         await this.waitFor(Math.min(due, poll));
       }
     }
+  }
+
+  /** New entries; now and then first those a dead consumer left behind (none with one consumer). */
+  private async readEntries(limit: number): Promise<JournalEntry[]> {
+    const idleMs = this.opts.reclaimIdleMs ?? RECLAIM_IDLE_MS;
+    if (Date.now() - this.lastReclaim >= idleMs / 2) {
+      this.lastReclaim = Date.now();
+      const reclaimed = await this.deps.journal.reclaim(limit, idleMs);
+      if (reclaimed.length > 0) return reclaimed;
+    }
+    return this.deps.journal.read(limit);
   }
 
   /** Sleeps up to `ms`; `stop()` wakes it. */
@@ -225,9 +231,9 @@ export class Pipeline {
   }
 
   private async complete(batch: Batch): Promise<void> {
-    const { spool, registry, metrics, logger } = this.deps;
-    const refused = batch.points.length > 0 ? await this.store(batch.points) : [];
-    if (refused === ABORTED) return; // stopping: the rows stay spooled for the next start
+    const { journal, registry, metrics, logger } = this.deps;
+    const refused = batch.points.length > 0 ? await writeUntilStored(batch.points, this.writeDeps) : [];
+    if (refused === ABORTED) return; // stopping: the entries stay in the journal for the next start
     const errors: DeviceErrorInput[] = [...batch.errors];
     const refusedPoints = new Set<Point>();
     for (const r of refused) {
@@ -242,59 +248,19 @@ export class Pipeline {
     if (errors.length > 0) {
       metrics.readingsRefused.inc(errors.length);
       try {
-        registry.recordDeviceErrors(errors);
+        await registry.recordDeviceErrors(errors);
       } catch (err) {
         // Losing an error record must not hold back the batch's stored readings.
         logger.error({ err, count: errors.length }, 'ingest: could not record device errors');
       }
     }
-    spool.deleteRange(batch.fromSeq, batch.toSeq);
-    this.messagesDone += batch.messages;
+    await journal.ack(batch.ids);
+    this.messagesDone += batch.ids.length;
     const stored = refusedPoints.size > 0 ? batch.points.filter((p) => !refusedPoints.has(p)) : batch.points;
     metrics.pointsStored.inc(stored.length);
     if (stored.length > 0) this.deps.onStored?.(stored);
   }
-
-  /**
-   * Writes points until stored; returns the ones InfluxDB refuses for good. A refused request is
-   * split in halves until each refused point stands alone (a partial write stored part of it already;
-   * writing those points again is idempotent). Other failures are retried with backoff, forever,
-   * unless the pipeline stops.
-   */
-  private async store(points: Point[]): Promise<Refused[] | typeof ABORTED> {
-    const { writer, metrics } = this.deps;
-    let attempt = 0;
-    while (!this.stopped) {
-      try {
-        await writer.write(
-          points.map((p) => p.line),
-          this.abort.signal,
-        );
-        this.faults.succeeded();
-        return [];
-      } catch (err) {
-        if (err instanceof WriteRefusedError) {
-          this.faults.succeeded();
-          if (points.length === 1) return [{ point: points[0] as Point, reason: err.reason }];
-          const mid = points.length >>> 1;
-          const left = await this.store(points.slice(0, mid));
-          if (left === ABORTED) return ABORTED;
-          const right = await this.store(points.slice(mid));
-          if (right === ABORTED) return ABORTED;
-          return [...left, ...right];
-        }
-        if (this.stopped) break;
-        metrics.writeRetries.inc();
-        // Unavailable or misconfigured: the data waits; a server's Retry-After is a minimum (429, 503).
-        const retryAfter = err instanceof WriteUnavailableError ? (err.retryAfterMs ?? 0) : 0;
-        const delay = Math.max(backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF), retryAfter);
-        this.faults.failed(err as Error, delay);
-        await sleep(delay, this.abort.signal);
-      }
-    }
-    return ABORTED;
-  }
 }
 
-const ABORTED = Symbol('aborted');
-type Refused = { point: Point; reason: string };
+/** Default `reclaimIdleMs`: far longer than any write takes, so only a dead consumer's entries move. */
+const RECLAIM_IDLE_MS = 5 * 60_000;

@@ -1,13 +1,9 @@
 /**
- * The point model (README "Telemetry in InfluxDB"): measurement = pilot id, tag `device` = device id,
- * one field per value key, timestamp = the reading's ts in milliseconds (written with precision=ms).
- * Numbers are always floats (line protocol without the `i` suffix), so `21` after `21.5` is no type
- * conflict; booleans are booleans and strings are strings.
- *
- * One measurement per pilot because InfluxDB 1.x fixes a field's type per measurement and shard: a
- * device sending a string for `temperature` can only ever claim that key in its own pilot.
+ * The point model: measurement = pilot id, tag `device`, a field per key, ms timestamps; numbers
+ * always floats. A measurement per pilot, because InfluxDB 1.x fixes a field's type per measurement
+ * (docs/DESIGN.md, "Telemetry payloads, keys and types").
  */
-import type { Reading, TelemetryValue } from '../core/telemetry.js';
+import type { Reading, TelemetryValue } from '../core/reading.js';
 
 export interface Point {
   pilotId: string;

@@ -57,8 +57,8 @@ export class WriteFaults {
     this.logger.warn(
       { err: err.message, delayMs, kind: configuration ? 'configuration' : 'unavailable' },
       configuration
-        ? 'ingest: InfluxDB refuses the configuration; readings wait in the spool until it is fixed'
-        : 'ingest: write failed; retrying (readings wait in the spool)',
+        ? 'ingest: InfluxDB refuses the configuration; readings wait in the journal until it is fixed'
+        : 'ingest: write failed; retrying (readings wait in the journal)',
     );
   }
 

@@ -6,48 +6,20 @@
  * and HTTP ingest. A bad variable: one message on stderr, exit 2 (main/run.ts).
  */
 
-import { startApi } from '../api/server.js';
-import { startWithCloseStack } from '../core/close-stack.js';
-import { keyLimitsOf } from '../core/config.js';
+import { apiDepsOf, startApi } from '../api/index.js';
 import { openInflux } from '../core/influx/resolve.js';
 import { componentMetrics } from '../core/metrics-relay.js';
-import { preparePrivateDataDir } from '../core/private-files.js';
-import { openDataDirRegistry } from '../core/registry/sqlite.js';
-import { loadOrCreateServiceSecret } from '../core/secrets.js';
+import { brokerUrl } from '../core/urls.js';
 import { FIRST_STEPS } from './banner.js';
-import { runMain } from './run.js';
+import { runComponent } from './component.js';
 
-await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest'], async (config, logger) => {
-  const dataDir = config.common.dataDir;
-  preparePrivateDataDir(dataDir);
-  return startWithCloseStack(logger, async (stack) => {
-    const registry = stack.push(
-      'registry',
-      openDataDirRegistry(dataDir, config.ingest.deviceErrorsKept),
-      (r) => r.close(),
-    );
-    const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
+await runComponent(
+  ['http', 'mqtt', 'influx', 'broker', 'ingest'],
+  async (config, { logger, dataDir, registry, serviceSecret, stack }) => {
     const influx = stack.push('influxdb', await openInflux(config.influx, dataDir, logger), (i) => i.close());
-    const host = config.mqtt.host.includes(':') ? `[${config.mqtt.host}]` : config.mqtt.host;
-    const api = stack.push(
-      'api',
-      await startApi(config, {
-        registry,
-        influx: influx.connection,
-        logger,
-        metrics: componentMetrics('api'),
-        mqttUrl: `mqtt://${host}:${config.mqtt.port}`,
-        mqttPublicUrl: config.mqtt.publicUrl,
-        serviceSecret,
-        maxPayloadBytes: config.broker.maxPayloadBytes,
-        deviceRate: {
-          perSecond: config.broker.deviceMaxMessagesPerSecond,
-          burst: config.broker.deviceBurstMessages,
-        },
-        keyLimits: keyLimitsOf(config.ingest),
-      }),
-      (a) => a.close(),
-    );
+    const shared = { registry, logger, serviceSecret, metrics: componentMetrics('api') };
+    const deps = apiDepsOf(config, shared, influx.connection, brokerUrl(config.mqtt));
+    const api = stack.push('api', await startApi(config, deps), (a) => a.close());
     process.stdout.write(`API listening on ${api.address.url} (OpenAPI: ${api.address.url}/docs)\n`);
     if (config.http.consoleEnabled) process.stdout.write(`Console: ${api.address.url}/console/\n`);
     if (api.generatedAdminKey) {
@@ -59,6 +31,5 @@ await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest'], async (c
     process.stdout.write(
       `Ready to paste, for the ${FIRST_STEPS}:\n  export API=${api.address.url}${adminExport}\n`,
     );
-    return {};
-  });
-});
+  },
+);

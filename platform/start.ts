@@ -5,18 +5,19 @@
  */
 
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
-import { startApi } from '../api/server.js';
+import type { ReadinessCheck } from '../api/app.js';
+import { apiDepsOf, startApi } from '../api/index.js';
 import { startBroker } from '../broker/index.js';
 import { startWithCloseStack } from '../core/close-stack.js';
 import type { PlatformConfig } from '../core/config.js';
-import { keyLimitsOf } from '../core/config.js';
 import { openInflux } from '../core/influx/resolve.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { preparePrivateDataDir } from '../core/private-files.js';
 import { ReadinessProblem } from '../core/readiness.js';
-import { openDataDirRegistry } from '../core/registry/sqlite.js';
+import { openDataDirRegistry } from '../core/registry/sqlite/index.js';
+import type { RegistryStore } from '../core/registry/types.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
-import { startIngest } from '../ingest/index.js';
+import { type IngestHandle, startIngest } from '../ingest/index.js';
 import { type DemoFleet, startDemoFleet } from './demo.js';
 
 export interface RunningPlatform {
@@ -45,80 +46,30 @@ export async function startPlatform(
     const influx = stack.push('influxdb', await openInflux(config.influx, dataDir, logger), (i) => i.close());
     const registry = stack.push(
       'registry',
-      openDataDirRegistry(dataDir, config.ingest.deviceErrorsKept),
+      openDataDirRegistry(dataDir, config.registry.deviceErrorsKept),
       (r) => r.close(),
     );
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
-
-    const broker = stack.push(
-      'broker',
-      await startBroker(config, { registry, logger, serviceSecret, metrics }),
-      (b) => b.close(),
-    );
+    const shared = { registry, logger, serviceSecret, metrics };
+    const broker = stack.push('broker', await startBroker(config, shared), (b) => b.close());
     const mqttUrl = broker.address.url;
-
     const ingest = stack.push(
       'ingest',
-      await startIngest(config, {
-        registry,
-        influx: influx.connection,
-        logger,
-        serviceSecret,
-        metrics,
-        mqttUrl,
-      }),
+      await startIngest(config, { ...shared, influx: influx.connection, mqttUrl }),
       (i) => i.close(),
     );
-
     const api = stack.push(
       'api',
       await startApi(config, {
-        registry,
-        influx: influx.connection,
-        logger,
-        metrics,
-        mqttUrl,
-        mqttPublicUrl: config.mqtt.publicUrl,
-        serviceSecret,
-        maxPayloadBytes: config.broker.maxPayloadBytes,
-        deviceRate: {
-          perSecond: config.broker.deviceMaxMessagesPerSecond,
-          burst: config.broker.deviceBurstMessages,
-        },
-        keyLimits: keyLimitsOf(config.ingest),
-        readinessChecks: [
-          {
-            name: 'ingest',
-            check: async () => {
-              const status = ingest.status();
-              // The reason without addresses: /readyz is public. The log has the full error.
-              if (!status.influxHealthy)
-                throw new ReadinessProblem(
-                  `ingest cannot write: ${status.writeProblem ?? 'InfluxDB unavailable'}`,
-                );
-            },
-          },
-        ],
+        ...apiDepsOf(config, shared, influx.connection, mqttUrl),
+        readinessChecks: [ingestReadiness(ingest)],
       }),
       (a) => a.close(),
     );
-
     const demo =
       config.sim.devices > 0
-        ? stack.push(
-            'demo fleet',
-            await startDemoFleet({
-              registry,
-              dataDir,
-              devices: config.sim.devices,
-              intervalMs: config.sim.intervalMs,
-              mqttUrl,
-              logger,
-            }),
-            (d) => d.close(),
-          )
+        ? stack.push('demo fleet', await startDemo(config, registry, mqttUrl, logger), (d) => d.close())
         : undefined;
-
     return {
       apiUrl: api.address.url,
       mqttUrl,
@@ -127,5 +78,28 @@ export async function startPlatform(
       generatedAdminKey: api.generatedAdminKey,
       demo,
     };
+  });
+}
+
+/** /readyz: ingest must be able to write (the reason without addresses: /readyz is public). */
+function ingestReadiness(ingest: IngestHandle): ReadinessCheck {
+  return {
+    name: 'ingest',
+    check: async () => {
+      const status = await ingest.status();
+      if (!status.influxHealthy)
+        throw new ReadinessProblem(`ingest cannot write: ${status.writeProblem ?? 'InfluxDB unavailable'}`);
+    },
+  };
+}
+
+function startDemo(config: PlatformConfig, registry: RegistryStore, mqttUrl: string, logger: Logger) {
+  return startDemoFleet({
+    registry,
+    dataDir: config.common.dataDir,
+    devices: config.sim.devices,
+    intervalMs: config.sim.intervalMs,
+    mqttUrl,
+    logger,
   });
 }

@@ -15,14 +15,15 @@ cache="${NODE_MATRIX_CACHE:-$root/.node-matrix}"
 majors=("$@")
 [[ ${#majors[@]} -gt 0 ]] || majors=(22 24)
 tests=(
-  test/e2e.test.ts                # device -> broker -> ingest -> InfluxDB -> API, every payload shape
-  test/registry-store.test.ts     # better-sqlite3: the registry
-  test/registry-api.test.ts       # Fastify, zod, OpenAPI, the console's static files
-  test/broker-auth.test.ts        # aedes, mqtt.js
-  test/ingest-pipeline.test.ts    # the spool (better-sqlite3) into InfluxDB
-  test/broker-durability.test.ts  # classic-level (LevelDB) sessions, SIGKILL
-  test/quickstart.test.ts         # npm start as a child process under that node
-  test/process-hygiene.test.ts    # signals, uncaught errors, close-with-grace
+  test/e2e.test.ts                    # device -> broker -> ingest -> InfluxDB -> API, every payload shape
+  test/registry-store.test.ts         # better-sqlite3: the registry
+  test/registry-api-partners.test.ts  # Fastify, zod, API keys, 400s naming the field
+  test/registry-api-health.test.ts    # OpenAPI, the docs UI, errors in the contract's shape
+  test/broker-auth.test.ts            # aedes, mqtt.js
+  test/ingest-pipeline.test.ts        # the journal (better-sqlite3) into InfluxDB
+  test/broker-durability.test.ts      # classic-level (LevelDB) sessions, SIGKILL
+  test/quickstart.test.ts             # npm start as a child process under that node
+  test/process-hygiene.test.ts        # signals, uncaught errors, close-with-grace
 )
 mkdir -p "$cache"
 trap 'rm -rf "$cache"/work-*' EXIT

@@ -9,9 +9,11 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricsRoutes } from '../api/routes/metrics.js';
-import { addressKey, createFailedAuthThrottle } from '../core/failed-auth-throttle.js';
+import { addressKey } from '../core/address-key.js';
+import { createFailedAuthThrottle } from '../core/failed-auth-throttle.js';
 import { call, createPartner, startTestApi, type TestApi } from './helpers/api-app.js';
-import { eventually, provision, startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { provision, startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { waitFor } from './helpers/poll.js';
 
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -230,7 +232,7 @@ describe('a wrong-key storm against the whole platform', () => {
     }
     expect((await platform.api('/v1/partners/me', { key: apiKey })).status).toBe(200);
     // Every accepted reading of the device is stored.
-    await eventually(
+    await waitFor(
       async () => {
         const url = `/v1/devices/${device.deviceId}/telemetry?from=${t0 - 1}&limit=10000`;
         const res = await platform.api(url, { key: apiKey });

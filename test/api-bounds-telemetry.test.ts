@@ -9,7 +9,8 @@
  *   its slot, and open streams keep delivering readings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalLiveFeed } from '../api/telemetry/live.js';
+import { createLocalLiveFeed } from '../api/live/local-feed.js';
+import { waitFor } from './helpers/poll.js';
 import { startTelemetryFixture, type TelemetryFixture, writeReadings } from './helpers/telemetry.js';
 
 const feed = createLocalLiveFeed();
@@ -98,13 +99,7 @@ async function openStream(path: string, key: string) {
   };
 }
 
-async function until(check: () => boolean, what: string) {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (check: () => boolean, what: string) => waitFor(check, 5000, what);
 
 describe('live streams per API key', () => {
   it('past the cap: 429 in the contract shape; other keys unaffected; a closed stream frees its slot', async () => {

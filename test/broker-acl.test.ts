@@ -6,17 +6,17 @@ import {
   connect,
   createTestRegistry,
   deviceOptions,
+  journalRows,
   serviceOptions,
-  spoolRows,
   startTestBroker,
   subackCodes,
   type TestRegistry,
-  waitFor,
 } from './helpers/broker.js';
+import { waitFor } from './helpers/poll.js';
 
 let reg: TestRegistry;
 let broker: RunningBroker & { metrics: import('prom-client').Registry };
-/** The same `$platform/telemetry/...` filter ingest subscribed to before it read the spool instead. */
+/** The same `$platform/telemetry/...` filter ingest subscribed to before it read the journal instead. */
 const TELEMETRY_FILTER = '$platform/telemetry/+/+';
 
 async function dropped(reason: string): Promise<number> {
@@ -25,7 +25,7 @@ async function dropped(reason: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(reg, { persistence: 'level' });
 });
 afterAll(async () => {
@@ -33,12 +33,12 @@ afterAll(async () => {
   reg?.close();
 });
 
-/** What the broker committed to the telemetry spool for this device (what ingest will drain). */
-const fromDevice = (deviceId: string) => spoolRows(reg.dir).filter((m) => m.deviceId === deviceId);
+/** What the broker committed to the telemetry journal for this device (what ingest will drain). */
+const fromDevice = (deviceId: string) => journalRows(reg.dir).filter((m) => m.deviceId === deviceId);
 
 describe('device telemetry', () => {
-  it('is in the spool before the PUBACK, payload untouched, stamped with the receive time', async () => {
-    const device = reg.addDevice();
+  it('is in the journal before the PUBACK, payload untouched, stamped with the receive time', async () => {
+    const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     const payload = Buffer.from(
       '{"ts": 1732240000000, "values": {"temperature": 21.5}} \u00e9\u0000',
@@ -52,7 +52,7 @@ describe('device telemetry', () => {
     expect(first!.payload.equals(payload)).toBe(true);
     expect(first!.receivedAt).toBeGreaterThanOrEqual(before);
     expect(first!.receivedAt).toBeLessThanOrEqual(after);
-    // QoS 0 is spooled too (there is no PUBACK to wait for).
+    // QoS 0 goes to the journal too (there is no PUBACK to wait for).
     await client.publishAsync(`devices/${device.id}/telemetry`, 'qos0', { qos: 0 });
     const got = await waitFor(() => (fromDevice(device.id).length === 2 ? fromDevice(device.id) : undefined));
     expect(got[1]!.payload.toString()).toBe('qos0');
@@ -62,7 +62,7 @@ describe('device telemetry', () => {
   });
 
   it('treats ThingsBoard v1/devices/me/telemetry as the device’s own telemetry topic', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     // The device sees its message on its canonical topic, as if it had published there.
     const own: string[] = [];
@@ -76,7 +76,7 @@ describe('device telemetry', () => {
   });
 
   it('commits every message of concurrent devices before acknowledging it', async () => {
-    const devices = Array.from({ length: 10 }, () => reg.addDevice());
+    const devices = await Promise.all(Array.from({ length: 10 }, () => reg.addDevice()));
     const clients = await Promise.all(devices.map((d) => connect(broker.address.url, deviceOptions(d))));
     await Promise.all(
       clients.map((c, i) =>
@@ -98,8 +98,8 @@ describe('device telemetry', () => {
 
 describe('refused publishes', () => {
   it('are acknowledged, dropped, counted and recorded as device errors; the connection stays up', async () => {
-    const device = reg.addDevice();
-    const other = reg.addDevice();
+    const device = await reg.addDevice();
+    const other = await reg.addDevice();
     const otherClient = await connect(broker.address.url, deviceOptions(other));
     const otherGot: string[] = [];
     otherClient.on('message', (topic) => otherGot.push(topic));
@@ -123,8 +123,8 @@ describe('refused publishes', () => {
     expect(otherGot).toEqual([]);
     expect((await dropped('forbidden_topic')) - forbiddenBefore).toBe(targets.length);
 
-    const errors = await waitFor(() => {
-      const page = reg.registry.listDeviceErrors(device.id, { limit: 10 });
+    const errors = await waitFor(async () => {
+      const page = await reg.registry.listDeviceErrors(device.id, { limit: 10 });
       return page.items.length === targets.length ? page.items : undefined;
     }, 3000);
     expect(errors.map((e) => e.payloadPrefix).sort()).toEqual(targets.map((t) => `bad to ${t}`).sort());
@@ -136,7 +136,7 @@ describe('refused publishes', () => {
 
 describe('subscriptions', () => {
   it('a device subscribes only under its own devices/{id}/ (others get SUBACK 0x80)', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     const codes = await subackCodes(client, {
       [`devices/${device.id}/#`]: { qos: 1 },
@@ -152,8 +152,8 @@ describe('subscriptions', () => {
   });
 
   it('a refused filter in a persistent session does not queue other clients’ messages', async () => {
-    const spy = reg.addDevice();
-    const victim = reg.addDevice();
+    const spy = await reg.addDevice();
+    const victim = await reg.addDevice();
     const opts = deviceOptions(spy, { clean: false });
     let client = await connect(broker.address.url, opts);
     expect(
@@ -186,8 +186,8 @@ describe('subscriptions', () => {
 });
 
 describe('services', () => {
-  it('svc:api publishes HTTP telemetry to $platform/telemetry/...: spooled once, with its stamp', async () => {
-    const device = reg.addDevice();
+  it('svc:api publishes HTTP telemetry to $platform/telemetry/...: appended once, with its stamp', async () => {
+    const device = await reg.addDevice();
     const api = await connect(broker.address.url, serviceOptions('api', { clientId: 'api-http' }));
     const topic = `$platform/telemetry/${device.id}/1732240000123`;
     await api.publishAsync(topic, '{"via": "http"}', { qos: 1 });
@@ -201,7 +201,7 @@ describe('services', () => {
 
   it('ingest publishes $platform/stored/...; svc:api subscribes to it; devices cannot', async () => {
     const ingest = await connect(broker.address.url, serviceOptions('ingest', { clientId: 'ingest-acl' }));
-    // Ingest reads telemetry from the spool: it may not subscribe to anything.
+    // Ingest reads telemetry from the journal: it may not subscribe to anything.
     expect(await subackCodes(ingest, { [TELEMETRY_FILTER]: { qos: 1 } })).toEqual([128]);
     const api = await connect(broker.address.url, serviceOptions('api', { clientId: 'api-sse' }));
     const seen: string[] = [];

@@ -15,22 +15,22 @@ import {
   serviceOptions,
   startTestBroker,
   type TestRegistry,
-  waitFor,
 } from './helpers/broker.js';
+import { waitFor } from './helpers/poll.js';
 
 let reg: TestRegistry;
 let broker: RunningBroker;
 const lines: string[] = [];
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
   // No connect slowdown: each case below is one refused CONNECT from the same address.
   broker = await startTestBroker(reg, { authFailureMaxDelayMs: 0 }, {}, { logger });
 });
 afterAll(async () => {
   await broker?.close();
-  reg?.close();
+  await reg?.close();
 });
 
 type Refusal = { connack: number; cause: string; username?: string; clientId: string; msg: string };
@@ -41,12 +41,12 @@ async function refusalFor(clientId: string): Promise<Refusal> {
     lines
       .map((l) => JSON.parse(l) as Refusal)
       .find((l) => l.clientId === clientId && l.msg.startsWith('CONNECT refused'));
-  return (await waitFor(find, 2000)) as Refusal;
+  return (await waitFor(find, 2000, `the refusal of ${clientId}`)) as Refusal;
 }
 
 describe('refused CONNECTs in the log', () => {
   it('a wrong secret: CONNACK 4, the device id, and what to do', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const wrong = generateSecret();
     const opts = deviceOptions({ id: device.id, secret: wrong }, { clientId: 'wrong-secret' });
     expect(await connackCode(broker.address.url, opts)).toBe(4);
@@ -58,8 +58,8 @@ describe('refused CONNECTs in the log', () => {
   });
 
   it('an unknown or deleted device: CONNACK 4, "no such device"', async () => {
-    const device = reg.addDevice();
-    reg.registry.deleteDevice(device.id);
+    const device = await reg.addDevice();
+    await reg.registry.deleteDevice(device.id);
     const opts = deviceOptions(device, { clientId: 'deleted' });
     expect(await connackCode(broker.address.url, opts)).toBe(4);
     const r = await refusalFor('deleted');
@@ -86,7 +86,7 @@ describe('refused CONNECTs in the log', () => {
   });
 
   it('an empty client id with clean session off: CONNACK 2 and the fix', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const code = await rawConnackCode(broker.address.url, {
       clientId: '',
       clean: false,

@@ -1,43 +1,36 @@
 /**
  * Nothing acknowledged is lost: a device's QoS 1 PUBACK for telemetry comes only after the message is
- * committed to the telemetry spool (see broker/publish.ts), so it survives a broker restart, also a
+ * committed to the telemetry journal (see broker/publish.ts), so it survives a broker restart, also a
  * SIGKILL right after the last PUBACK, with the broker's receive stamps unchanged. A persistent
  * session's queued QoS 1 messages (aedes-persistence-level) and retained messages survive a restart.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   connect,
   createTestRegistry,
   deviceOptions,
+  journalRows,
   SERVICE_SECRET,
-  spoolRows,
   startTestBroker,
   subackCodes,
   type TestRegistry,
-  waitFor,
 } from './helpers/broker.js';
+import { waitFor } from './helpers/poll.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-/** The `n` of every spooled message of this device, with its receive stamp. */
-const spooled = (reg: TestRegistry, deviceId: string) =>
-  spoolRows(reg.dir)
+/** The `n` of every journal entry of this device, with its receive stamp. */
+const inJournal = (reg: TestRegistry, deviceId: string) =>
+  journalRows(reg.dir)
     .filter((r) => r.deviceId === deviceId)
     .map((r) => ({ receivedAt: r.receivedAt, n: (JSON.parse(r.payload.toString()) as { n: number }).n }));
 
 describe('durability across broker restarts', () => {
-  it('keeps a persistent session’s queued QoS 1 messages, retained messages and spooled telemetry', async () => {
-    const reg = createTestRegistry();
-    cleanups.push(() => reg.close());
-    const device = reg.addDevice();
+  it('keeps a persistent session’s queued QoS 1 messages, retained messages and telemetry in the journal', async () => {
+    const reg = await createTestRegistry();
+    const device = await reg.addDevice();
     let broker = await startTestBroker(reg, { persistence: 'level' });
-    cleanups.push(() => broker.close());
 
     // The device's persistent session subscribes to its own commands, then goes offline.
     const commands = `devices/${device.id}/commands`;
@@ -45,7 +38,7 @@ describe('durability across broker restarts', () => {
     expect(await subackCodes(subscriber, { [commands]: { qos: 1 } })).toEqual([1]);
     await subscriber.endAsync();
 
-    // A second connection of the same device publishes commands (queued) and telemetry (spooled).
+    // A second connection of the same device publishes commands (queued) and telemetry (journal).
     const N = 100;
     const sender = await connect(broker.address.url, deviceOptions(device, { clientId: `${device.id}-b` }));
     const sentFrom = Date.now();
@@ -61,7 +54,7 @@ describe('durability across broker restarts', () => {
     await new Promise((r) => setTimeout(r, 20)); // a re-stamp after the restart would be later than sentUntil
     broker = await startTestBroker(reg, { persistence: 'level' });
 
-    const telemetry = spooled(reg, device.id);
+    const telemetry = inJournal(reg, device.id);
     expect(telemetry.map((t) => t.n)).toEqual(Array.from({ length: N }, (_, n) => n));
     for (const t of telemetry) {
       expect(t.receivedAt).toBeGreaterThanOrEqual(sentFrom);
@@ -75,7 +68,7 @@ describe('durability across broker restarts', () => {
       ...deviceOptions(device, { clean: false }),
       reconnectPeriod: 0,
     });
-    cleanups.push(() => again.endAsync(true));
+    onTestFinished(() => again.endAsync(true));
     again.on('message', (topic, payload) => {
       if (topic === commands) received.push((JSON.parse(payload.toString()) as { n: number }).n);
       else if (topic.endsWith('/status')) retained = payload.toString();
@@ -88,12 +81,11 @@ describe('durability across broker restarts', () => {
   });
 
   it('loses no acknowledged message when the broker process is SIGKILLed right after the last PUBACK', async () => {
-    const reg = createTestRegistry();
-    cleanups.push(() => reg.close());
-    const device = reg.addDevice();
+    const reg = await createTestRegistry();
+    const device = await reg.addDevice();
 
     const child = await spawnBroker(reg);
-    cleanups.push(() => void child.process.kill('SIGKILL'));
+    onTestFinished(() => void child.process.kill('SIGKILL'));
 
     const N = 300;
     const client = await connect(child.url, deviceOptions(device));
@@ -110,8 +102,8 @@ describe('durability across broker restarts', () => {
     await child.exited;
     client.end(true);
 
-    // The spool file as the killed broker left it: every acknowledged message, once.
-    const telemetry = spooled(reg, device.id);
+    // The journal file as the killed broker left it: every acknowledged message, once.
+    const telemetry = inJournal(reg, device.id);
     expect(telemetry.map((t) => t.n).sort((a, b) => a - b)).toEqual(Array.from({ length: N }, (_, n) => n));
     for (const t of telemetry) {
       expect(t.receivedAt).toBeGreaterThanOrEqual(sentFrom);

@@ -13,12 +13,13 @@ import {
   connect,
   createTestRegistry,
   deviceOptions,
-  spoolRows,
+  journalRows,
   startTestBroker,
   type TestRegistry,
 } from './helpers/broker.js';
 import { sharedInflux } from './helpers/influxd.js';
-import { influxQuery, startTestIngest, waitUntil } from './helpers/ingest.js';
+import { influxQuery, startTestIngest } from './helpers/ingest.js';
+import { waitFor } from './helpers/poll.js';
 import { spawnPublisher } from './helpers/publisher-process.js';
 
 const RATE = 200;
@@ -28,7 +29,7 @@ let influx: InfluxConnection;
 let ingest: IngestHandle | undefined;
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(reg, { deviceMaxMessagesPerSecond: RATE });
   influx = await sharedInflux();
 });
@@ -71,7 +72,7 @@ it('stores all 5,000 QoS 1 readings of a device sending as fast as it can, once 
   timeout: 120_000,
 }, async () => {
   ingest = await startTestIngest(reg, broker.address.url, influx);
-  const device = reg.addDevice();
+  const device = await reg.addDevice();
   const acceptedBefore = await metric('broker_telemetry_accepted_total');
   const sampled = sampleBroker();
   const publisher = spawnPublisher({
@@ -90,18 +91,18 @@ it('stores all 5,000 QoS 1 readings of a device sending as fast as it can, once 
   expect(result.acked).toBe(5000);
   // Slowed, not dropped: 200 at once, then 200 per second.
   expect(result.ms).toBeGreaterThan(((5000 - RATE) / RATE) * 1000 * 0.9);
-  // Committed to the spool exactly once each.
+  // Committed to the journal exactly once each.
   expect((await metric('broker_telemetry_accepted_total')) - acceptedBefore).toBe(5000);
   // Read one socket read at a time (up to about 80 KB of ~80-byte packets), not the whole backlog.
   expect(maxWaiting).toBeGreaterThan(0);
   expect(maxWaiting).toBeLessThan(3000);
   expect(heapGrowthMb).toBeLessThan(64);
-  const stored = await waitUntil(async () => {
+  const stored = await waitFor(async () => {
     const s = await storedOf(device.id);
     return s.points >= 5000 ? s : undefined;
   }, 30_000);
   expect(stored).toEqual({ points: 5000, maxN: 4999 });
-  expect(reg.registry.listDeviceErrors(device.id, { limit: 10 }).items.map((e) => e.reason)).toEqual([
+  expect((await reg.registry.listDeviceErrors(device.id, { limit: 10 })).items.map((e) => e.reason)).toEqual([
     expect.stringMatching(/^slowed down: more than 200 messages per second/),
   ]);
   await ingest.close();
@@ -135,7 +136,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One round: idle 5 s, a 20x QoS 0 flood for 10 s from a fresh device, idle 5 s again. */
 async function floodRound(probes: ReturnType<typeof probe>) {
-  const flooder = reg.addDevice();
+  const flooder = await reg.addDevice();
   const sampled = sampleBroker();
   await sleep(5000);
   const idleBefore = p99(probes.take());
@@ -155,11 +156,8 @@ async function floodRound(probes: ReturnType<typeof probe>) {
   const memory = sampled();
   // The broker would go on reading the flood from the sockets' buffers at the device's rate for
   // minutes; deleting the device drops its connection (revocation), and what was held is let go.
-  reg.registry.deleteDevice(flooder.id);
-  const released = await waitUntil(
-    async () => (await metric('broker_throttled_messages_waiting')) === 0,
-    3000,
-  );
+  await reg.registry.deleteDevice(flooder.id);
+  const released = await waitFor(async () => (await metric('broker_throttled_messages_waiting')) === 0, 3000);
   await sleep(5000);
   const idleAfter = p99(probes.take());
   const round = {
@@ -183,7 +181,7 @@ it('a device flooding QoS 0 at 20x its rate for 10 s does not slow the others do
   timeout: 240_000,
 }, async () => {
   // Broker only (this process): the probes measure the broker, not ingest's InfluxDB writes.
-  const others = Array.from({ length: 4 }, () => reg.addDevice());
+  const others = await Promise.all(Array.from({ length: 4 }, () => reg.addDevice()));
   const clients = await Promise.all(others.map((d) => connect(broker.address.url, deviceOptions(d))));
   const probes = probe(
     clients,
@@ -211,8 +209,8 @@ it('a device flooding QoS 0 at 20x its rate for 10 s does not slow the others do
   expect(round.released).toBe(true); // nothing stays held once the connection is gone
   expect(round.heapGrowthMb).toBeLessThan(64);
   for (const c of clients) expect(c.connected).toBe(true);
-  // What the broker read of the flood is in the spool in order and without a gap: held, never dropped.
-  const ns = spoolRows(reg.dir)
+  // What the broker read of the flood is in the journal in order and without a gap: held, never dropped.
+  const ns = journalRows(reg.dir)
     .filter((m) => m.deviceId === round.flooderId)
     .map((m) => (JSON.parse(m.payload.toString()) as { values: { n: number } }).values.n);
   expect(ns.length).toBeGreaterThan(RATE * 10 * 0.8);

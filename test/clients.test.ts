@@ -11,12 +11,12 @@ import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  eventually,
   type ProvisionedDevice,
   provision,
   startTestPlatform,
   type TestPlatform,
 } from './helpers/platform.js';
+import { waitFor } from './helpers/poll.js';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3';
@@ -58,7 +58,7 @@ const payload = (n: number) => JSON.stringify({ ts: TS + n, values: { temperatur
 
 /** Waits until the device's reading at TS + n is readable through the API. */
 async function expectStored(device: ProvisionedDevice, n: number) {
-  const items = await eventually(
+  const items = await waitFor(
     async () => {
       const res = await platform.api(`/v1/devices/${device.deviceId}/telemetry?from=${TS}`, { key });
       const body = (await res.json()) as { items: { ts: string; values: Record<string, unknown> }[] };

@@ -54,6 +54,19 @@ describe('configuration', () => {
     expect(() => loadConfig({ DEVICE_BURST_MESSAGES: '0' }, ['broker'])).toThrow(/DEVICE_BURST_MESSAGES/);
   });
 
+  it('the journal and registry own their variables; the simulator reads SIM_API_URL, SIM_API_KEY, SIM_PILOT_ID', () => {
+    const c = loadConfig(
+      { INGEST_SPOOL_MAX_MESSAGES: '5000', DEVICE_ERRORS_KEPT: '7', SIM_API_KEY: 'k', SIM_PILOT_ID: 'plt_x' },
+      ['journal', 'registry', 'sim'],
+    );
+    expect(c).toMatchObject({
+      journal: { maxMessages: 5000 },
+      registry: { deviceErrorsKept: 7 },
+      sim: { apiUrl: undefined, apiKey: 'k', pilotId: 'plt_x' },
+    });
+    expect(() => loadConfig({ SIM_API_URL: 'localhost:8080' }, ['sim'])).toThrow(/SIM_API_URL/);
+  });
+
   it('validates only the sections a component asks for', () => {
     expect(() => loadConfig({ MQTT_PORT: 'abc' }, ['http'])).not.toThrow();
   });

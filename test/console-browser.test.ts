@@ -1,28 +1,25 @@
 /**
- * The pilot console in a real browser (Debian chromium via playwright-core) against the real
- * platform: the admin creates a partner; the partner signs in with the keyboard, creates a pilot,
- * adds a member, registers a device, copies its credentials and runs its snippets; a reading published with mqtt.js is
- * drawn on the live chart within 2 s; range charts ask for about one window per pixel; the CSV
- * download equals the API's CSV; in 中文 labels and a refused body are translated and times follow
- * the browser's zone; the secret is rotated (the old one stops working) and the device deleted.
- * Every page also fits 375 px, labels every control, and sends no key in a URL.
+ * The pilot console in a real browser (Debian chromium, playwright-core) on the real platform: a
+ * partner's whole day by keyboard (pilot, member, device, credentials and their snippets), live and
+ * range charts, CSV equal to the API's, 中文 labels and time zones, rotation and deletion; every page
+ * fits 375 px, labels every control and sends no key in a URL.
  */
 import { readFileSync } from 'node:fs';
-import mqtt from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser, screenshotDir, type TestBrowser } from './helpers/browser.js';
 import {
+  checkPageAt,
   drawnAt,
   drawnCount,
-  fitsWidth,
   pageLang,
   recordDrawn,
   sessionValues,
   signIn,
-  unlabelledControls,
 } from './helpers/console-page.js';
-import { eventually, startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { waitFor } from './helpers/poll.js';
 import { runSnippets } from './helpers/snippets.js';
 
 const ZONE = 'Asia/Kolkata';
@@ -49,17 +46,25 @@ afterAll(async () => {
   await platform?.dispose();
 });
 
-async function checkPage(name: string) {
-  expect(await unlabelledControls(page), `${name}: unlabelled controls`).toEqual([]);
-  await shots.shot(page, `${name}.png`);
-  await page.setViewportSize({ width: 375, height: 800 });
-  await page.waitForTimeout(300); // charts follow their container's width
-  expect(await fitsWidth(page), `${name} at 375 px`).toBe(true);
-  await shots.shot(page, `${name}-375px.png`);
-  await page.setViewportSize({ width: 1200, height: 900 });
-}
+const checkPage = (name: string) => checkPageAt(page, shots, name);
 
 it('walks a partner engineer through a pilot, in English and Chinese', { timeout: 150_000 }, async () => {
+  const { apiKey, member } = await adminCreatesPartner();
+  await partnerCreatesPilot(apiKey, member);
+  const creds = await registerDevice(apiKey);
+  const live = await liveReadings(creds);
+  await rangesAndCsv(apiKey, live.last);
+  await lookInBothLanguages(live);
+  await rotateAndDelete(apiKey, creds, live.device);
+  // The key was never in a URL; live streams used one-use tokens.
+  expect(urls.filter((u) => u.includes(apiKey) || u.includes(encodeURIComponent(apiKey)))).toEqual([]);
+  expect(urls.some((u) => u.includes('/telemetry/stream?token=st1.'))).toBe(true);
+  expect(pageErrors).toEqual([]);
+});
+
+type Creds = { deviceId: string; password: string; mqttUrl: string; topic: string };
+
+async function adminCreatesPartner() {
   // A wrong key is refused, in words.
   await page.goto(`${platform.apiUrl}/console/`);
   await page.locator('#api-key').fill('not-a-key');
@@ -83,6 +88,10 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   });
   const member = (await other.json()) as { id: string };
 
+  return { apiKey, member };
+}
+
+async function partnerCreatesPilot(apiKey: string, member: { id: string }) {
   // The partner signs in and creates a pilot.
   await signIn(page, platform.apiUrl, apiKey);
   expect(await sessionValues(page)).toContain(apiKey);
@@ -99,7 +108,9 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   await page.getByRole('button', { name: 'Add member' }).click();
   await page.getByText('Shenzhen Boards').waitFor();
   expect(await page.locator('.members').textContent()).toContain('China');
+}
 
+async function registerDevice(apiKey: string): Promise<Creds> {
   // Registers a device; the credentials and snippets are shown once.
   await page.getByText('Register a device').click();
   await page.getByLabel('Name', { exact: true }).fill('fridge-1');
@@ -121,7 +132,7 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   // The snippets work as pasted: each stores a reading of 21.5.
   const ran = await runSnippets(snippets);
   process.stdout.write(`snippets run: ${ran.join(', ')}\n`);
-  await eventually(
+  await waitFor(
     async () => {
       const res = await platform.api(`/v1/devices/${deviceId}/telemetry?keys=temperature&limit=10`, {
         key: apiKey,
@@ -140,7 +151,12 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   await row.getByText('FS-200').waitFor();
   await checkPage('pilot');
 
+  return { deviceId, password, mqttUrl, topic };
+}
+
+async function liveReadings({ deviceId, password, mqttUrl, topic }: Creds) {
   // The device page: a reading published with mqtt.js is drawn within 2 s.
+  const row = page.locator(`tr[data-device="${deviceId}"]`);
   await row.getByRole('link', { name: 'fridge-1' }).click();
   await page.getByRole('heading', { name: 'fridge-1', level: 1 }).waitFor();
   await page.locator('.badge', { hasText: 'Live' }).first().waitFor();
@@ -166,11 +182,11 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   await device.publishAsync(topic, JSON.stringify(buffered), { qos: 1 });
   for (let i = 0; i < 3; i++) {
     const ts = await publish({ temperature: 4 + i / 10 });
-    const at = await eventually(() => drawnAt(page, ts), 5000, 'the reading on the live chart');
+    const at = await waitFor(() => drawnAt(page, ts), 5000, 'the reading on the live chart');
     expect(at - ts, 'publish to drawn').toBeLessThan(2000);
   }
   const last = await publish({ temperature: 5.25, door: 'open' });
-  await eventually(() => drawnAt(page, last), 5000, 'the last reading');
+  await waitFor(() => drawnAt(page, last), 5000, 'the last reading');
   await expect.poll(() => page.locator('[data-key=temperature]').textContent()).toBe('5.25');
   const timeCell = page
     .locator('tr', { has: page.locator('[data-key=door]') })
@@ -180,6 +196,10 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
     new Intl.DateTimeFormat(loc, { dateStyle: 'medium', timeStyle: 'medium', timeZone: ZONE }).format(last);
   expect(await timeCell.textContent()).toBe(inZone('en'));
 
+  return { device, publish, last, timeCell, inZone };
+}
+
+async function rangesAndCsv(apiKey: string, last: number) {
   // Range charts: about one window per pixel of the chart's width.
   const rangeRequest = page.waitForRequest(
     (r) => r.url().includes('/telemetry?') && r.url().includes('every='),
@@ -204,6 +224,10 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   expect(fromBrowser.split('\r\n')[0]).toBe('ts,door,temperature');
   expect(fromBrowser).toContain(`${new Date(last).toISOString()},open,5.25`);
   expect(fromBrowser.split('\r\n').length).toBeGreaterThan(300);
+}
+
+async function lookInBothLanguages(live: Awaited<ReturnType<typeof liveReadings>>) {
+  const { publish, timeCell, inZone } = live;
   // Readings keep coming while a person looks at the page (and at the screenshots).
   let step = 0;
   const ticker = setInterval(
@@ -212,7 +236,7 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   );
   const moreDrawn = async (n: number) => {
     const before = await drawnCount(page);
-    await eventually(
+    await waitFor(
       async () => ((await drawnCount(page)) >= before + n ? true : undefined),
       10_000,
       'live readings',
@@ -238,7 +262,9 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   await page.getByRole('button', { name: '注册设备' }).click();
   await page.getByRole('alert').filter({ hasText: '名称: 至少需要 1 个字符' }).waitFor();
   await checkPage('pilot-zh');
+}
 
+async function rotateAndDelete(apiKey: string, { deviceId, password, mqttUrl }: Creds, device: MqttClient) {
   // Rotate the secret (confirmed): the old one stops working.
   await page.locator(`tr[data-device="${deviceId}"]`).getByRole('button', { name: '更换密钥' }).click();
   await page.getByRole('dialog').getByRole('button', { name: '更换密钥' }).click();
@@ -256,7 +282,7 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
     await c.endAsync(true);
     return undefined;
   };
-  await eventually(oldRefused, 5000, 'the old secret to be refused');
+  await waitFor(oldRefused, 5000, 'the old secret to be refused');
   const fresh = await mqtt.connectAsync(mqttUrl, {
     clientId: `${deviceId}-new`,
     username: deviceId,
@@ -270,9 +296,4 @@ it('walks a partner engineer through a pilot, in English and Chinese', { timeout
   await page.getByRole('dialog').getByRole('button', { name: '删除' }).click();
   await page.locator(`tr[data-device="${deviceId}"]`).waitFor({ state: 'detached' });
   expect((await platform.api(`/v1/devices/${deviceId}`, { key: apiKey })).status).toBe(404);
-
-  // The key was never in a URL; live streams used one-use tokens.
-  expect(urls.filter((u) => u.includes(apiKey) || u.includes(encodeURIComponent(apiKey)))).toEqual([]);
-  expect(urls.some((u) => u.includes('/telemetry/stream?token=st1.'))).toBe(true);
-  expect(pageErrors).toEqual([]);
-});
+}

@@ -7,8 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalLiveFeed } from '../api/live/local-feed.js';
 import { createStreamTokens, memoryUsedTokens, streamTokenKey } from '../api/stream-tokens/token.js';
-import { createLocalLiveFeed } from '../api/telemetry/live.js';
 import { call } from './helpers/api-app.js';
 import { startTelemetryFixture, type TelemetryFixture } from './helpers/telemetry.js';
 

@@ -4,7 +4,8 @@
  */
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, provision, startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { provision, startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { waitFor } from './helpers/poll.js';
 
 type Items = { items: { ts: string; values: Record<string, unknown> }[]; nextCursor: string | null };
 
@@ -45,7 +46,7 @@ describe('a reading, end to end', () => {
     await client.publishAsync(device.topic, JSON.stringify({ temperature: 23 }), { qos: 1 });
     await client.endAsync();
 
-    const body = await eventually(
+    const body = await waitFor(
       async () => {
         const res = await platform.api(`/v1/devices/${device.deviceId}/telemetry?from=${t0 - 1}&limit=100`, {
           key: apiKey,
@@ -84,7 +85,7 @@ describe('a reading, end to end', () => {
       qos: 1,
     });
     await client.endAsync();
-    const latest = await eventually(
+    const latest = await waitFor(
       async () => {
         const res = await platform.api(`/v1/devices/${device.deviceId}/telemetry/latest`, { key: apiKey });
         const json = (await res.json()) as Record<string, unknown>;

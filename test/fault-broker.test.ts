@@ -11,14 +11,8 @@ import { freePort } from '../core/influx/managed.js';
 import type { IngestHandle } from '../ingest/index.js';
 import { createTestRegistry, SERVICE_SECRET, type TestRegistry } from './helpers/broker.js';
 import { sharedInflux } from './helpers/influxd.js';
-import {
-  compareSets,
-  countPoints,
-  runFleet,
-  startTestIngest,
-  storedKeys,
-  waitUntil,
-} from './helpers/ingest.js';
+import { compareSets, countPoints, runFleet, startTestIngest, storedKeys } from './helpers/ingest.js';
+import { waitFor } from './helpers/poll.js';
 
 const DEVICES = 10;
 const PER_DEVICE = 1000;
@@ -57,7 +51,7 @@ function startBrokerProcess(): Promise<ChildProcess> {
 }
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   influx = await sharedInflux();
   port = await freePort();
   broker = await startBrokerProcess();
@@ -71,10 +65,10 @@ afterAll(async () => {
 });
 
 it('loses and duplicates nothing when the broker is SIGKILLed mid-stream', { timeout: 180_000 }, async () => {
-  const devices = Array.from({ length: DEVICES }, () => reg.addDevice());
+  const devices = await Promise.all(Array.from({ length: DEVICES }, () => reg.addDevice()));
   let ackedSoFar = 0;
   const killer = (async () => {
-    await waitUntil(() => ackedSoFar >= TOTAL * 0.4, 120_000, 5);
+    await waitFor(() => ackedSoFar >= TOTAL * 0.4, 120_000, 5);
     const victim = broker!;
     const gone = new Promise((r) => victim.once('exit', r));
     victim.kill('SIGKILL');
@@ -93,8 +87,8 @@ it('loses and duplicates nothing when the broker is SIGKILLed mid-stream', { tim
   expect(fleet.failed).toBe(0);
   expect(fleet.acked.size).toBe(TOTAL);
 
-  await waitUntil(async () => (await countPoints(influx, reg.pilotId)) >= TOTAL, 60_000, 250);
-  await waitUntil(() => ingest!.status().spooled === 0, 30_000, 100);
+  await waitFor(async () => (await countPoints(influx, reg.pilotId)) >= TOTAL, 60_000, 250);
+  await waitFor(async () => (await ingest!.status()).backlog === 0, 30_000, 100);
   const stored = await storedKeys(influx, reg.pilotId);
   const diff = compareSets(fleet.acked, stored.keys);
   expect(diff.missing.slice(0, 10), `missing ${diff.missing.length}`).toEqual([]);

@@ -24,10 +24,10 @@ describe('API keys', () => {
     const partner = await createPartner(api, 'Prefixed');
     expect(partner.apiKey).toMatch(/^pk_[A-Za-z0-9_-]{43}$/);
     const stored: { hash?: string } = {};
-    const admin = resolveAdminKey(
+    const admin = await resolveAdminKey(
       {
-        getAdminKeyHash: () => stored.hash,
-        setAdminKeyHash: (h) => {
+        getAdminKeyHash: async () => stored.hash,
+        setAdminKeyHash: async (h) => {
           stored.hash = h;
         },
       },
@@ -39,14 +39,17 @@ describe('API keys', () => {
 
   it('keys issued before the prefixes keep working (only hashes are stored)', async () => {
     const oldKey = generateSecret();
-    api.registry.createPartner({ name: 'Old Key Ltd', country: 'FR', kind: 'hardware' }, hashSecret(oldKey));
+    await api.registry.createPartner(
+      { name: 'Old Key Ltd', country: 'FR', kind: 'hardware' },
+      hashSecret(oldKey),
+    );
     const me = await call(api.app, 'GET', '/v1/partners/me', oldKey);
     expect(me.status).toBe(200);
     expect(me.body.name).toBe('Old Key Ltd');
     // The admin key of an older data dir (adm_...) likewise: the stored hash is all that counts.
     const oldAdmin = `adm_${generateSecret()}`;
-    const again = resolveAdminKey(
-      { getAdminKeyHash: () => hashSecret(oldAdmin), setAdminKeyHash: () => {} },
+    const again = await resolveAdminKey(
+      { getAdminKeyHash: async () => hashSecret(oldAdmin), setAdminKeyHash: async () => {} },
       undefined,
     );
     expect(again).toEqual({ hash: hashSecret(oldAdmin) });

@@ -15,7 +15,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { connectInflux } from '../core/influx/client.js';
-import { eventually, provision, startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { provision, startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { waitFor } from './helpers/poll.js';
 
 const GRAFANA_ORIGIN = 'http://grafana.example:3000';
 const datasources = parseYaml(
@@ -47,13 +48,13 @@ beforeAll(async () => {
     json: readings,
   });
   expect(res.status).toBe(202);
-  await eventually(
+  await waitFor(
     async () => {
       const r = await platform.api(`/v1/devices/${deviceId}/telemetry?from=${base}&limit=100`, {
         key: fixture.apiKey,
       });
       const items = ((await r.json()) as { items: unknown[] }).items;
-      return items.length === 60 ? true : undefined;
+      return items.length === 60;
     },
     15_000,
     'the readings in InfluxDB',

@@ -10,7 +10,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { telemetryTopic } from '../core/topics.js';
 import { publish1 } from './helpers/ingest.js';
-import { eventually, provision, startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { provision, startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { waitFor } from './helpers/poll.js';
 import { pointKey, startV2Server, type V2Server } from './helpers/v2-server.js';
 
 let server: V2Server | undefined;
@@ -81,8 +82,8 @@ describe('v2 backend: refused data', () => {
       };
     });
     await t.send(readings(10, 0, (i) => (i === 3 ? 666 : i === 7 ? 777 : 20 + i)));
-    await eventually(async () => (storedKeys(t.server).size === 8 ? true : undefined), 10_000, '8 stored');
-    const errors = await eventually(async () => {
+    await waitFor(async () => (storedKeys(t.server).size === 8 ? true : undefined), 10_000, '8 stored');
+    const errors = await waitFor(async () => {
       const res = await t.platform.api(`/v1/devices/${t.device.deviceId}/errors`, { key: t.apiKey });
       const body = (await res.json()) as { items: { reason: string }[] };
       return body.items.length === 2 ? body.items : undefined;
@@ -99,11 +100,7 @@ describe('v2 backend: refused data', () => {
         w.lines.join('\n').length > 2000 ? { status: 413, body: { code: 'too large' } } : undefined;
     });
     await t.send(readings(200));
-    await eventually(
-      async () => (storedKeys(t.server).size === 200 ? true : undefined),
-      10_000,
-      '200 stored',
-    );
+    await waitFor(async () => (storedKeys(t.server).size === 200 ? true : undefined), 10_000, '200 stored');
     expect(t.server.writes.some((w) => w.lines.length > 1 && w.lines.join('\n').length > 2000)).toBe(true);
   });
 });
@@ -118,7 +115,7 @@ describe('v2 backend: unavailable', () => {
           : undefined;
     });
     await t.send(readings(5));
-    await eventually(async () => (storedKeys(t.server).size === 5 ? true : undefined), 10_000, '5 stored');
+    await waitFor(async () => (storedKeys(t.server).size === 5 ? true : undefined), 10_000, '5 stored');
     const [first, second] = t.server.writes;
     // Without Retry-After the first retry comes after 50-100 ms (ingest's backoff).
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(1900);
@@ -148,7 +145,7 @@ describe('v2 backend: configuration faults', () => {
     it(`${fault.name}: /readyz says so, the backlog waits on disk, one log line, nothing lost once fixed`, async () => {
       const t = await start({ ...fault.env, INGEST_BATCH_SIZE: '5', INGEST_MAX_IN_FLIGHT: '4' });
       for (let i = 0; i < 6; i++) await t.send(readings(5, i * 5));
-      const ready = await eventually(async () => {
+      const ready = await waitFor(async () => {
         const r = await readyz(t.platform);
         return r.status === 503 && ((r.body.error?.details?.failed ?? []) as string[]).includes('ingest')
           ? r
@@ -165,13 +162,9 @@ describe('v2 backend: configuration faults', () => {
       expect(Number(/^ingest_spool_messages (\d+)/m.exec(metrics)?.[1])).toBe(6);
       expect(t.server.stored).toHaveLength(0);
       fault.fix(t.server);
-      await eventually(
-        async () => (storedKeys(t.server).size === 30 ? true : undefined),
-        15_000,
-        '30 stored',
-      );
+      await waitFor(async () => (storedKeys(t.server).size === 30 ? true : undefined), 15_000, '30 stored');
       expect(t.server.stored).toHaveLength(30);
-      await eventually(async () => {
+      await waitFor(async () => {
         const r = await readyz(t.platform);
         return (r.body.error?.details?.failed as string[] | undefined)?.includes('ingest') ? undefined : true;
       });
@@ -205,6 +198,6 @@ describe('v2 backend: InfluxQL database mapping (DBRP)', () => {
     expect(problems['influxdb-query']).toContain(command);
     // Writes do not need the mapping.
     await t.send(readings(3));
-    await eventually(async () => (storedKeys(t.server).size === 3 ? true : undefined), 10_000, '3 stored');
+    await waitFor(async () => (storedKeys(t.server).size === 3 ? true : undefined), 10_000, '3 stored');
   });
 });

@@ -8,8 +8,9 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { telemetryTopic } from '../core/topics.js';
-import { publish1, runFleet, waitUntil } from './helpers/ingest.js';
-import { eventually, provision, startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { publish1, runFleet } from './helpers/ingest.js';
+import { provision, startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { waitFor } from './helpers/poll.js';
 import { measurementSelector, startVictoria, type Victoria } from './helpers/victoria.js';
 
 let vm: Victoria;
@@ -68,7 +69,7 @@ describe('v2 backend into VictoriaMetrics', () => {
     } finally {
       await client.endAsync();
     }
-    const series = await eventually(async () => {
+    const series = await waitFor(async () => {
       const s = await vm.exportSeries(measurementSelector(pilotId));
       const temperature = s.find((x) => x.metric.__name__ === `${pilotId}_temperature`);
       return temperature?.values.length === 3 && s.some((x) => x.metric.__name__ === `${pilotId}_on`)
@@ -111,15 +112,15 @@ describe('v2 backend into VictoriaMetrics', () => {
         },
       },
     );
-    // Down for 3 s while the devices keep publishing (the broker keeps acknowledging into the spool).
-    await waitUntil(() => stopped !== undefined, 30_000);
+    // Down for 3 s while the devices keep publishing (the broker keeps acknowledging into the journal).
+    await waitFor(() => stopped !== undefined, 30_000);
     await stopped;
     await new Promise((r) => setTimeout(r, 3000));
     await vm.start();
     const { acked, failed } = await fleet;
     expect(failed).toBe(0);
     expect(acked.size).toBe(total);
-    const stored = await waitUntil(async () => {
+    const stored = await waitFor(async () => {
       const s = await storedKeys(`${pilotId}_n`);
       return s.keys.size >= acked.size ? s : undefined;
     }, 30_000);

@@ -1,7 +1,7 @@
 /**
  * Fault test: InfluxDB stops for 10 s while 20,000 QoS 1 readings stream in, then starts again.
- * The broker keeps committing to the spool and acknowledging, ingest retries with backoff, the broker
- * holds PUBACKs once the spool is past its bound (devices wait at their in-flight windows) and, once
+ * The broker keeps committing to the journal and acknowledging, ingest retries with backoff, the broker
+ * holds PUBACKs once the journal is past its bound (devices wait at their in-flight windows) and, once
  * InfluxDB is back, every acknowledged reading is stored exactly once.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -10,19 +10,13 @@ import type { InfluxConnection } from '../core/influx/client.js';
 import type { IngestHandle, IngestStatus } from '../ingest/index.js';
 import { createTestRegistry, startTestBroker, type TestRegistry } from './helpers/broker.js';
 import { type PrivateInflux, privateInflux } from './helpers/influxd.js';
-import {
-  compareSets,
-  countPoints,
-  runFleet,
-  startTestIngest,
-  storedKeys,
-  waitUntil,
-} from './helpers/ingest.js';
+import { compareSets, countPoints, runFleet, startTestIngest, storedKeys } from './helpers/ingest.js';
+import { waitFor } from './helpers/poll.js';
 
 const DEVICES = 20;
 const PER_DEVICE = 1000;
 const TOTAL = DEVICES * PER_DEVICE;
-const SPOOL_MAX = 3000;
+const JOURNAL_MAX = 3000;
 
 let reg: TestRegistry;
 let broker: RunningBroker;
@@ -31,11 +25,11 @@ let influx: InfluxConnection;
 let ingest: IngestHandle | undefined;
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(
     reg,
     { deviceMaxMessagesPerSecond: 1_000_000 },
-    { spoolMaxMessages: SPOOL_MAX },
+    { journalMaxMessages: JOURNAL_MAX },
   );
   server = await privateInflux();
   influx = await server.connect();
@@ -51,25 +45,27 @@ afterAll(async () => {
 it('stores every acknowledged reading exactly once across a 10 s InfluxDB outage', {
   timeout: 180_000,
 }, async () => {
-  const devices = Array.from({ length: DEVICES }, () => reg.addDevice());
+  const devices = await Promise.all(Array.from({ length: DEVICES }, () => reg.addDevice()));
   ingest = await startTestIngest(reg, broker.address.url, influx, {
     batchSize: 1000,
     flushMs: 20,
-    spoolMaxMessages: SPOOL_MAX,
   });
   const handle = ingest;
 
   // Watch the worker and the broker during the outage.
   const seen: (IngestStatus & { held: boolean })[] = [];
-  const watch = setInterval(() => seen.push({ ...handle.status(), held: broker.telemetryHeld() }), 50);
+  const watch = setInterval(
+    async () => seen.push({ ...(await handle.status()), held: broker.telemetryHeld() }),
+    50,
+  );
 
   let ackedSoFar = 0;
   const outage = (async () => {
-    await waitUntil(() => ackedSoFar >= TOTAL * 0.25, 60_000, 5);
+    await waitFor(() => ackedSoFar >= TOTAL * 0.25, 60_000, 5);
     await server.stop();
     const stoppedAt = Date.now();
     // Readiness sees it: writes fail and are retried, the backlog grows.
-    expect(await waitUntil(() => !handle.status().influxHealthy, 10_000)).toBe(true);
+    expect(await waitFor(async () => !(await handle.status()).influxHealthy, 10_000)).toBe(true);
     await new Promise((r) => setTimeout(r, 10_000 - (Date.now() - stoppedAt)));
     await server.restart();
   })();
@@ -84,9 +80,12 @@ it('stores every acknowledged reading exactly once across a 10 s InfluxDB outage
 
   expect(fleet.failed).toBe(0);
   expect(fleet.acked.size).toBe(TOTAL);
-  const stored = await waitUntil(async () => (await countPoints(influx, reg.pilotId)) >= TOTAL, 90_000, 250);
+  const stored = await waitFor(async () => (await countPoints(influx, reg.pilotId)) >= TOTAL, 90_000, 250);
   expect(stored, `stored ${await countPoints(influx, reg.pilotId)} of ${TOTAL}`).toBe(true);
-  await waitUntil(() => handle.status().spooled === 0 && !handle.status().writing, 30_000);
+  await waitFor(
+    async () => (await handle.status()).backlog === 0 && !(await handle.status()).writing,
+    30_000,
+  );
   clearInterval(watch);
 
   const keys = await storedKeys(influx, reg.pilotId);
@@ -98,16 +97,16 @@ it('stores every acknowledged reading exactly once across a 10 s InfluxDB outage
 
   // During the outage the backlog was visible, bounded by the broker's backpressure, and the broker
   // accepted again after.
-  const maxSpooled = Math.max(...seen.map((s) => s.spooled));
+  const maxBacklog = Math.max(...seen.map((s) => s.backlog));
   expect(seen.some((s) => !s.influxHealthy && s.lastError)).toBe(true);
   expect(seen.some((s) => s.held)).toBe(true);
-  expect(maxSpooled).toBeGreaterThanOrEqual(SPOOL_MAX);
+  expect(maxBacklog).toBeGreaterThanOrEqual(JOURNAL_MAX);
   // The bound is checked after each group commit, so it may be passed by one commit's messages (at
   // most each device's in-flight window).
-  expect(maxSpooled).toBeLessThan(SPOOL_MAX + DEVICES * 50);
-  const end = handle.status();
-  expect(end).toMatchObject({ spooled: 0, influxHealthy: true });
+  expect(maxBacklog).toBeLessThan(JOURNAL_MAX + DEVICES * 50);
+  const end = await handle.status();
+  expect(end).toMatchObject({ backlog: 0, influxHealthy: true });
   expect(broker.telemetryHeld()).toBe(false);
   expect(end.messagesDone).toBeGreaterThanOrEqual(TOTAL);
-  console.info(`max spooled during the outage: ${maxSpooled}`);
+  console.info(`largest journal backlog during the outage: ${maxBacklog}`);
 });

@@ -9,9 +9,11 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningBroker } from '../broker/index.js';
 import type { InfluxConnection } from '../core/influx/client.js';
+import { journalFile } from '../core/journal/sqlite.js';
 import { createTestRegistry, SERVICE_SECRET, startTestBroker, type TestRegistry } from './helpers/broker.js';
 import { sharedInflux } from './helpers/influxd.js';
-import { compareSets, countPoints, runFleet, storedKeys, waitUntil } from './helpers/ingest.js';
+import { compareSets, countPoints, runFleet, storedKeys } from './helpers/ingest.js';
+import { waitFor } from './helpers/poll.js';
 
 const DEVICES = 20;
 const PER_DEVICE = 1000;
@@ -23,7 +25,7 @@ let influx: InfluxConnection;
 let child: ChildProcess | undefined;
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(reg, { deviceMaxMessagesPerSecond: 1_000_000 });
   influx = await sharedInflux();
 });
@@ -47,7 +49,7 @@ function startWorker(): Promise<ChildProcess> {
       INFLUX_DATABASE: influx.database,
       SERVICE_SECRET,
       LOG_LEVEL: 'warn',
-      // Small batches, many in flight: a kill is likely to land between a write and its spool delete.
+      // Small batches, many in flight: a kill is likely to land between a write and its journal delete.
       INGEST_BATCH_SIZE: '500',
       INGEST_FLUSH_MS: '20',
       INGEST_MAX_IN_FLIGHT: '4',
@@ -72,8 +74,8 @@ const exited = (proc: ChildProcess) =>
     proc.once('exit', (code) => resolve(code));
   });
 
-function spooledRows(): number {
-  const db = new Database(path.join(reg.dir, 'ingest', 'spool.db'), { readonly: true });
+function journalLength(): number {
+  const db = new Database(journalFile(reg.dir), { readonly: true });
   try {
     return (db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
   } finally {
@@ -82,19 +84,19 @@ function spooledRows(): number {
 }
 
 it('loses and duplicates nothing when the worker is SIGKILLed mid-stream', { timeout: 180_000 }, async () => {
-  const devices = Array.from({ length: DEVICES }, () => reg.addDevice());
+  const devices = await Promise.all(Array.from({ length: DEVICES }, () => reg.addDevice()));
   child = await startWorker();
 
   // Kill at 30 % and 65 % of the acknowledged stream, one at a time (restart before the next kill).
   let ackedSoFar = 0;
-  const spooledAtKill: number[] = [];
+  const journalAtKill: number[] = [];
   const killer = (async () => {
     for (const at of [Math.floor(TOTAL * 0.3), Math.floor(TOTAL * 0.65)]) {
-      await waitUntil(() => ackedSoFar >= at, 120_000, 5);
+      await waitFor(() => ackedSoFar >= at, 120_000, 5);
       const victim = child!;
       victim.kill('SIGKILL');
       await exited(victim);
-      spooledAtKill.push(spooledRows());
+      journalAtKill.push(journalLength());
       child = await startWorker();
     }
   })();
@@ -109,21 +111,21 @@ it('loses and duplicates nothing when the worker is SIGKILLed mid-stream', { tim
 
   expect(fleet.failed).toBe(0);
   expect(fleet.acked.size).toBe(TOTAL);
-  expect(spooledAtKill).toHaveLength(2);
+  expect(journalAtKill).toHaveLength(2);
 
-  const counted = await waitUntil(async () => (await countPoints(influx, reg.pilotId)) >= TOTAL, 90_000, 250);
+  const counted = await waitFor(async () => (await countPoints(influx, reg.pilotId)) >= TOTAL, 90_000, 250);
   expect(counted, `stored ${await countPoints(influx, reg.pilotId)} of ${TOTAL}`).toBe(true);
-  // Let anything still spooled (re-written duplicates) land before the exact comparison.
-  await waitUntil(() => spooledRows() === 0, 30_000, 100);
+  // Let anything still in the journal (re-written duplicates) land before the exact comparison.
+  await waitFor(() => journalLength() === 0, 30_000, 100);
   const stored = await storedKeys(influx, reg.pilotId);
   const diff = compareSets(fleet.acked, stored.keys);
   expect(diff.missing.slice(0, 10)).toEqual([]);
   expect(diff.extra.slice(0, 10)).toEqual([]);
   expect(stored.points).toBe(TOTAL);
   expect(await countPoints(influx, reg.pilotId)).toBe(TOTAL);
-  expect(reg.registry.listDeviceErrors(devices[0]!.id, { limit: 10 }).items).toEqual([]);
+  expect((await reg.registry.listDeviceErrors(devices[0]!.id, { limit: 10 })).items).toEqual([]);
   console.info(
-    `spool rows left by the kills: ${spooledAtKill.join(', ')}; acknowledged: ${fleet.acked.size}`,
+    `journal entries left by the kills: ${journalAtKill.join(', ')}; acknowledged: ${fleet.acked.size}`,
   );
 
   // A clean stop: SIGTERM ends the worker with exit code 0.

@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonDepthExceededAt, MAX_JSON_DEPTH, topLevelKeyAt } from '../core/json-depth.js';
 import { parseTelemetryPayload, parseTelemetryPayloadWithSchemas } from '../core/telemetry.js';
 import {
-  eventually,
   type ProvisionedDevice,
   provision,
   startTestPlatform,
   type TestPlatform,
 } from './helpers/platform.js';
+import { waitFor } from './helpers/poll.js';
 
 let platform: TestPlatform;
 let apiKey: string;
@@ -44,7 +44,7 @@ async function publisher(d: ProvisionedDevice) {
 }
 
 async function errorsOf(deviceId: string, atLeast: number): Promise<string[]> {
-  return eventually(async () => {
+  return waitFor(async () => {
     const res = await platform.api(`/v1/devices/${deviceId}/errors`, { key: apiKey });
     const items = ((await res.json()) as { items: { reason: string }[] }).items;
     return items.length >= atLeast ? items.map((e) => e.reason).reverse() : undefined;
@@ -52,7 +52,7 @@ async function errorsOf(deviceId: string, atLeast: number): Promise<string[]> {
 }
 
 async function readings(deviceId: string, expected: number) {
-  return eventually(async () => {
+  return waitFor(async () => {
     const res = await platform.api(`/v1/devices/${deviceId}/telemetry?from=${T - 1}`, { key: apiKey });
     const items = ((await res.json()) as { items: { ts: string; values: Record<string, unknown> }[] }).items;
     return items.length >= expected ? items : undefined;

@@ -12,7 +12,7 @@ import mqtt from 'mqtt';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../core/influx/managed.js';
 import { uniqueDatabase } from './helpers/influxd.js';
-import { eventually } from './helpers/platform.js';
+import { waitFor } from './helpers/poll.js';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'separate-test-'));
 const children: ChildProcess[] = [];
@@ -77,21 +77,7 @@ describe('components as separate processes', () => {
     const device = await post(`/v1/pilots/${pilot.id}/devices`, partner.apiKey, { name: 'd1' });
 
     // Live stream first, so the reading's arrival on it proves the cross-process hand-off.
-    const abort = new AbortController();
-    const stream = await fetch(`${api}/v1/devices/${device.id}/telemetry/stream`, {
-      headers: { authorization: `Bearer ${partner.apiKey}` },
-      signal: abort.signal,
-    });
-    expect(stream.status).toBe(200);
-    const reader = stream.body!.getReader();
-    let sse = '';
-    const sawReading = (async () => {
-      while (!sse.includes('"humidity"')) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        sse += Buffer.from(value).toString();
-      }
-    })();
+    const live = await openStream(`${api}/v1/devices/${device.id}/telemetry/stream`, partner.apiKey);
 
     const client = await mqtt.connectAsync(device.credentials.mqttUrl, {
       username: device.credentials.username,
@@ -105,12 +91,11 @@ describe('components as separate processes', () => {
     });
     await client.endAsync();
 
-    await eventually(async () => (sse.includes('"humidity"') ? true : undefined), 15_000, 'the live event');
-    abort.abort();
-    await sawReading.catch(() => {});
-    expect(sse).toContain('41.5');
+    await waitFor(() => live.text().includes('"humidity"'), 15_000, 'the live event');
+    await live.close();
+    expect(live.text()).toContain('41.5');
 
-    const stored = await eventually(async () => {
+    const stored = await waitFor(async () => {
       const res = await fetch(`${api}/v1/devices/${device.id}/telemetry?from=${ts - 1}`, {
         headers: { authorization: `Bearer ${partner.apiKey}` },
       });
@@ -120,7 +105,7 @@ describe('components as separate processes', () => {
     expect(stored).toEqual([{ ts: new Date(ts).toISOString(), values: { humidity: 41.5 } }]);
 
     // The API's /metrics also shows what the broker and ingest processes measure.
-    const metrics = await eventually(
+    const metrics = await waitFor(
       async () => {
         const text = await (await fetch(`${api}/metrics`)).text();
         return /broker_telemetry_accepted_total\{[^}]*component="broker"[^}]*\} [1-9]/.test(text) &&
@@ -134,3 +119,26 @@ describe('components as separate processes', () => {
     expect(metrics).toMatch(/process_resident_memory_bytes\{component="api"\}/);
   });
 });
+
+/** A live stream, read into a string until closed. */
+async function openStream(url: string, key: string) {
+  const abort = new AbortController();
+  const stream = await fetch(url, { headers: { authorization: `Bearer ${key}` }, signal: abort.signal });
+  expect(stream.status).toBe(200);
+  const reader = stream.body!.getReader();
+  let text = '';
+  const reading = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString();
+    }
+  })().catch(() => {});
+  return {
+    text: () => text,
+    async close() {
+      abort.abort();
+      await reading;
+    },
+  };
+}

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startFleet } from '../device-sim/fleet.js';
 import type { DeviceCredentials, Reading } from '../device-sim/types.js';
-import { eventually, provision, startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { provision, startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { waitFor } from './helpers/poll.js';
 
 let platform: TestPlatform;
 const bufferDir = mkdtempSync(path.join(os.tmpdir(), 'sim-outage-'));
@@ -44,7 +45,7 @@ it('stores every reading of an outage and a simulator restart exactly once', {
     outages: { schedule: [{ startMs: 1000, durationMs: 60_000 }] },
   });
   await first.waitConnected(10_000);
-  await eventually(
+  await waitFor(
     async () => (first.stats().offline === 3 && first.stats().buffered >= 30 ? true : undefined),
     15_000,
   );
@@ -62,7 +63,7 @@ it('stores every reading of an outage and a simulator restart exactly once', {
 
   for (const [deviceId, readings] of taken) {
     const from = Math.min(...readings.keys());
-    const stored = await eventually(
+    const stored = await waitFor(
       async () => {
         const res = await platform.api(`/v1/devices/${deviceId}/telemetry?from=${from}&limit=10000`, {
           key: apiKey,

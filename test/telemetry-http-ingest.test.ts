@@ -2,18 +2,19 @@
 /**
  * HTTP ingest: `POST /v1/devices/{id}/telemetry` with the device's own id and secret (HTTP Basic).
  * A valid body is published unchanged, QoS 1, to `$platform/telemetry/{deviceId}/{receivedAt}` on a
- * real aedes broker (a subscriber stands in for our broker's spool hand-off); a wrong secret publishes nothing; a bad
+ * real aedes broker (a subscriber stands in for our broker's journal hand-off); a wrong secret publishes nothing; a bad
  * body (also a key with another type in the pilot) is a 400 listing the problems and a device error; a broker that is
- * gone is a 503. Rate and spool limits with our own broker: http-ingest-limits.test.ts.
+ * gone is a 503. Rate and journal limits with our own broker: http-ingest-limits.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { connectServiceMqtt } from '../api/live/service-mqtt.js';
 import { httpIngestRoutes } from '../api/routes/http-ingest.js';
 import { createMqttIngestPublisher } from '../api/telemetry/ingest-publisher.js';
-import { connectServiceMqtt } from '../api/telemetry/live.js';
-import { parseIngestTopic } from '../core/topics.js';
+import { parseHttpIngestTopic } from '../core/topics.js';
 import { type PlainBroker, startPlainBroker } from './helpers/plain-broker.js';
+import { waitFor } from './helpers/poll.js';
 import { startTelemetryFixture, type TelemetryFixture } from './helpers/telemetry.js';
 
 const SECRET = randomBytes(16).toString('hex');
@@ -46,7 +47,7 @@ afterAll(async () => {
   await apiMqtt?.endAsync(true);
   await broker?.close();
 });
-beforeEach(() => {
+beforeEach(async () => {
   received = [];
 });
 
@@ -62,13 +63,7 @@ function post(deviceId: string, body: string, authorization?: string, contentTyp
   });
 }
 
-async function waitForMessages(n: number) {
-  const deadline = Date.now() + 2000;
-  while (received.length < n) {
-    if (Date.now() > deadline) throw new Error(`expected ${n} messages, got ${received.length}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitForMessages = (n: number) => waitFor(() => received.length >= n, 2000, `${n} messages`);
 
 describe('HTTP ingest', () => {
   it('hands a valid body to ingest unchanged, after the PUBACK', async () => {
@@ -88,7 +83,7 @@ describe('HTTP ingest', () => {
     await waitForMessages(3);
     expect(received.map((m) => m.payload.toString())).toEqual(bodies);
     for (const m of received)
-      expect(parseIngestTopic(m.topic)).toEqual({ deviceId: f.d1.id, receivedAt: NOW });
+      expect(parseHttpIngestTopic(m.topic)).toEqual({ deviceId: f.d1.id, receivedAt: NOW });
   });
 
   it('accepts a body without a JSON content type (curl -d)', async () => {
@@ -150,7 +145,7 @@ describe('HTTP ingest', () => {
           .join('\n'),
       ).toContain(expected);
     }
-    const errors = f.api.registry.listDeviceErrors(f.d1.id, { limit: 100 });
+    const errors = await f.api.registry.listDeviceErrors(f.d1.id, { limit: 100 });
     expect(errors.items.length).toBeGreaterThanOrEqual(cases.length);
     expect(
       errors.items.some((e) => e.reason.includes('reading 1') && e.payloadPrefix.startsWith('[{"ts": 1')),
@@ -160,7 +155,7 @@ describe('HTTP ingest', () => {
   });
 
   it('refuses a key that has another type in this pilot with 400 naming it, stores and claims nothing', async () => {
-    f.api.registry.claimKeyTypes(f.pilotId, new Map([['humidity', 'number' as const]]));
+    await f.api.registry.claimKeyTypes(f.pilotId, new Map([['humidity', 'number' as const]]));
     const cases = [
       ['{"humidity": "wet"}', 'key "humidity" is a number in this pilot, got a string'],
       [
@@ -185,19 +180,19 @@ describe('HTTP ingest', () => {
     expect(messages.join('\n')).toContain('reading 0');
     expect(messages).toContain('key "humidity" is a number in this pilot, got a boolean');
     // Nothing was stored, and the refused requests claimed no type for their new keys.
-    const types = f.api.registry.getKeyTypes(f.pilotId);
+    const types = await f.api.registry.getKeyTypes(f.pilotId);
     expect(types.has('fresh') || types.has('novel')).toBe(false);
     expect(
-      f.api.registry
-        .listDeviceErrors(f.d1.id, { limit: 100 })
-        .items.some((e) => e.reason === 'HTTP: key "humidity" is a number in this pilot, got a string'),
+      (await f.api.registry.listDeviceErrors(f.d1.id, { limit: 100 })).items.some(
+        (e) => e.reason === 'HTTP: key "humidity" is a number in this pilot, got a string',
+      ),
     ).toBe(true);
     await new Promise((r) => setTimeout(r, 200));
     expect(received).toEqual([]);
     // The same key with its own type goes through, and a new key is typed before the 202.
     const ok = await post(f.d1.id, '{"humidity": 40, "novel": "yes"}', basic(f.d1.id, f.d1.password));
     expect(ok.statusCode).toBe(202);
-    expect(f.api.registry.getKeyTypes(f.pilotId).get('novel')).toBe('string');
+    expect((await f.api.registry.getKeyTypes(f.pilotId)).get('novel')).toBe('string');
     await waitForMessages(1);
   });
 

@@ -7,12 +7,12 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  eventually,
   type ProvisionedDevice,
   provision,
   startTestPlatform,
   type TestPlatform,
 } from './helpers/platform.js';
+import { waitFor } from './helpers/poll.js';
 
 let platform: TestPlatform;
 const clients: MqttClient[] = [];
@@ -63,7 +63,7 @@ async function latestMs(deviceId: string, key: string, runs = 21): Promise<numbe
 }
 
 async function errorsOf(deviceId: string, key: string, atLeast: number): Promise<string[]> {
-  return eventually(async () => {
+  return waitFor(async () => {
     const res = await platform.api(`/v1/devices/${deviceId}/errors?limit=100`, { key });
     const items = ((await res.json()) as { items: { reason: string }[] }).items;
     return items.length >= atLeast ? items.map((e) => e.reason).reverse() : undefined;
@@ -79,7 +79,7 @@ describe('keys without bound', () => {
     const victimValues = { temperature: 21.5, humidity: 40, door: 'open', ok: true, pressure: 1013 };
     const sendVictim = await device(victim);
     await sendVictim(victimValues, T0);
-    await eventually(async () =>
+    await waitFor(async () =>
       Object.keys(await latest(victim.deviceId, apiKey)).length === 5 ? 1 : undefined,
     );
     const before = await latestMs(victim.deviceId, apiKey);
@@ -105,7 +105,7 @@ describe('keys without bound', () => {
     expect(reasons[4]).toMatch(
       /^24 new keys "k\w+", .* and 19 more refused: this device has 1000 distinct keys, the limit TELEMETRY_MAX_KEYS_PER_DEVICE$/,
     );
-    const stored = await eventually(async () => {
+    const stored = await waitFor(async () => {
       const values = await latest(attacker.deviceId, apiKey);
       return Object.keys(values).length === 1000 ? values : undefined;
     }, 30_000);
@@ -134,7 +134,7 @@ describe('keys without bound', () => {
     expect((await errorsOf(victim.deviceId, apiKey, 1))[0]).toMatch(
       /^new key "brandNew" refused: .*TELEMETRY_MAX_KEYS_PER_PILOT$/,
     );
-    await eventually(async () =>
+    await waitFor(async () =>
       (await latest(victim.deviceId, apiKey)).temperature?.value === 30 ? 1 : undefined,
     );
     expect(Object.keys(await latest(third.deviceId, apiKey))).toHaveLength(495);
@@ -142,7 +142,7 @@ describe('keys without bound', () => {
     // Another pilot is not affected by this one's full cap.
     const sendOther = await device(other);
     await sendOther(manyKeys(0, 200), T0);
-    await eventually(async () =>
+    await waitFor(async () =>
       Object.keys(await latest(other.deviceId, elsewhere.apiKey)).length === 200 ? 1 : undefined,
     );
     const res = await platform.api(`/v1/devices/${other.deviceId}/errors`, { key: elsewhere.apiKey });

@@ -6,9 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectServiceMqtt, createMqttLiveFeed, LiveHub, type MqttLiveFeed } from '../api/telemetry/live.js';
+import { LiveHub } from '../api/live/hub.js';
+import { createMqttLiveFeed, type MqttLiveFeed } from '../api/live/mqtt-feed.js';
+import { connectServiceMqtt } from '../api/live/service-mqtt.js';
 import { storedTopic } from '../core/topics.js';
 import { type PlainBroker, startPlainBroker } from './helpers/plain-broker.js';
+import { waitFor } from './helpers/poll.js';
 import { startTelemetryFixture, type TelemetryFixture } from './helpers/telemetry.js';
 
 const SECRET = randomBytes(16).toString('hex');
@@ -64,13 +67,8 @@ async function openStream(path: string, key = f.key) {
   return {
     res,
     text: () => text,
-    async waitFor(pred: (t: string) => boolean, ms = 5000) {
-      const deadline = Date.now() + ms;
-      while (!pred(text)) {
-        if (Date.now() > deadline) throw new Error(`stream did not deliver in time; got: ${text}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    waitFor: (pred: (t: string) => boolean, ms = 5000) =>
+      waitFor(() => pred(text), ms, 'the stream to deliver'),
     async close() {
       abort.abort();
       await pump;
@@ -84,13 +82,7 @@ const events = (text: string) =>
     .filter((block) => block.startsWith('event: reading'))
     .map((block) => JSON.parse(block.split('\ndata: ')[1]!));
 
-async function waitForListeners(n: number) {
-  const deadline = Date.now() + 2000;
-  while (feed.listenerCount() !== n) {
-    if (Date.now() > deadline) throw new Error(`expected ${n} listeners, have ${feed.listenerCount()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitForListeners = (n: number) => waitFor(() => feed.listenerCount() === n, 2000, `${n} listeners`);
 
 describe('device stream', () => {
   it('sends one event per stored reading of this device only, and heartbeats', async () => {

@@ -1,12 +1,7 @@
 /**
- * Short-lived stream tokens: `EventSource` cannot send an Authorization header, so a browser mints
- * a token with its API key (POST /v1/stream-tokens) and opens the stream with `?token=`.
- *
- * A token is `st1.<claims>.<mac>`: base64url JSON claims (partner, stream, expiry, nonce) and an
- * HMAC-SHA256 over them. Signed rather than stored, so any API replica that shares the key can
- * check it; the key is derived (HKDF) from the service secret, which every process already shares
- * through DATA_DIR or SERVICE_SECRET. Single use is enforced by a `UsedTokenStore`: in memory by
- * default (one use per process), a shared store (e.g. Redis SET NX PX) for several replicas.
+ * Stream tokens for browsers (`EventSource` sends no headers): `st1.<claims>.<HMAC-SHA256>`, signed
+ * with a key derived (HKDF) from the service secret, so every replica checks them; single use through
+ * a `UsedTokenStore` (in memory, or shared). docs/DESIGN.md, "The API".
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ErrorReason } from '../error-codes.js';

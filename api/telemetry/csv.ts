@@ -1,13 +1,8 @@
 /**
- * CSV for telemetry (`Accept: text/csv`), RFC 4180: CRLF line ends, a header row, and a field quoted
- * (with its quotes doubled) when it holds a comma, a quote, CR or LF, or starts or ends with a space.
- * Header: `ts` then one column per key; an absent or null value is an empty field.
- *
- * CSV injection (OWASP "CSV Injection"): a string value starting with `=`, `+`, `-`, `@`, tab or CR
- * would run as a formula in a spreadsheet, so it goes out prefixed with a single quote, and quoted.
- * Numbers are never touched (-3 is a number, not a formula); only string values are neutralised.
+ * CSV for telemetry (`Accept: text/csv`), RFC 4180, header `ts` then one column per key. A string
+ * starting with `=`, `+`, `-`, `@`, tab or CR goes out prefixed with `'` and quoted (CSV injection).
  */
-import type { Value } from './query.js';
+import type { TelemetryValue as Value } from '../../core/reading.js';
 import { formatTs } from './time.js';
 
 export const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8';

@@ -1,17 +1,17 @@
 /**
  * Hands an HTTP-posted telemetry body to ingest exactly as a device's MQTT message goes: published
  * QoS 1 to `$platform/telemetry/{deviceId}/{receivedAtMs}` by `svc:api`. The broker commits it to the
- * telemetry spool ingest drains before its PUBACK (broker/publish.ts), so a 202 (sent after the PUBACK)
+ * telemetry journal ingest drains before its PUBACK (broker/publish.ts), so a 202 (sent after the PUBACK)
  * carries the same guarantee as an MQTT QoS 1 publish.
  */
 import type { MqttClient } from 'mqtt';
-import { ingestTopic, SPOOL_STATE_TOPIC } from '../../core/topics.js';
+import { httpIngestTopic, JOURNAL_STATE_TOPIC } from '../../core/topics.js';
 
 export interface IngestPublisher {
   /** Resolves after the broker's PUBACK; rejects with BrokerUnavailableError when it cannot be handed over. */
   publish(deviceId: string, receivedAt: number, payload: Buffer): Promise<void>;
-  /** True while the broker holds telemetry because its spool is full (it would hold this PUBACK too). */
-  spoolFull(): boolean;
+  /** True while the broker holds telemetry because its journal is full (it would hold this PUBACK too). */
+  journalFull(): boolean;
 }
 
 export class BrokerUnavailableError extends Error {
@@ -31,7 +31,7 @@ export class BrokerUnavailableError extends Error {
  * answer. After `timeoutMs` without a PUBACK the call fails too; that message may still reach the
  * broker later (mqtt.js re-sends it), so a client retry can store a reading twice only when it had
  * no `ts` of its own (readings with a `ts` are idempotent in InfluxDB). While the broker says its
- * spool is full the call fails at once: the broker would hold the PUBACK, and with it every other
+ * journal is full the call fails at once: the broker would hold the PUBACK, and with it every other
  * packet of this shared connection.
  */
 export function createMqttIngestPublisher(
@@ -39,22 +39,22 @@ export function createMqttIngestPublisher(
   opts: { timeoutMs?: number } = {},
 ): IngestPublisher {
   const timeoutMs = opts.timeoutMs ?? 5000;
-  // The broker's retained spool state (core/topics.ts); mqtt.js subscribes again after a reconnect.
+  // The broker's retained journal state (core/topics.ts); mqtt.js subscribes again after a reconnect.
   let full = false;
   client.on('message', (topic, payload) => {
-    if (topic !== SPOOL_STATE_TOPIC) return;
+    if (topic !== JOURNAL_STATE_TOPIC) return;
     try {
       full = (JSON.parse(payload.toString()) as { full?: unknown }).full === true;
     } catch {
       full = false;
     }
   });
-  client.subscribe(SPOOL_STATE_TOPIC, { qos: 1 });
+  client.subscribe(JOURNAL_STATE_TOPIC, { qos: 1 });
   return {
-    spoolFull: () => full,
+    journalFull: () => full,
     async publish(deviceId, receivedAt, payload) {
       if (!client.connected) throw new BrokerUnavailableError('broker connection is down');
-      if (full) throw new BrokerUnavailableError('the telemetry spool is full', 10);
+      if (full) throw new BrokerUnavailableError('the telemetry journal is full', 10);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -64,7 +64,7 @@ export function createMqttIngestPublisher(
       });
       try {
         await Promise.race([
-          client.publishAsync(ingestTopic(deviceId, receivedAt), payload, { qos: 1 }),
+          client.publishAsync(httpIngestTopic(deviceId, receivedAt), payload, { qos: 1 }),
           timeout,
         ]);
       } catch (err) {

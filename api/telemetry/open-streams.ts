@@ -5,7 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
-import type { LiveFeed, LiveFilter } from './live.js';
+import type { LiveFeed, LiveFilter } from '../live/hub.js';
 import { type SseStream, streamReadings } from './sse.js';
 
 export const DEFAULT_MAX_STREAMS_PER_KEY = 20;

@@ -5,7 +5,7 @@
  * for a client that stops reading (its buffer would otherwise grow without bound).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { LiveFeed, LiveFilter } from './live.js';
+import type { LiveFeed, LiveFilter } from '../live/hub.js';
 import { formatTs } from './time.js';
 
 export interface SseOptions {

@@ -1,12 +1,7 @@
 /**
- * Users of the managed influxd, which runs with `auth-enabled = true`: an admin (manages databases
- * and users) and the platform user (read and write on the telemetry database only, what ingest and
- * the API use). Their passwords are generated once into DATA_DIR/influxdb/{admin,platform}-password
- * (mode 0600).
- *
- * A data dir from before auth was on has no users: InfluxDB 1.x then accepts exactly one anonymous
- * statement, `CREATE USER ... WITH ALL PRIVILEGES` (the first admin), and refuses everything else;
- * so the first start after the upgrade creates the admin that way, then the platform user as admin.
+ * Users of the managed influxd (auth on): an admin and the platform user (read and write on the
+ * telemetry database only), passwords generated into DATA_DIR/influxdb (0600). A data dir from before
+ * auth gets its first admin through InfluxDB's one anonymous statement. docs/DESIGN.md.
  */
 import path from 'node:path';
 import { generateSecret, loadOrCreateSecretFile } from '../secrets.js';

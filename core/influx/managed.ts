@@ -1,13 +1,7 @@
 /**
- * A local `influxd` (InfluxDB 1.x, Debian's `influxdb` package) that the platform starts and owns
- * when INFLUX_URL is unset. Tests use the same code to get a private server.
- *
- * Orphans: the child is started under `setpriv --pdeathsig KILL` when available, so the kernel
- * kills it when our process dies, even by SIGKILL. As a second guard a pid file is written; a stale
- * server found through it at the next start is stopped before a new one starts on the same data.
- *
- * Privacy (issue 19): auth is on (users: managed-auth.ts), it listens on loopback only, and it runs
- * under umask 077 in a 0700 directory, so its data, WAL and meta files are the platform user's alone.
+ * The local `influxd` (Debian's InfluxDB 1.x) the platform starts and owns when INFLUX_URL is unset:
+ * killed with its owner (`setpriv --pdeathsig`), auth on (managed-auth.ts), loopback only, umask 077.
+ * Tests use the same code. docs/DESIGN.md, "InfluxDB".
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -1,13 +1,7 @@
 /**
  * The PointWriter for InfluxDB 1.x: line protocol to `/write?db=&precision=ms`, one request per call,
- * no retries of its own (ingest decides; see write.ts for the outcomes). Answers:
- * - 204: stored.
- * - 400 (field type conflict, partial write, points beyond retention policy, unable to parse,
- *   max-values-per-tag...): refused data.
- * - 413 (max-body-size): split into smaller requests.
- * - 404 "database not found": the database is (re)created and the write is retried.
- * - 401/403: the credentials (INFLUX_USERNAME/INFLUX_PASSWORD) are wrong or lack write permission.
- * - anything else (5xx, timeouts, connection refused): unavailable.
+ * no retries of its own. 400 refused, 413 split, 404 "database not found" recreated and retried,
+ * 401/403 configuration, anything else unavailable (write.ts).
  */
 import {
   type PointWriter,

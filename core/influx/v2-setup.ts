@@ -1,11 +1,7 @@
 /**
- * What the v2 API backend checks and prepares besides writing:
- * - the DBRP mapping that lets InfluxQL on `/query` name the bucket as a database (InfluxDB 2.x;
- *   2.1+ maps every bucket to a database of its own name by itself, "virtual" DBRPs). Created at
- *   start through the client's DBRP API when missing and the token allows; otherwise the exact
- *   `influx` command is logged and shown by /readyz. InfluxDB 3 has no DBRP API and needs none.
- * - readiness probes: the server answers, and InfluxQL on `/query` works for this database.
- * A server that offers only the write API still gets every reading: only the query part is not ready.
+ * What the v2 API backend prepares besides writing: the DBRP mapping InfluxQL needs on InfluxDB 2.x
+ * (created when missing and allowed, else the `influx` command is logged and shown by /readyz), and
+ * readiness probes. A write-only server still gets every reading.
  */
 import type { InfluxDB } from '@influxdata/influxdb-client';
 import { BucketsAPI, DbrpsAPI } from '@influxdata/influxdb-client-apis';

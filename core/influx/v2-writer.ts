@@ -1,15 +1,7 @@
 /**
- * The PointWriter for the v2 write API (InfluxDB 2.x, 3.x, Cloud), through the official client
- * (@influxdata/influxdb-client): line protocol, millisecond precision, gzip above 1 KB.
- *
- * The client's WriteApi buffers, retries and, when retries run out, drops points. Here it sends
- * exactly one request per call and never retries: ingest's spool keeps the data and its backoff and
- * bisection decide what happens next, as for 1.x. Its answers map to write.ts's outcomes:
- * - 204 (201 from 3.x on partial success): stored;
- * - 400, 422: refused data (ingest bisects it into device errors);
- * - 413: split into smaller requests (tooLargeSplitter);
- * - 401, 403, 404 (unknown org or bucket): a configuration fault naming the variable to fix;
- * - 429, 5xx, timeouts, network: unavailable, honouring Retry-After.
+ * The PointWriter for the v2 write API (InfluxDB 2.x, 3.x, Cloud) through the official client: one
+ * request per call, no retries or buffering of its own; answers mapped to write.ts's outcomes
+ * (400/422 refused, 413 split, 401/403/404 configuration, 429/5xx unavailable). docs/DESIGN.md.
  */
 import { HttpError, type InfluxDB } from '@influxdata/influxdb-client';
 import {

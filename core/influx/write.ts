@@ -1,14 +1,7 @@
 /**
- * The one interface ingest writes through, whichever InfluxDB is behind it (1.x `/write` in
- * v1-writer.ts, the v2 API through the official client in v2-writer.ts), and the outcomes it maps
- * every answer to:
- * - resolved: stored;
- * - WriteRefusedError: the data itself is refused (400, 422, or 413 for a single line); retrying it
- *   unchanged would fail forever, so ingest splits the batch to find the bad points;
- * - WriteConfigurationError: the server refuses us (credentials, permissions, unknown org, bucket or
- *   database); nothing is wrong with the data and it waits on disk until the configuration is fixed;
- * - WriteUnavailableError: 429, 5xx, timeouts, network; retried with backoff, at least `retryAfterMs`.
- * A batch too large for the server (413) is split by the writer itself (`sendSplittingTooLarge`).
+ * The one interface ingest writes through, whichever InfluxDB is behind it, and the outcomes every
+ * answer maps to: stored, refused data (split the batch), a configuration fault (wait), unavailable
+ * (retry with backoff). docs/DESIGN.md, "InfluxDB".
  */
 
 export interface PointWriter {

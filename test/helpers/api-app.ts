@@ -10,9 +10,10 @@ import type { FastifyInstance, FastifyPluginAsync, InjectOptions } from 'fastify
 import { pino } from 'pino';
 import { type ApiDeps, buildApp } from '../../api/app.js';
 import type { FailedAuthOptions } from '../../core/failed-auth-throttle.js';
-import { openSqliteRegistry } from '../../core/registry/sqlite.js';
+import { openSqliteRegistry } from '../../core/registry/sqlite/index.js';
 import type { RegistryStore } from '../../core/registry/types.js';
 import { generateSecret, hashSecret } from '../../core/secrets.js';
+import { closeAfterTest } from './teardown.js';
 
 export const MQTT_URL = 'mqtt://127.0.0.1:1883';
 
@@ -55,7 +56,7 @@ export async function startTestApi(
     ...opts.deps,
   });
   await app.ready();
-  return {
+  return closeAfterTest({
     app,
     registry,
     adminKey,
@@ -66,7 +67,7 @@ export async function startTestApi(
       registry.close();
       rmSync(dir, { recursive: true, force: true });
     },
-  };
+  });
 }
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });

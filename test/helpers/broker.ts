@@ -6,16 +6,19 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { type RunningBroker, startBroker } from '../../broker/index.js';
 import type { BrokerConfig } from '../../core/config.js';
+import { journalFile } from '../../core/journal/sqlite.js';
+import type { JournalEntry } from '../../core/journal/types.js';
 import type { Logger } from '../../core/log.js';
-import { openSqliteRegistry } from '../../core/registry/sqlite.js';
+import { openSqliteRegistry } from '../../core/registry/sqlite/index.js';
 import type { RegistryStore } from '../../core/registry/types.js';
 import { generateSecret, hashSecret } from '../../core/secrets.js';
-import { openTelemetrySpool, type SpooledMessage, spoolFile } from '../../core/telemetry-spool.js';
 import { SERVICE_USERNAMES } from '../../core/topics.js';
+import { closeAfterTest } from './teardown.js';
 
 export const SERVICE_SECRET = 'test-service-secret-0123456789abcdef';
 
@@ -23,32 +26,34 @@ export interface TestRegistry {
   dir: string;
   registry: RegistryStore;
   pilotId: string;
-  addDevice(): { id: string; secret: string };
-  close(): void;
+  addDevice(): Promise<{ id: string; secret: string }>;
+  close(): Promise<void>;
 }
 
 /** A registry in a fresh temp dir (also the broker's DATA_DIR) with one partner and one pilot. */
-export function createTestRegistry(dir = mkdtempSync(path.join(os.tmpdir(), 'broker-test-'))): TestRegistry {
+export async function createTestRegistry(
+  dir = mkdtempSync(path.join(os.tmpdir(), 'broker-test-')),
+): Promise<TestRegistry> {
   const registry = openSqliteRegistry(path.join(dir, 'registry.db'));
-  const partner = registry.createPartner(
+  const partner = await registry.createPartner(
     { name: `partner-${path.basename(dir)}`, country: 'DE', kind: 'both' },
     hashSecret(generateSecret()),
   );
-  const pilot = registry.createPilot({ name: 'pilot', memberIds: [partner.id] });
-  return {
+  const pilot = await registry.createPilot({ name: 'pilot', memberIds: [partner.id] });
+  return closeAfterTest({
     dir,
     registry,
     pilotId: pilot.id,
-    addDevice() {
+    async addDevice() {
       const secret = generateSecret();
-      const device = registry.createDevice(pilot.id, { name: 'dev' }, hashSecret(secret));
+      const device = await registry.createDevice(pilot.id, { name: 'dev' }, hashSecret(secret));
       return { id: device.id, secret };
     },
-    close() {
-      registry.close();
+    async close() {
+      await registry.close();
       rmSync(dir, { recursive: true, force: true });
     },
-  };
+  });
 }
 
 export const brokerConfig = (overrides: Partial<BrokerConfig> = {}): BrokerConfig => ({
@@ -71,7 +76,7 @@ export const brokerConfig = (overrides: Partial<BrokerConfig> = {}): BrokerConfi
 export async function startTestBroker(
   reg: TestRegistry,
   overrides: Partial<BrokerConfig> = {},
-  spool: { spoolMaxMessages?: number } = {},
+  journal: { journalMaxMessages?: number } = {},
   deps: { logger?: Logger } = {},
 ): Promise<RunningBroker & { metrics: Registry }> {
   const metrics = new Registry();
@@ -80,21 +85,31 @@ export async function startTestBroker(
       common: { dataDir: reg.dir, logLevel: 'silent', serviceSecret: SERVICE_SECRET },
       mqtt: { host: '127.0.0.1', port: 0, publicUrl: undefined },
       broker: brokerConfig(overrides),
-      ingest: { spoolMaxMessages: spool.spoolMaxMessages ?? 1_000_000 },
+      journal: { maxMessages: journal.journalMaxMessages ?? 1_000_000 },
     },
     { registry: reg.registry, serviceSecret: SERVICE_SECRET, metrics, logger: deps.logger },
   );
-  return { ...broker, metrics };
+  return closeAfterTest({ ...broker, metrics });
 }
 
-/** Every row of the telemetry spool in DATA_DIR `dir` (what ingest would drain), oldest first. */
-export function spoolRows(dir: string): SpooledMessage[] {
-  if (!existsSync(spoolFile(dir))) return [];
-  const spool = openTelemetrySpool(spoolFile(dir));
+/** Every entry of the SQLite telemetry journal in DATA_DIR `dir` (what ingest would drain), oldest first. */
+export function journalRows(dir: string): JournalEntry[] {
+  if (!existsSync(journalFile(dir))) return [];
+  const db = new Database(journalFile(dir), { readonly: true });
   try {
-    return spool.readAfter(0, 1_000_000);
+    const rows = db
+      .prepare<[], { seq: number; device_id: string; received_at: number; payload: Buffer }>(
+        'SELECT seq, device_id, received_at, payload FROM messages ORDER BY seq',
+      )
+      .all();
+    return rows.map((r) => ({
+      id: String(r.seq),
+      deviceId: r.device_id,
+      receivedAt: r.received_at,
+      payload: r.payload,
+    }));
   } finally {
-    spool.close();
+    db.close();
   }
 }
 
@@ -135,21 +150,6 @@ export const serviceOptions = (service: 'ingest' | 'api', extra: IClientOptions 
   password: SERVICE_SECRET,
   ...extra,
 });
-
-/** Resolves when `check` returns a truthy value; rejects after `timeoutMs`. */
-export async function waitFor<T>(
-  check: () => T | Promise<T>,
-  timeoutMs = 5000,
-  stepMs = 20,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
 
 /** Resolves when the client's connection closes (e.g. the broker dropped it). */
 export const closed = (client: MqttClient) =>

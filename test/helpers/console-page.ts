@@ -3,6 +3,7 @@
  * in with the keyboard, and watch what the live charts draw (their `console:drawn` events).
  */
 import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 // The functions given to page.evaluate run in the browser; this Node project has no DOM types.
 // biome-ignore lint/suspicious/noExplicitAny: the page's globals, typed where used
@@ -101,4 +102,19 @@ export async function unlabelledControls(page: Page): Promise<string[]> {
       })
       .map((el) => el.outerHTML.slice(0, 120)),
   );
+}
+
+/** Every control labelled, and the page fits 375 px; screenshots of both widths. */
+export async function checkPageAt(
+  page: Page,
+  shots: { shot(page: Page, name: string): Promise<unknown> },
+  name: string,
+): Promise<void> {
+  expect(await unlabelledControls(page), `${name}: unlabelled controls`).toEqual([]);
+  await shots.shot(page, `${name}.png`);
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.waitForTimeout(300); // charts follow their container's width
+  expect(await fitsWidth(page), `${name} at 375 px`).toBe(true);
+  await shots.shot(page, `${name}-375px.png`);
+  await page.setViewportSize({ width: 1200, height: 900 });
 }

@@ -1,12 +1,8 @@
 /**
- * Real InfluxDB servers for tests, started from the machine's `influxd` binary on free loopback ports
- * in temp dirs, and stopped by PID.
- *
- * `sharedInflux()` returns the one server that `test/global-setup.ts` starts for the whole run, with
- * a fresh database per call (tests stay independent without paying a server start each).
- * `privateInflux()` starts a server of its own, for fault tests that stop or kill it.
- * Both run with auth off (loopback, temp dirs, the test's own); the platform's managed influxd has auth
- * on (test/data-at-rest.test.ts).
+ * Real InfluxDB servers for tests, from the machine's `influxd` on free loopback ports in temp dirs,
+ * stopped by PID. `sharedInflux()`: the server test/global-setup.ts starts for the run, a fresh
+ * database per call. `privateInflux()`: a server of its own, for tests that stop or kill it. Both run
+ * with auth off; the managed influxd's auth is tested in test/data-at-rest.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

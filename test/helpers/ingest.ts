@@ -8,13 +8,12 @@ import type { InfluxConnection } from '../../core/influx/client.js';
 import { telemetryTopic } from '../../core/topics.js';
 import { type IngestDeps, type IngestHandle, startIngest } from '../../ingest/index.js';
 import { SERVICE_SECRET, type TestRegistry } from './broker.js';
+import { closeAfterTest } from './teardown.js';
 
 export const ingestConfig = (overrides: Partial<IngestConfig> = {}): IngestConfig => ({
   batchSize: 5000,
   flushMs: 50,
   maxInFlight: 4,
-  spoolMaxMessages: 1_000_000,
-  deviceErrorsKept: 1000,
   maxKeysPerReading: 256,
   maxKeysPerDevice: 1000,
   maxKeysPerPilot: 10_000,
@@ -28,7 +27,7 @@ export async function startTestIngest(
   overrides: Partial<IngestConfig> = {},
   deps: Partial<IngestDeps> = {},
 ): Promise<IngestHandle> {
-  return startIngest(
+  const ingest = await startIngest(
     {
       common: { dataDir: reg.dir, logLevel: 'silent', serviceSecret: SERVICE_SECRET },
       mqtt: { host: '127.0.0.1', port: 0, publicUrl: undefined },
@@ -43,6 +42,7 @@ export async function startTestIngest(
       ...deps,
     },
   );
+  return closeAfterTest(ingest);
 }
 type InfluxDeps = Pick<IngestDeps, 'influx'>;
 
@@ -79,20 +79,6 @@ export async function fieldTypes(
 ): Promise<Record<string, string>> {
   const series = await influxQuery(conn, `SHOW FIELD KEYS FROM "${measurement.replace(/"/g, '')}"`);
   return Object.fromEntries((series[0]?.values ?? []).map((r) => [String(r[0]), String(r[1])]));
-}
-
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then the last value is returned). */
-export async function waitUntil<T>(
-  check: () => Promise<T> | T,
-  timeoutMs = 10_000,
-  everyMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** Publishes QoS 1 and resolves on the PUBACK. */

@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { Aedes } from 'aedes';
+import { closeAfterTest } from './teardown.js';
 
 export interface PlainBroker {
   url: string;
@@ -29,7 +30,7 @@ export async function startPlainBroker(serviceSecret: string): Promise<PlainBrok
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
-  return {
+  return closeAfterTest({
     url: `mqtt://127.0.0.1:${port}`,
     port,
     async close() {
@@ -37,5 +38,5 @@ export async function startPlainBroker(serviceSecret: string): Promise<PlainBrok
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => broker.close(() => resolve()));
     },
-  };
+  });
 }

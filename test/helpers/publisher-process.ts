@@ -1,13 +1,9 @@
 /**
- * A device in a child process (a real mqtt.js client, as a device runs it), so what it buffers while
- * the broker slows it down is not counted as the broker's memory and its CPU is not the test's.
- *
- * `spawnPublisher(args)` starts `node --import tsx test/helpers/publisher-process.ts '<json>'`, which:
- * - `burst`: publishes `count` QoS 1 readings `{ts: tsBase + n, values: {n}}` at once (no window: as
- *   fast as it can) and reports how many got a PUBACK;
- * - `flood`: publishes QoS 0 readings at `ratePerSecond` for `seconds`, and reports how many it sent
- *   and whether its connection was still up at the end.
- * It prints one JSON line when it starts publishing and one with the result.
+ * A device in a child process (a real mqtt.js client), so what it buffers while the broker slows it
+ * is not the broker's memory and its CPU is not the test's. `spawnPublisher(args)` runs this file:
+ * `burst` publishes `count` QoS 1 readings at once and reports how many got a PUBACK; `flood`
+ * publishes QoS 0 at `ratePerSecond` for `seconds` and reports what it sent and whether it is still
+ * connected. One JSON line when it starts, one with the result.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -9,7 +9,8 @@ import mqtt from 'mqtt';
 import { expect } from 'vitest';
 import { telemetryTopic } from '../../core/topics.js';
 import { publish1 } from './ingest.js';
-import { eventually, provision, type TestPlatform } from './platform.js';
+import { provision, type TestPlatform } from './platform.js';
+import { waitFor } from './poll.js';
 
 const MIN = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -50,7 +51,7 @@ export async function telemetryRoundTrip(platform: TestPlatform): Promise<unknow
   };
   const range = `from=${iso(base)}&to=${iso(base + 3 * MIN)}`;
   const dev = (d: { deviceId: string }) => `/v1/devices/${d.deviceId}/telemetry`;
-  await eventually(
+  await waitFor(
     async () => {
       const [ra, rb] = [await get(`${dev(a)}?${range}`), await get(`${dev(b)}?${range}`)];
       return ra.items.length === 6 && rb.items.length === 2 ? true : undefined;

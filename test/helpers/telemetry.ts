@@ -7,12 +7,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { IPoint } from 'influx';
 import type { ApiDeps } from '../../api/app.js';
+import type { LiveFeed } from '../../api/live/hub.js';
+import { createLocalLiveFeed } from '../../api/live/local-feed.js';
 import { type TelemetryRoutesDeps, telemetryRoutes } from '../../api/routes/telemetry.js';
-import { createLocalLiveFeed, type LiveFeed } from '../../api/telemetry/live.js';
 import type { InfluxConnection } from '../../core/influx/client.js';
 import type { ValueType } from '../../core/registry/types.js';
 import { createDevice, createPartner, createPilot, startTestApi, type TestApi } from './api-app.js';
 import { sharedInflux } from './influxd.js';
+import { closeAfterTest } from './teardown.js';
 
 export interface TelemetryFixture {
   api: TestApi;
@@ -49,7 +51,7 @@ export async function startTelemetryFixture(
   const outsider = await createPartner(api, 'Outsider');
   const outsiderPilot = await createPilot(api, outsider.apiKey, 'Elsewhere');
   const outsiderDevice = await createDevice(api, outsider.apiKey, outsiderPilot.id, 'three');
-  return {
+  return closeAfterTest({
     api,
     influx,
     feed,
@@ -64,7 +66,7 @@ export async function startTelemetryFixture(
       await api.close();
       await influx.client.dropDatabase(influx.database);
     },
-  };
+  });
 }
 
 export type TestReading = { ts: number; values: Record<string, number | boolean | string> };
@@ -87,6 +89,6 @@ export async function writeReadings(
   for (const r of readings) {
     for (const [k, v] of Object.entries(r.values)) types.set(k, typeof v as ValueType);
   }
-  f.api.registry.claimKeyTypes(pilotId, types);
-  f.api.registry.claimDeviceKeys(pilotId, deviceId, types, { perDevice: 1000, perPilot: 10_000 });
+  await f.api.registry.claimKeyTypes(pilotId, types);
+  await f.api.registry.claimDeviceKeys(pilotId, deviceId, types, { perDevice: 1000, perPilot: 10_000 });
 }

@@ -1,12 +1,8 @@
 /**
- * A small real HTTP server that speaks the parts of the InfluxDB v2 API the platform uses, for what
- * VictoriaMetrics cannot show: refusals (400, 413, 422, 429 with Retry-After), configuration faults
- * (a wrong token, an unknown org or bucket), DBRP management, and the token on reads. The platform
- * reaches it through the real official client, as it would reach InfluxDB 2.x/3.x.
- *
- * With `influx1` it is a v2 façade over a real InfluxDB 1.x: accepted writes go to its `/write` and
- * `/query` is passed through (after checking the token), so the whole telemetry read path runs on the
- * v2 backend against real InfluxQL.
+ * A small real HTTP server speaking the parts of the InfluxDB v2 API the platform uses, for what
+ * VictoriaMetrics cannot show: refusals (400, 413, 422, 429), configuration faults, DBRP management,
+ * the token on reads; reached through the official client. With `influx1` it is a v2 facade over a
+ * real InfluxDB 1.x (writes to `/write`, `/query` passed through), for the whole read path.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

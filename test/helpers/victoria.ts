@@ -1,11 +1,8 @@
 /**
- * A real server that speaks the InfluxDB v2 write API: Debian's `victoria-metrics`, started like the
- * test influxd (a free loopback port, a temp dir, stopped by PID). It accepts `/api/v2/write`
- * (org, bucket and token are ignored) and stores field `f` of measurement `m` as metric `m_f`, tags as
- * labels, booleans as 1/0; strings are not kept as strings. It answers 204 to malformed lines too, so
- * it cannot test refusals (test/helpers/v2-server.ts does). `-dedup.minScrapeInterval=1ms` keeps one
- * sample per series and millisecond, as InfluxDB keeps one point per series and timestamp, so a
- * re-written point counts once. Used by tests and by `npm run bench -- batched-v2`.
+ * A real server of the InfluxDB v2 write API: Debian's `victoria-metrics` (free loopback port, temp
+ * dir, stopped by PID). It stores field `f` of `m` as metric `m_f`, booleans as 1/0, no strings, and
+ * answers 204 to malformed lines (v2-server.ts tests refusals); `-dedup.minScrapeInterval=1ms` keeps
+ * one sample per series and ms, as InfluxDB keeps one point. Tests and `npm run bench -- batched-v2`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';

@@ -81,11 +81,7 @@ export const deviceView: View = async (ctx, main, deviceId) => {
   const { path, pilot, values, ...loaded } = await load(ctx, deviceId);
   let device = loaded.device;
   let lastSeen = device.status.lastSeenAt ? Date.parse(device.status.lastSeenAt) : null;
-  const numericKeys = () =>
-    [...values]
-      .filter(([, v]) => typeof v.value === 'number')
-      .map(([k]) => k)
-      .sort();
+  const numericKeys = () => numericKeysOf(values);
 
   const facts = deviceFacts(device);
   const latest = latestTable(values);
@@ -158,3 +154,9 @@ export const deviceView: View = async (ctx, main, deviceId) => {
     live.destroy();
   };
 };
+
+const numericKeysOf = (values: Map<string, { value: unknown }>) =>
+  [...values]
+    .filter(([, v]) => typeof v.value === 'number')
+    .map(([k]) => k)
+    .sort();

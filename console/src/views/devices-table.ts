@@ -79,22 +79,7 @@ export function devicesTable(ctx: Ctx, pilotId: string) {
   const rows = new Map<string, Row>();
   const tbody = h('tbody');
   const empty = h('p', {}, t('devices.none'));
-  const head = h(
-    'thead',
-    {},
-    h(
-      'tr',
-      {},
-      COLUMNS.map((c) => h('th', { scope: 'col' }, t(c))),
-    ),
-  );
-  const table = h(
-    'table',
-    { class: 'devices' },
-    h('caption', { class: 'offscreen' }, t('devices.title')),
-    head,
-    tbody,
-  );
+  const table = tableOf(tbody);
   const base = `/v1/pilots/${encodeURIComponent(pilotId)}`;
 
   async function refresh(): Promise<void> {
@@ -102,12 +87,7 @@ export function devicesTable(ctx: Ctx, pilotId: string) {
       ctx.api.all<Device>(`${base}/devices`),
       ctx.api.all<{ deviceId: string; count: number }>(`${base}/error-counts`),
     ]);
-    const listed = new Set(devices.map((d) => d.id));
-    for (const [id, row] of rows) {
-      if (listed.has(id)) continue;
-      row.tr.remove();
-      rows.delete(id);
-    }
+    removeUnlisted(rows, devices);
     for (const d of devices) {
       let row = rows.get(d.id);
       if (!row) {
@@ -158,4 +138,33 @@ export function devicesTable(ctx: Ctx, pilotId: string) {
       clearTimeout(soon);
     },
   };
+}
+
+function tableOf(tbody: HTMLElement): HTMLElement {
+  const head = h(
+    'thead',
+    {},
+    h(
+      'tr',
+      {},
+      COLUMNS.map((c) => h('th', { scope: 'col' }, t(c))),
+    ),
+  );
+  return h(
+    'table',
+    { class: 'devices' },
+    h('caption', { class: 'offscreen' }, t('devices.title')),
+    head,
+    tbody,
+  );
+}
+
+/** Rows of devices no longer listed (deleted meanwhile) go away. */
+function removeUnlisted(rows: Map<string, Row>, devices: Device[]): void {
+  const listed = new Set(devices.map((d) => d.id));
+  for (const [id, row] of rows) {
+    if (listed.has(id)) continue;
+    row.tr.remove();
+    rows.delete(id);
+  }
 }

@@ -30,48 +30,7 @@ export const pilotsView: View = async (ctx, main) => {
     },
   });
 
-  const list =
-    pilots.length === 0
-      ? h('p', {}, t('pilots.none'))
-      : h(
-          'div',
-          { class: 'table-wrap' },
-          h(
-            'table',
-            {},
-            h('caption', { class: 'offscreen' }, t('pilots.title')),
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                h('th', { scope: 'col' }, t('field.name')),
-                h('th', { scope: 'col' }, t('field.description')),
-                h('th', { scope: 'col' }, t('pilots.members')),
-                h('th', { scope: 'col' }, t('field.createdAt')),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              pilots.map((p) =>
-                h(
-                  'tr',
-                  {},
-                  h(
-                    'td',
-                    { 'data-label': t('field.name') },
-                    h('a', { href: `#/pilots/${encodeURIComponent(p.id)}` }, p.name),
-                  ),
-                  h('td', { 'data-label': t('field.description') }, p.description ?? ''),
-                  h('td', { 'data-label': t('pilots.members') }, formatNumber(p.memberIds.length)),
-                  h('td', { 'data-label': t('field.createdAt') }, formatDateTime(p.createdAt)),
-                ),
-              ),
-            ),
-          ),
-        );
+  const list = pilots.length === 0 ? h('p', {}, t('pilots.none')) : pilotsTable(pilots);
 
   main.append(
     h('h1', {}, t('pilots.title')),
@@ -95,3 +54,45 @@ export const pilotsView: View = async (ctx, main) => {
   );
   return undefined;
 };
+
+function pilotsTable(pilots: Pilot[]): HTMLElement {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      {},
+      h('caption', { class: 'offscreen' }, t('pilots.title')),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, t('field.name')),
+          h('th', { scope: 'col' }, t('field.description')),
+          h('th', { scope: 'col' }, t('pilots.members')),
+          h('th', { scope: 'col' }, t('field.createdAt')),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        pilots.map((p) =>
+          h(
+            'tr',
+            {},
+            h(
+              'td',
+              { 'data-label': t('field.name') },
+              h('a', { href: `#/pilots/${encodeURIComponent(p.id)}` }, p.name),
+            ),
+            h('td', { 'data-label': t('field.description') }, p.description ?? ''),
+            h('td', { 'data-label': t('pilots.members') }, formatNumber(p.memberIds.length)),
+            h('td', { 'data-label': t('field.createdAt') }, formatDateTime(p.createdAt)),
+          ),
+        ),
+      ),
+    ),
+  );
+}

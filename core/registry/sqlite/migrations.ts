@@ -1,11 +1,7 @@
 /**
- * The registry's schema, as numbered migrations. `PRAGMA user_version` holds how many have been
- * applied; opening the store applies the rest in one immediate transaction, so two processes opening
- * the same file at once do not both migrate (the second waits on the write lock, then sees the new
- * version). Append new migrations; never edit an applied one.
- *
- * Conventions (so a Postgres port is mechanical): times are epoch milliseconds (INTEGER), ids are the
- * prefixed text ids, `seq` is an ascending surrogate key used only for keyset pagination.
+ * The registry's schema as numbered migrations (`PRAGMA user_version` counts the applied ones), run
+ * in one immediate transaction. Append; never edit an applied one. Times are epoch ms, ids the
+ * prefixed text ids, `seq` a surrogate key for keyset pagination.
  */
 export const MIGRATIONS: readonly string[] = [
   // 1: partners, pilots, members, devices, credential change log, key types, device errors

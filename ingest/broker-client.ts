@@ -1,9 +1,7 @@
 /**
- * The ingest worker's MQTT side, used only to publish: stored readings to
- * `$platform/stored/{pilotId}/{deviceId}` (QoS 0) for the API's live streams, and, when ingest runs
- * as its own process, its metrics (core/metrics-relay.ts). Telemetry does not come this way: the broker
- * commits it to the spool ingest drains. So this is a plain clean session; while it is down, the live
- * view misses readings (they are in InfluxDB) and nothing else is affected.
+ * Ingest's MQTT connection (`svc:ingest`, clean session): publishes stored readings for the API's
+ * live streams (QoS 0) and, as its own process, its metrics; subscribes to the API's live interest
+ * to publish only watched readings. Telemetry never comes this way (it comes from the journal).
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../core/log.js';

@@ -1,0 +1,63 @@
+/**
+ * Writes points until InfluxDB stored them; returns those it refuses for good. A refused request is
+ * split in halves until each refused point stands alone (writing a point again is idempotent); other
+ * failures are retried with backoff, at least the server's Retry-After, until stopped.
+ */
+import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from './backoff.js';
+import type { IngestMetrics } from './metrics.js';
+import type { Point } from './points.js';
+import type { WriteFaults } from './write-faults.js';
+import { type PointWriter, WriteRefusedError, WriteUnavailableError } from './writer.js';
+
+export const ABORTED = Symbol('aborted');
+export type Refused = { point: Point; reason: string };
+
+export interface WriteDeps {
+  writer: PointWriter;
+  metrics: Pick<IngestMetrics, 'writeRetries'>;
+  faults: WriteFaults;
+  backoff?: BackoffOptions | undefined;
+  /** Aborted when ingest stops: the points stay in the journal for the next start. */
+  signal: AbortSignal;
+}
+
+export async function writeUntilStored(
+  points: Point[],
+  deps: WriteDeps,
+): Promise<Refused[] | typeof ABORTED> {
+  let attempt = 0;
+  while (!deps.signal.aborted) {
+    try {
+      await deps.writer.write(
+        points.map((p) => p.line),
+        deps.signal,
+      );
+      deps.faults.succeeded();
+      return [];
+    } catch (err) {
+      if (err instanceof WriteRefusedError) {
+        deps.faults.succeeded();
+        return points.length === 1
+          ? [{ point: points[0] as Point, reason: err.reason }]
+          : splitAndWrite(points, deps);
+      }
+      if (deps.signal.aborted) break;
+      deps.metrics.writeRetries.inc();
+      // Unavailable or misconfigured: the data waits; a server's Retry-After is a minimum (429, 503).
+      const retryAfter = err instanceof WriteUnavailableError ? (err.retryAfterMs ?? 0) : 0;
+      const delay = Math.max(backoffDelay(attempt++, deps.backoff ?? DEFAULT_BACKOFF), retryAfter);
+      deps.faults.failed(err as Error, delay);
+      await sleep(delay, deps.signal);
+    }
+  }
+  return ABORTED;
+}
+
+async function splitAndWrite(points: Point[], deps: WriteDeps): Promise<Refused[] | typeof ABORTED> {
+  const mid = points.length >>> 1;
+  const left = await writeUntilStored(points.slice(0, mid), deps);
+  if (left === ABORTED) return ABORTED;
+  const right = await writeUntilStored(points.slice(mid), deps);
+  if (right === ABORTED) return ABORTED;
+  return [...left, ...right];
+}
