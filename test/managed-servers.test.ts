@@ -64,7 +64,10 @@ describe('managed redis-server', () => {
     expect(conf).toMatch(/^appendonly yes$/m);
     expect(conf).toMatch(/^appendfsync always$/m);
     expect(statSync(path.join(dir, 'redis-password')).mode & 0o777).toBe(0o600);
-    const anonymous = new Redis(server.port, '127.0.0.1', { enableReadyCheck: false, retryStrategy: () => null });
+    const anonymous = new Redis(server.port, '127.0.0.1', {
+      enableReadyCheck: false,
+      retryStrategy: () => null,
+    });
     anonymous.on('error', () => {});
     await expect(anonymous.get('k')).rejects.toThrow(/NOAUTH/);
     anonymous.disconnect();
@@ -93,7 +96,10 @@ describe('managed redis-server', () => {
 
   it('leaves no orphan when its owner is SIGKILLed', async () => {
     const dir = tempDir('redis-orphan-');
-    const pid = await killOwnerOf('core/redis/managed.ts', `startManagedRedis({ dir: ${JSON.stringify(dir)} })`);
+    const pid = await killOwnerOf(
+      'core/redis/managed.ts',
+      `startManagedRedis({ dir: ${JSON.stringify(dir)} })`,
+    );
     await until(() => !redisRunning(pid), 'redis-server to die with its owner');
     const next = await startManagedRedis({ dir });
     await next.stop();

@@ -24,7 +24,8 @@ export class PostgresMissingError extends Error {
 /** `binDir`, or Debian's newest /usr/lib/postgresql/N/bin with N >= 15. */
 export function findPostgresBinDir(binDir?: string): string {
   if (binDir) {
-    if (!existsSync(path.join(binDir, 'postgres'))) throw new PostgresMissingError(`no postgres in ${binDir}`);
+    if (!existsSync(path.join(binDir, 'postgres')))
+      throw new PostgresMissingError(`no postgres in ${binDir}`);
     return binDir;
   }
   const root = '/usr/lib/postgresql';
@@ -34,7 +35,8 @@ export function findPostgresBinDir(binDir?: string): string {
         .filter((v) => v >= 15 && existsSync(path.join(root, String(v), 'bin', 'postgres')))
         .sort((a, b) => b - a)
     : [];
-  if (versions[0] === undefined) throw new PostgresMissingError(`PostgreSQL 15 or newer was not found in ${root}`);
+  if (versions[0] === undefined)
+    throw new PostgresMissingError(`PostgreSQL 15 or newer was not found in ${root}`);
   return path.join(root, String(versions[0]), 'bin');
 }
 
@@ -48,7 +50,8 @@ export interface RunAs {
 export function runAsPostgres(): RunAs {
   if (process.getuid?.() !== 0) return { prefix: [] };
   const runuser = findExecutable('runuser');
-  if (!runuser) throw new PostgresMissingError('running as root needs runuser (util-linux) to drop to postgres');
+  if (!runuser)
+    throw new PostgresMissingError('running as root needs runuser (util-linux) to drop to postgres');
   let uid: number;
   let gid: number;
   try {
