@@ -12,15 +12,15 @@ export interface AdminKey {
   generated?: string;
 }
 
-export function resolveAdminKey(
+export async function resolveAdminKey(
   registry: Pick<RegistryStore, 'getAdminKeyHash' | 'setAdminKeyHash'>,
   configured: string | undefined,
-): AdminKey {
+): Promise<AdminKey> {
   if (configured) return { hash: hashSecret(configured) };
-  const stored = registry.getAdminKeyHash();
+  const stored = await registry.getAdminKeyHash();
   if (stored) return { hash: stored };
   const generated = `adm_${generateSecret()}`;
   const hash = hashSecret(generated);
-  registry.setAdminKeyHash(hash);
+  await registry.setAdminKeyHash(hash);
   return { hash, generated };
 }

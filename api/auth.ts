@@ -67,7 +67,7 @@ export function installAuth(
       request.principal = { kind: 'admin' };
       return;
     }
-    const partner = app.registry.findPartnerByApiKeyHash(hash);
+    const partner = await app.registry.findPartnerByApiKeyHash(hash);
     if (partner) request.principal = { kind: 'partner', partner };
   });
 
@@ -127,17 +127,17 @@ export function requirePartner(request: FastifyRequest): Partner {
 }
 
 /** The pilot, when the caller (a partner) is a member; otherwise a 404 ApiError. */
-export function pilotForCaller(request: FastifyRequest, pilotId: string): Pilot {
+export async function pilotForCaller(request: FastifyRequest, pilotId: string): Promise<Pilot> {
   const partner = requirePartner(request);
-  const pilot = request.server.registry.getPilotForPartner(pilotId, partner.id);
+  const pilot = await request.server.registry.getPilotForPartner(pilotId, partner.id);
   if (!pilot) throw notFound('pilot');
   return pilot;
 }
 
 /** The device, when the caller (a partner) is a member of its pilot; otherwise a 404 ApiError. */
-export function deviceForCaller(request: FastifyRequest, deviceId: string): Device {
+export async function deviceForCaller(request: FastifyRequest, deviceId: string): Promise<Device> {
   const partner = requirePartner(request);
-  const device = request.server.registry.getDeviceForPartner(deviceId, partner.id);
+  const device = await request.server.registry.getDeviceForPartner(deviceId, partner.id);
   if (!device) throw notFound('device');
   return device;
 }

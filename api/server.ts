@@ -52,7 +52,7 @@ export async function startApi(
   config: { common: CommonConfig; http: HttpConfig },
   deps: ApiServerDeps,
 ): Promise<RunningApi> {
-  const adminKey = resolveAdminKey(deps.registry, config.http.adminApiKey);
+  const adminKey = await resolveAdminKey(deps.registry, config.http.adminApiKey);
   const telemetry = await telemetryPlugins({
     registry: deps.registry,
     influx: deps.influx,

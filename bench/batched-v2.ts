@@ -75,7 +75,7 @@ export const batchedV2Part: BenchPart = {
     const s = sizes(ctx.quick);
     const dir = partDir(ctx, 'batched-v2');
     const dataDir = path.join(dir, 'data');
-    const fleet = registerFleet(dataDir, s.devices);
+    const fleet = await registerFleet(dataDir, s.devices);
     const t0 = defaultT0();
     // -search.disableCache: counts are polled while they grow.
     const vm = await startVictoria({ dir: path.join(dir, 'victoria'), extraArgs: ['-search.disableCache'] });

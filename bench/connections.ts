@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { openSqliteRegistry } from '../core/registry/sqlite.js';
+import { openSqliteRegistry } from '../core/registry/sqlite/index.js';
 import { anonymousFleet, type BenchPart, partDir, registerFleet, startPlatformProcess } from './fixtures.js';
 import { type Child, rssBytes, sleep, spawnChild } from './procs.js';
 import { fmt, lossCheck, type PartResult, resultHeader } from './report.js';
@@ -32,13 +32,13 @@ function ephemeralPorts(): number {
 }
 
 /** Devices the broker has marked online in the registry (it batches presence writes). */
-function onlineCount(registryFile: string, pilotId: string): number {
+async function onlineCount(registryFile: string, pilotId: string): Promise<number> {
   const registry = openSqliteRegistry(registryFile);
   try {
     let online = 0;
     let cursor: string | undefined;
     do {
-      const page = registry.listDevices(pilotId, { limit: 1000, cursor });
+      const page = await registry.listDevices(pilotId, { limit: 1000, cursor });
       online += page.items.filter((d) => d.status.online).length;
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
@@ -162,7 +162,7 @@ export const connectionsPart: BenchPart = {
     const dir = partDir(ctx, 'connections');
     const dataDir = path.join(dir, 'data');
     const registerStart = performance.now();
-    const fleet = registerFleet(dataDir, target);
+    const fleet = await registerFleet(dataDir, target);
     const registerSecs = (performance.now() - registerStart) / 1000;
 
     const raw = await rawAedes(dir, target, processes);
@@ -200,7 +200,7 @@ export const connectionsPart: BenchPart = {
           async (ok) => {
             for (let i = 0; i < 20 && online < ok; i++) {
               await sleep(500);
-              online = onlineCount(path.join(dataDir, 'registry.db'), fleet.pilotId);
+              online = await onlineCount(path.join(dataDir, 'registry.db'), fleet.pilotId);
             }
           },
         ),

@@ -174,7 +174,7 @@ export const consolePart: BenchPart = {
   async run(ctx) {
     const durationMs = ctx.quick ? 5000 : 30_000;
     const dataDir = path.join(partDir(ctx, 'console'), 'data');
-    const fleet = registerFleet(dataDir, DEVICES);
+    const fleet = await registerFleet(dataDir, DEVICES);
     return withPlatform(ctx, { dataDir, database: 'console' }, async (p) => {
       const loadBytes = await firstLoad(p.apiUrl!);
       const browser = await launchBrowser({ viewport: { width: 1280, height: 900 } });

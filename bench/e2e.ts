@@ -94,7 +94,7 @@ export const e2ePart: BenchPart = {
       acknowledged: 'publishes',
       run: async () => {
         const dataDir = path.join(dir, 'data');
-        const fleet = registerFleet(dataDir, s.devices);
+        const fleet = await registerFleet(dataDir, s.devices);
         return runPlatformLoad(ctx, {
           dir,
           dataDir,

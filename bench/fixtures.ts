@@ -8,7 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connectInflux, type InfluxConnection } from '../core/influx/client.js';
 import { type ManagedInfluxd, startManagedInfluxd } from '../core/influx/managed.js';
-import { openSqliteRegistry } from '../core/registry/sqlite.js';
+import { openSqliteRegistry } from '../core/registry/sqlite/index.js';
 import { generateSecret, hashSecret } from '../core/secrets.js';
 import { type Child, spawnChild } from './procs.js';
 import { BENCH_DIR } from './report.js';
@@ -75,20 +75,20 @@ export interface Fleet {
  * Registers a partner, a pilot and `count` devices directly in DATA_DIR/registry.db (the file
  * platform/start.ts opens), as the API would: secrets stored only as hashes.
  */
-export function registerFleet(dataDir: string, count: number): Fleet {
+export async function registerFleet(dataDir: string, count: number): Promise<Fleet> {
   mkdirSync(dataDir, { recursive: true });
   const registry = openSqliteRegistry(path.join(dataDir, 'registry.db'));
   try {
     const partnerApiKey = generateSecret();
-    const partner = registry.createPartner(
+    const partner = await registry.createPartner(
       { name: 'Bench', country: 'DE', kind: 'both' },
       hashSecret(partnerApiKey),
     );
-    const pilot = registry.createPilot({ name: 'bench', memberIds: [partner.id] });
+    const pilot = await registry.createPilot({ name: 'bench', memberIds: [partner.id] });
     const devices: BenchDevice[] = [];
     for (let i = 0; i < count; i++) {
       const password = generateSecret();
-      const device = registry.createDevice(pilot.id, { name: `bench-${i}` }, hashSecret(password));
+      const device = await registry.createDevice(pilot.id, { name: `bench-${i}` }, hashSecret(password));
       devices.push({ id: device.id, password });
     }
     const devicesFile = path.join(dataDir, '..', `devices-${pilot.id}.json`);

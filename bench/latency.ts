@@ -28,7 +28,7 @@ export const latencyPart: BenchPart = {
     const dir = partDir(ctx, 'latency');
     const dataDir = path.join(dir, 'data');
     // The last device is the probe; the others carry the background load.
-    const fleet = registerFleet(dataDir, devices + 1);
+    const fleet = await registerFleet(dataDir, devices + 1);
     const probeDevice = fleet.devices[devices]!;
     const since = Date.now();
     return withPlatform(ctx, { dataDir, database: 'latency' }, async (p, db) => {

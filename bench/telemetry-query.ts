@@ -21,7 +21,7 @@ import { buildWindowQuery } from '../api/telemetry/query.js';
 import { connectInflux } from '../core/influx/client.js';
 import { startManagedInfluxd } from '../core/influx/managed.js';
 import { silentLogger } from '../core/log.js';
-import { openSqliteRegistry } from '../core/registry/sqlite.js';
+import { openSqliteRegistry } from '../core/registry/sqlite/index.js';
 import { generateSecret, hashSecret } from '../core/secrets.js';
 import { printResult, resultHeader, writeResult } from './report.js';
 
@@ -99,12 +99,16 @@ async function main() {
     const registryFile = path.join(dir, 'registry.db');
     const registry = openSqliteRegistry(registryFile);
     const apiKey = generateSecret();
-    const partner = registry.createPartner(
+    const partner = await registry.createPartner(
       { name: 'Bench', country: 'DE', kind: 'both' },
       hashSecret(apiKey),
     );
-    const pilot = registry.createPilot({ name: 'bench', memberIds: [partner.id] });
-    const device = registry.createDevice(pilot.id, { name: 'bench-device' }, hashSecret(generateSecret()));
+    const pilot = await registry.createPilot({ name: 'bench', memberIds: [partner.id] });
+    const device = await registry.createDevice(
+      pilot.id,
+      { name: 'bench-device' },
+      hashSecret(generateSecret()),
+    );
     registry.close();
 
     // One day of readings, written as ingest writes them.

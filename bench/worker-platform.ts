@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { ALL_SECTIONS, loadConfig, type PlatformConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
-import { openSqliteRegistry } from '../core/registry/sqlite.js';
+import { openSqliteRegistry } from '../core/registry/sqlite/index.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { childParams, stopOnParent, tell } from './procs.js';
 

@@ -19,7 +19,7 @@
  */
 import type { AuthenticateError, Client, ConnectPacket } from 'aedes';
 import type { Logger } from '../core/log.js';
-import type { DeviceAuthStore } from '../core/registry/types.js';
+import type { DeviceLookup } from '../core/registry/types.js';
 import { hashSecret, secretMatches } from '../core/secrets.js';
 import { SERVICE_USERNAMES } from '../core/topics.js';
 import type { Identity } from './acl.js';
@@ -34,7 +34,7 @@ const MAX_USERNAME_LENGTH = 128;
 export const ANONYMOUS_CLIENT_ID_PREFIX = 'anon-';
 
 export interface AuthDeps {
-  registry: Pick<DeviceAuthStore, 'getDeviceCredential'>;
+  registry: Pick<DeviceLookup, 'getDeviceCredential'>;
   serviceSecret: string;
   allowAnonymous: boolean;
   metrics: BrokerMetrics;
@@ -64,23 +64,62 @@ export function createAuthenticator(deps: AuthDeps) {
     done(err, null);
   }
 
-  function fromRegistry(deviceId: string): CachedCredential | undefined {
-    const row = deps.registry.getDeviceCredential(deviceId);
-    return row ? { pilotId: row.pilotId, secretHash: row.secretHash } : undefined;
-  }
-
-  /** The credential the presented secret matches, or undefined. */
-  function verify(deviceId: string, secret: string): CachedCredential | undefined {
+  /**
+   * The credential the presented secret matches, or undefined: synchronously from the cache when it
+   * matches, otherwise a promise. A miss or a mismatch asks the registry: the secret may have been
+   * rotated a moment ago (before the revocation poller evicted the entry).
+   */
+  function verify(
+    deviceId: string,
+    secret: string,
+  ): CachedCredential | Promise<CachedCredential | undefined> {
     const cached = cache.get(deviceId);
     if (cached && secretMatches(secret, cached.secretHash)) return cached;
-    // A miss, or a cached digest that does not match: the secret may have been rotated a moment ago
-    // (before the revocation poller evicted the entry), so ask the registry.
-    const current = fromRegistry(deviceId);
-    if (!current) {
-      cache.delete(deviceId);
-      return undefined;
-    }
-    return secretMatches(secret, current.secretHash) ? current : undefined;
+    return deps.registry.getDeviceCredential(deviceId).then((row) => {
+      if (!row) {
+        cache.delete(deviceId);
+        return undefined;
+      }
+      return secretMatches(secret, row.secretHash)
+        ? { pilotId: row.pilotId, secretHash: row.secretHash }
+        : undefined;
+    });
+  }
+
+  function admitDevice(
+    client: Client,
+    deviceId: string,
+    sentId: string,
+    credential: CachedCredential | undefined,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ) {
+    if (!credential) return refuse(done, CONNACK.badCredentials, 'bad_credentials');
+    // Any client id; the session is the device's own (client-ids.ts). Set before aedes registers
+    // the client (takeover [MQTT-3.1.4-2]) and reads or cleans its session, all keyed by client.id.
+    setSessionId(client, deviceSessionId(deviceId, sentId, client.id));
+    cache.set(deviceId, credential);
+    const identity = {
+      kind: 'device' as const,
+      deviceId,
+      pilotId: credential.pilotId,
+      secretHash: credential.secretHash,
+      revoked: false,
+    };
+    identities.set(client, identity);
+    deps.onDeviceAuthenticated(client, identity);
+    done(null, true);
+  }
+
+  /** The registry is unusable (disk, lock): "server unavailable" lets the device retry later. */
+  function unavailable(
+    err: unknown,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ) {
+    deps.logger.error({ err }, 'registry lookup failed during CONNECT');
+    const e = new Error('registry unavailable') as AuthenticateError;
+    // biome-ignore lint/suspicious/noExplicitAny: see refuse()
+    e.returnCode = 3 as any;
+    done(e, null);
   }
 
   return {
@@ -131,32 +170,17 @@ export function createAuthenticator(deps: AuthDeps) {
 
       if (username.length > MAX_USERNAME_LENGTH)
         return refuse(done, CONNACK.badCredentials, 'bad_credentials');
-      let credential: CachedCredential | undefined;
+      let verified: ReturnType<typeof verify>;
       try {
-        credential = verify(username, secret);
+        verified = verify(username, secret);
       } catch (err) {
-        // The registry is unusable (disk, lock): "server unavailable" lets the device retry later.
-        deps.logger.error({ err }, 'registry lookup failed during CONNECT');
-        const e = new Error('registry unavailable') as AuthenticateError;
-        // biome-ignore lint/suspicious/noExplicitAny: see refuse()
-        e.returnCode = 3 as any;
-        return done(e, null);
+        return unavailable(err, done);
       }
-      if (!credential) return refuse(done, CONNACK.badCredentials, 'bad_credentials');
-      // Any client id; the session is the device's own (client-ids.ts). Set before aedes registers
-      // the client (takeover [MQTT-3.1.4-2]) and reads or cleans its session, all keyed by client.id.
-      setSessionId(client, deviceSessionId(username, sentId, client.id));
-      cache.set(username, credential);
-      const identity = {
-        kind: 'device' as const,
-        deviceId: username,
-        pilotId: credential.pilotId,
-        secretHash: credential.secretHash,
-        revoked: false,
-      };
-      identities.set(client, identity);
-      deps.onDeviceAuthenticated(client, identity);
-      done(null, true);
+      if (!(verified instanceof Promise)) return admitDevice(client, username, sentId, verified, done);
+      verified.then(
+        (credential) => admitDevice(client, username, sentId, credential, done),
+        (err) => unavailable(err, done),
+      );
     },
   };
 }

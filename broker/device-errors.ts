@@ -39,7 +39,7 @@ export class DeviceErrorBuffer {
     });
   }
 
-  flush(): void {
+  async flush(): Promise<void> {
     const at = this.now();
     for (const [deviceId, n] of this.suppressed) {
       this.pending.push({
@@ -55,7 +55,7 @@ export class DeviceErrorBuffer {
     const batch = this.pending;
     this.pending = [];
     try {
-      this.log.recordDeviceErrors(batch);
+      await this.log.recordDeviceErrors(batch);
     } catch (err) {
       // The registry may be busy (another process holds the write lock past busy_timeout); device
       // errors are diagnostics, so they are dropped with a log line rather than retried forever.

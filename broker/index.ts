@@ -8,15 +8,22 @@ import type { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { Aedes, type AuthorizeSubscribeHandler } from 'aedes';
 import { Registry } from 'prom-client';
-import type { BrokerConfig, CommonConfig, IngestConfig, MqttConfig } from '../core/config.js';
+import type { BrokerConfig, CommonConfig, JournalConfig, MqttConfig } from '../core/config.js';
+import { openDataDirJournal } from '../core/journal/sqlite.js';
+import type { JournalAppender } from '../core/journal/types.js';
 import { type Logger, silentLogger } from '../core/log.js';
-import type { DeviceAuthStore, DeviceErrorLog } from '../core/registry/types.js';
-import { openTelemetrySpool, spoolFile } from '../core/telemetry-spool.js';
+import type {
+  CredentialChangeLog,
+  DeviceErrorLog,
+  DeviceLookup,
+  PresenceStore,
+} from '../core/registry/types.js';
 import { SPOOL_STATE_TOPIC } from '../core/topics.js';
 import { mayReceive, maySubscribe, topicLevels } from './acl.js';
 import { createAuthenticator } from './auth.js';
 import { createConnectThrottle } from './connect-throttle.js';
 import { DeviceErrorBuffer } from './device-errors.js';
+import { createGroupCommit } from './group-commit.js';
 import { withKeepaliveCap } from './keepalive.js';
 import { createDeviceThrottle } from './limits.js';
 import { createBrokerMetrics } from './metrics.js';
@@ -26,10 +33,17 @@ import { PresenceTracker } from './presence.js';
 import { createAuthorizePublish } from './publish.js';
 import { createRetainedQuota, type RetainedSource } from './retained-quota.js';
 import { DeviceSessions, startRevocationPoller } from './revocation.js';
-import { createSpoolAppender } from './spool-appender.js';
+
+/** The registry facets the broker uses. */
+export type BrokerRegistry = Pick<DeviceLookup, 'getDeviceCredential'> &
+  CredentialChangeLog &
+  PresenceStore &
+  DeviceErrorLog;
 
 export interface BrokerDeps {
-  registry: DeviceAuthStore & DeviceErrorLog;
+  registry: BrokerRegistry;
+  /** Where accepted telemetry goes before its PUBACK; default the SQLite journal in DATA_DIR (closed by the broker). */
+  journal?: JournalAppender;
   logger?: Logger;
   /** Password of the `svc:ingest` and `svc:api` logins (core/secrets.ts loadOrCreateServiceSecret). */
   serviceSecret: string;
@@ -45,7 +59,7 @@ export interface BrokerDeps {
 export interface RunningBroker {
   address: { host: string; port: number; url: string };
   aedes: Aedes;
-  /** True while PUBACKs of telemetry are held because the spool is full (spool-appender.ts). */
+  /** True while PUBACKs of telemetry are held because the journal is full (group-commit.ts). */
   telemetryHeld(): boolean;
   close(): Promise<void>;
 }
@@ -60,16 +74,17 @@ export async function startBroker(
     common: CommonConfig;
     mqtt: MqttConfig;
     broker: BrokerConfig;
-    ingest: Pick<IngestConfig, 'spoolMaxMessages'>;
+    journal: JournalConfig;
   },
   deps: BrokerDeps,
 ): Promise<RunningBroker> {
   const logger = deps.logger ?? silentLogger();
   const now = deps.now ?? Date.now;
-  const spool = openTelemetrySpool(spoolFile(config.common.dataDir));
+  const ownJournal = deps.journal ? undefined : openDataDirJournal(config.common.dataDir);
+  const journal = (deps.journal ?? ownJournal) as JournalAppender;
   let announceSpoolState = (_full: boolean) => {};
-  const appender = createSpoolAppender(spool, {
-    maxMessages: config.ingest.spoolMaxMessages,
+  const appender = createGroupCommit(journal, {
+    maxMessages: config.journal.maxMessages,
     logger,
     onHeldChange: (full) => announceSpoolState(full),
   });
@@ -78,8 +93,8 @@ export async function startBroker(
   try {
     store = await openBrokerPersistence(config.broker.persistence, config.common.dataDir);
   } catch (err) {
-    appender.close();
-    spool.close();
+    await appender.close();
+    await ownJournal?.close();
     throw err;
   }
 
@@ -144,7 +159,7 @@ export async function startBroker(
     authenticate: connectThrottle.wrap(auth.authenticate),
     authorizePublish: createAuthorizePublish({
       broker: () => broker!,
-      appender,
+      journal: appender,
       identityOf: auth.identityOf,
       limits: config.broker,
       throttle,
@@ -183,7 +198,7 @@ export async function startBroker(
     );
   announceSpoolState(appender.held());
   // Presence from before a crash is stale: connected devices are marked online again as they reconnect.
-  deps.registry.markAllOffline();
+  await deps.registry.markAllOffline();
 
   // 'client' (registered) and 'clientDisconnect' (unregistered) pair up one to one in aedes
   // (aedes.js registerClient/unregisterClient), so the gauge and presence counts cannot drift.
@@ -208,7 +223,7 @@ export async function startBroker(
   // Persistence failures surface here; without a listener EventEmitter would throw.
   (aedes as EventEmitter).on('error', (err: Error) => logger.error({ err }, 'broker error'));
 
-  const revocation = startRevocationPoller({
+  const revocation = await startRevocationPoller({
     registry: deps.registry,
     sessions,
     invalidate: (ids) => auth.invalidate(ids),
@@ -220,8 +235,8 @@ export async function startBroker(
     intervalMs: deps.revocationPollMs ?? 250,
   });
   const flushTimer = setInterval(() => {
-    presence.flush();
-    errors.flush();
+    void presence.flush();
+    void errors.flush();
     throttle.prune();
   }, deps.flushMs ?? 1000);
   flushTimer.unref();
@@ -247,8 +262,8 @@ export async function startBroker(
     revocation.stop();
     clearInterval(flushTimer);
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
-    appender.close();
-    spool.close();
+    await appender.close();
+    await ownJournal?.close();
     await store.close();
     throw err;
   }
@@ -273,10 +288,10 @@ export async function startBroker(
         throttle.close(); // what it still holds was not acknowledged
         for (const socket of sockets) socket.destroy();
         await serverClosed;
-        appender.close();
-        spool.close();
-        presence.flush();
-        errors.flush();
+        await appender.close();
+        await ownJournal?.close();
+        await presence.flush();
+        await errors.flush();
         await store.close();
       })();
       return closing;

@@ -5,7 +5,7 @@
  * one per message.
  */
 import type { Logger } from '../core/log.js';
-import type { DeviceAuthStore } from '../core/registry/types.js';
+import type { PresenceStore } from '../core/registry/types.js';
 
 type PresenceUpdate = { deviceId: string; online: boolean; lastSeenAt: number };
 
@@ -14,7 +14,7 @@ export class PresenceTracker {
   private dirty = new Map<string, PresenceUpdate>();
 
   constructor(
-    private readonly store: Pick<DeviceAuthStore, 'recordPresence'>,
+    private readonly store: Pick<PresenceStore, 'recordPresence'>,
     private readonly logger: Logger,
   ) {}
 
@@ -44,12 +44,12 @@ export class PresenceTracker {
     return this.connections.has(deviceId);
   }
 
-  flush(): void {
+  async flush(): Promise<void> {
     if (this.dirty.size === 0) return;
     const batch = [...this.dirty.values()];
     this.dirty = new Map();
     try {
-      this.store.recordPresence(batch);
+      await this.store.recordPresence(batch);
     } catch (err) {
       // Keep the updates for the next flush unless newer ones arrived meanwhile.
       for (const u of batch) if (!this.dirty.has(u.deviceId)) this.dirty.set(u.deviceId, u);

@@ -52,16 +52,16 @@ import type { Logger } from '../core/log.js';
 import { parseIngestTopic, telemetryTopic } from '../core/topics.js';
 import { decidePublish, type Identity, SINK_TOPIC, topicLevels } from './acl.js';
 import type { DeviceErrorBuffer } from './device-errors.js';
+import type { GroupCommit } from './group-commit.js';
 import type { DeviceThrottle } from './limits.js';
 import type { BrokerMetrics, DropReason } from './metrics.js';
 import type { PresenceTracker } from './presence.js';
 import type { RetainedQuota } from './retained-quota.js';
-import type { SpoolAppender } from './spool-appender.js';
 
 export interface PublishDeps {
   broker: () => Aedes;
-  /** Commits accepted telemetry to the spool ingest drains. */
-  appender: Pick<SpoolAppender, 'append'>;
+  /** Appends accepted telemetry to the journal ingest drains. */
+  journal: Pick<GroupCommit, 'append'>;
   identityOf: (client: Client | null) => Identity | undefined;
   limits: Pick<BrokerConfig, 'maxPayloadBytes' | 'maxTopicLevels'>;
   throttle: Pick<DeviceThrottle, 'admit'>;
@@ -115,7 +115,7 @@ export function createAuthorizePublish(deps: PublishDeps): AuthorizePublishHandl
         // broker announced it (SPOOL_STATE_TOPIC), and holding its one shared connection would stall
         // the live streams on it too. Requests in flight at that moment go a little past the bound.
         const mayHold = deps.identityOf(client)?.kind === 'device';
-        await deps.appender.append(deviceId, receivedAt, payload, mayHold);
+        await deps.journal.append(deviceId, receivedAt, payload, mayHold);
         metrics.handedToIngest.inc();
       })
       .then(
@@ -123,7 +123,7 @@ export function createAuthorizePublish(deps: PublishDeps): AuthorizePublishHandl
         (err: Error) => {
           deps.logger.error(
             { err, deviceId },
-            'could not commit telemetry to the spool; refusing the message',
+            'could not append telemetry to the journal; refusing the message',
           );
           done(err);
         },

@@ -8,7 +8,7 @@
  */
 import type { Client } from 'aedes';
 import type { Logger } from '../core/log.js';
-import type { DeviceAuthStore } from '../core/registry/types.js';
+import type { CredentialChangeLog, DeviceLookup } from '../core/registry/types.js';
 import type { Identity } from './acl.js';
 
 type DeviceIdentity = Extract<Identity, { kind: 'device' }>;
@@ -41,7 +41,7 @@ export class DeviceSessions {
 }
 
 export interface RevocationDeps {
-  registry: Pick<DeviceAuthStore, 'credentialChangesSince' | 'getDeviceCredential'>;
+  registry: CredentialChangeLog & Pick<DeviceLookup, 'getDeviceCredential'>;
   sessions: DeviceSessions;
   invalidate: (deviceIds: string[]) => void;
   onRevoked: (client: Client, identity: DeviceIdentity) => void;
@@ -49,22 +49,24 @@ export interface RevocationDeps {
   intervalMs?: number;
 }
 
-export function startRevocationPoller(deps: RevocationDeps): { stop(): void; pollNow(): void } {
+export async function startRevocationPoller(
+  deps: RevocationDeps,
+): Promise<{ stop(): void; pollNow(): Promise<void> }> {
   // -1: the store answers with its head, so changes made before this broker started are not replayed.
-  let since = deps.registry.credentialChangesSince(-1).lastChange;
+  let since = (await deps.registry.credentialChangesSince(-1)).lastChange;
+  let polling: Promise<void> | undefined;
 
-  function poll() {
+  async function poll() {
     for (;;) {
-      const { lastChange, deviceIds } = deps.registry.credentialChangesSince(since);
+      const { lastChange, deviceIds } = await deps.registry.credentialChangesSince(since);
       const advanced = lastChange !== since;
       since = lastChange;
       if (deviceIds.length === 0 || !advanced) return;
       deps.invalidate(deviceIds);
       for (const deviceId of deviceIds) {
-        const live = deps.sessions.of(deviceId);
-        if (live.length === 0) continue;
-        const current = deps.registry.getDeviceCredential(deviceId);
-        for (const [client, identity] of live) {
+        if (deps.sessions.of(deviceId).length === 0) continue;
+        const current = await deps.registry.getDeviceCredential(deviceId);
+        for (const [client, identity] of deps.sessions.of(deviceId)) {
           if (current && current.secretHash === identity.secretHash) continue;
           identity.revoked = true;
           deps.onRevoked(client, identity);
@@ -74,12 +76,14 @@ export function startRevocationPoller(deps: RevocationDeps): { stop(): void; pol
     }
   }
 
-  function safePoll() {
-    try {
-      poll();
-    } catch (err) {
-      deps.logger.warn({ err }, 'credential change poll failed; retrying');
-    }
+  /** One poll at a time; a call during a poll waits for it. */
+  function safePoll(): Promise<void> {
+    polling ??= poll()
+      .catch((err) => deps.logger.warn({ err }, 'credential change poll failed; retrying'))
+      .finally(() => {
+        polling = undefined;
+      });
+    return polling;
   }
 
   const timer = setInterval(safePoll, deps.intervalMs ?? 250);

@@ -1,12 +1,11 @@
 /**
- * Turns spooled messages into a batch: parse, validate, route to the pilot, type-check, build points.
- * A batch owns a contiguous range of spool rows [fromSeq, toSeq]; those rows are deleted only when
- * every point of the batch is stored or refused for good.
+ * Turns journal entries into a batch: parse, validate, route to the pilot, type-check, build points.
+ * A batch's entries are acknowledged only when every point of the batch is stored or refused for good.
  */
-import type { TelemetrySchemaStore } from '../core/registry/types.js';
-import { parseTelemetryPayload, payloadPrefix } from '../core/telemetry.js';
-import type { SpooledMessage } from '../core/telemetry-spool.js';
-import type { KeyTypeChecker } from './key-types.js';
+import type { JournalEntry } from '../core/journal/types.js';
+import type { DeviceLookup } from '../core/registry/types.js';
+import { parseTelemetryPayload, payloadPrefix, type Reading } from '../core/telemetry.js';
+import type { KeyTypeChecker, KeyVerdict } from './key-types.js';
 import { type Point, toPoint } from './points.js';
 
 export interface DeviceErrorInput {
@@ -17,65 +16,100 @@ export interface DeviceErrorInput {
 }
 
 export interface Batch {
-  fromSeq: number;
-  toSeq: number;
+  /** The journal entries the batch holds, acknowledged together. */
+  ids: string[];
   points: Point[];
   errors: DeviceErrorInput[];
   /** When the batch's first message was read (for the flush interval). */
   startedAt: number;
-  messages: number;
 }
 
-export const newBatch = (fromSeq: number, now: number): Batch => ({
-  fromSeq,
-  toSeq: fromSeq,
-  points: [],
-  errors: [],
-  startedAt: now,
-  messages: 0,
-});
+export const newBatch = (now: number): Batch => ({ ids: [], points: [], errors: [], startedAt: now });
+
+type Converted = { points: Point[]; errors: DeviceErrorInput[] };
 
 /**
- * Converts one message. All-or-nothing for the batch: it may throw (the registry is unavailable),
- * in which case nothing of the message was added and the caller retries it later.
+ * Converts one message; synchronously when the pilot and key caches answer, else a promise. All or
+ * nothing: it may throw or reject (the registry is unavailable), and the caller retries it later.
  */
 export function convertMessage(
-  msg: SpooledMessage,
-  registry: TelemetrySchemaStore,
+  msg: JournalEntry,
+  registry: Pick<DeviceLookup, 'getDevicePilot'>,
   pilots: Map<string, string>,
   types: KeyTypeChecker,
-): { points: Point[]; errors: DeviceErrorInput[] } {
-  const points: Point[] = [];
-  const errors: DeviceErrorInput[] = [];
-  const error = (reason: string) =>
-    errors.push({
-      deviceId: msg.deviceId,
-      at: Date.now(),
-      reason,
-      payloadPrefix: payloadPrefix(msg.payload),
-    });
-
-  let pilotId = pilots.get(msg.deviceId);
-  if (pilotId === undefined) {
-    pilotId = registry.getDevicePilot(msg.deviceId);
-    if (pilotId === undefined) {
-      error('unknown device: it is not in the registry');
-      return { points, errors };
+): Converted | Promise<Converted> {
+  const pilotId = pilots.get(msg.deviceId);
+  if (pilotId !== undefined) return convertReadings(msg, pilotId, types);
+  return registry.getDevicePilot(msg.deviceId).then((found) => {
+    if (found === undefined) {
+      const out: Converted = { points: [], errors: [] };
+      out.errors.push(deviceError(msg, 'unknown device: it is not in the registry'));
+      return out;
     }
-    pilots.set(msg.deviceId, pilotId); // a device never changes pilot
-  }
-  const parsed = parseTelemetryPayload(msg.payload, msg.receivedAt);
-  for (const reason of parsed.errors) error(reason);
-  for (const reading of parsed.readings) {
-    const verdict = types.check(pilotId, msg.deviceId, reading);
-    if (verdict === undefined) {
-      points.push(toPoint(pilotId, msg.deviceId, reading));
-      continue;
-    }
-    if (verdict.kept) points.push(toPoint(pilotId, msg.deviceId, verdict.kept));
-    for (const reason of verdict.reasons) {
-      error(parsed.readings.length > 1 ? `reading at ts ${reading.ts}: ${reason}` : reason);
-    }
-  }
-  return { points, errors };
+    pilots.set(msg.deviceId, found); // a device never changes pilot
+    return convertReadings(msg, found, types);
+  });
 }
+
+function convertReadings(
+  msg: JournalEntry,
+  pilotId: string,
+  types: KeyTypeChecker,
+): Converted | Promise<Converted> {
+  const out: Converted = { points: [], errors: [] };
+  const parsed = parseTelemetryPayload(msg.payload, msg.receivedAt);
+  for (const reason of parsed.errors) out.errors.push(deviceError(msg, reason));
+  const { readings } = parsed;
+  for (let i = 0; i < readings.length; i++) {
+    const reading = readings[i] as Reading;
+    const verdict = types.check(pilotId, msg.deviceId, reading);
+    if (verdict instanceof Promise) return finishAsync(msg, pilotId, types, readings, i, verdict, out);
+    apply(out, msg, pilotId, readings, reading, verdict);
+  }
+  return out;
+}
+
+/** The rest of a message once a key check had to ask the registry (new keys, cold caches). */
+async function finishAsync(
+  msg: JournalEntry,
+  pilotId: string,
+  types: KeyTypeChecker,
+  readings: readonly Reading[],
+  from: number,
+  first: Promise<KeyVerdict | undefined>,
+  out: Converted,
+): Promise<Converted> {
+  apply(out, msg, pilotId, readings, readings[from] as Reading, await first);
+  for (let i = from + 1; i < readings.length; i++) {
+    const reading = readings[i] as Reading;
+    apply(out, msg, pilotId, readings, reading, await types.check(pilotId, msg.deviceId, reading));
+  }
+  return out;
+}
+
+function apply(
+  out: Converted,
+  msg: JournalEntry,
+  pilotId: string,
+  readings: readonly Reading[],
+  reading: Reading,
+  verdict: KeyVerdict | undefined,
+) {
+  if (verdict === undefined) {
+    out.points.push(toPoint(pilotId, msg.deviceId, reading));
+    return;
+  }
+  if (verdict.kept) out.points.push(toPoint(pilotId, msg.deviceId, verdict.kept));
+  for (const reason of verdict.reasons) {
+    out.errors.push(
+      deviceError(msg, readings.length > 1 ? `reading at ts ${reading.ts}: ${reason}` : reason),
+    );
+  }
+}
+
+const deviceError = (msg: JournalEntry, reason: string): DeviceErrorInput => ({
+  deviceId: msg.deviceId,
+  at: Date.now(),
+  reason,
+  payloadPrefix: payloadPrefix(msg.payload),
+});

@@ -7,14 +7,14 @@
 
 import type { Registry } from 'prom-client';
 import { type CommonConfig, type IngestConfig, keyLimitsOf, type MqttConfig } from '../core/config.js';
+import { openDataDirJournal } from '../core/journal/sqlite.js';
+import type { JournalConsumer } from '../core/journal/types.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import { startMetricsPublisher } from '../core/metrics-relay.js';
-import type { DeviceErrorLog, TelemetrySchemaStore } from '../core/registry/types.js';
-import { openTelemetrySpool, spoolFile } from '../core/telemetry-spool.js';
 import type { BackoffOptions } from './backoff.js';
 import { connectFanOut } from './broker-link.js';
 import { createIngestMetrics } from './metrics.js';
-import { Pipeline } from './pipeline.js';
+import { type IngestRegistry, Pipeline } from './pipeline.js';
 import type { PointWriter } from './writer.js';
 
 export {
@@ -32,7 +32,9 @@ export interface IngestStartConfig {
 }
 
 export interface IngestDeps {
-  registry: TelemetrySchemaStore & DeviceErrorLog;
+  registry: IngestRegistry;
+  /** What ingest drains; default the SQLite journal in DATA_DIR (closed by ingest). */
+  journal?: JournalConsumer;
   /** Where readings go: a PointWriter, or an InfluxDB connection of either API (its `writer`). */
   influx: PointWriter | { writer: PointWriter };
   logger?: Logger;
@@ -52,12 +54,12 @@ export interface IngestDeps {
 }
 
 export interface IngestStatus {
-  /** Messages committed to the spool and not yet stored (the backlog; see TelemetrySpool.count). */
+  /** Messages in the journal and not yet stored (the backlog; JournalConsumer.length). */
   spooled: number;
   writing: boolean;
-  /** Messages read from the spool since start. */
+  /** Messages read from the journal since start. */
   messagesReceived: number;
-  /** Spooled messages fully handled (stored or refused) since start, including a resumed backlog. */
+  /** Journal entries fully handled (stored or refused) since start, including a resumed backlog. */
   messagesDone: number;
   influxHealthy: boolean;
   lastError?: string;
@@ -67,14 +69,18 @@ export interface IngestStatus {
 
 export interface IngestHandle {
   close(): Promise<void>;
-  status(): IngestStatus;
+  status(): Promise<IngestStatus>;
 }
 
 export async function startIngest(config: IngestStartConfig, deps: IngestDeps): Promise<IngestHandle> {
   const logger = deps.logger ?? silentLogger();
-  const spool = openTelemetrySpool(spoolFile(config.common.dataDir));
+  const ownJournal = deps.journal ? undefined : openDataDirJournal(config.common.dataDir);
+  const journal = (deps.journal ?? ownJournal) as JournalConsumer;
   const writer = 'write' in deps.influx ? deps.influx : deps.influx.writer;
-  const status = (): IngestStatus => ({ spooled: spool.count(), ...pipeline.status() });
+  const status = async (): Promise<IngestStatus> => ({
+    spooled: await journal.length(),
+    ...pipeline.status(),
+  });
   const metrics = createIngestMetrics(deps.metrics, status);
   const fanOut = connectFanOut(
     {
@@ -92,9 +98,10 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
       keyLimits: keyLimitsOf(config.ingest),
       ...(deps.backoff ? { backoff: deps.backoff } : {}),
     },
-    { spool, registry: deps.registry, writer, logger, metrics, onStored: fanOut.publishStored },
+    { journal, registry: deps.registry, writer, logger, metrics, onStored: fanOut.publishStored },
   );
-  if (spool.count() > 0) logger.info({ spooled: spool.count() }, 'ingest: resuming the spooled backlog');
+  const backlog = await journal.length();
+  if (backlog > 0) logger.info({ spooled: backlog }, 'ingest: resuming the journal backlog');
   pipeline.start();
 
   const metricsRelay =
@@ -104,7 +111,7 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
 
   const connected = await fanOut.ready(deps.brokerWaitMs ?? 10_000);
   if (!connected) logger.warn('ingest: broker not reachable yet (live fan-out only); will keep trying');
-  else logger.info({ spooled: spool.count() }, 'ingest: draining the telemetry spool');
+  else logger.info({ spooled: await journal.length() }, 'ingest: draining the telemetry journal');
 
   let closed: Promise<void> | undefined;
   return {
@@ -114,7 +121,7 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
         metricsRelay?.stop();
         await pipeline.stop();
         await fanOut.close();
-        spool.close();
+        await ownJournal?.close();
       })();
       return closed;
     },

@@ -9,7 +9,7 @@
  * refuses its whole reading.
  */
 import { capReason, DEFAULT_KEY_LIMITS, type KeyLimits, perReadingReason } from '../core/key-limits.js';
-import type { TelemetrySchemaStore, ValueType } from '../core/registry/types.js';
+import type { KeyTypeStore, ValueType } from '../core/registry/types.js';
 import type { Reading, TelemetryValue } from '../core/telemetry.js';
 import { keyTypeMismatch as mismatch, valueType as typeOf } from '../core/value-types.js';
 
@@ -28,18 +28,25 @@ export class KeyTypeChecker {
   private readonly devices = new Map<string, Set<string>>();
 
   constructor(
-    private readonly store: TelemetrySchemaStore,
+    private readonly store: KeyTypeStore,
     private readonly limits: KeyLimits = DEFAULT_KEY_LIMITS,
   ) {}
 
   /**
    * Checks a reading's keys against the caps and its values against the pilot's key types, claiming
-   * new keys for the device. Undefined: store the reading as it is. Known keys are checked before
-   * new ones are claimed, so a reading refused for a type claims nothing.
+   * new keys for the device. Undefined: store the reading as it is. Synchronous when the caches
+   * answer; a promise when the registry must be asked (a cold cache, a new key). Known keys are
+   * checked before new ones are claimed, so a reading refused for a type claims nothing.
    */
-  check(pilotId: string, deviceId: string, reading: Reading): KeyVerdict | undefined {
-    const known = this.pilotKeys(pilotId);
-    const mine = this.deviceKeys(deviceId);
+  check(
+    pilotId: string,
+    deviceId: string,
+    reading: Reading,
+  ): KeyVerdict | undefined | Promise<KeyVerdict | undefined> {
+    const known = this.pilots.get(pilotId);
+    const mine = this.devices.get(deviceId);
+    if (!known || !mine)
+      return this.load(pilotId, deviceId).then(() => this.check(pilotId, deviceId, reading));
     let count = 0;
     let unknown: Map<string, ValueType> | undefined;
     for (const key in reading.values) {
@@ -55,19 +62,20 @@ export class KeyTypeChecker {
     const reasons: string[] = [];
     const dropped = new Set<string>();
     if (count > this.limits.perReading) reasons.push(this.trim(reading, dropped));
-    if (unknown) {
-      const reason = this.claim(pilotId, deviceId, unknown, known, mine, dropped, reasons);
-      if (reason) return { kept: undefined, reasons: [reason] };
+    if (!unknown) return keep(reading, dropped, reasons);
+    return this.claim(pilotId, deviceId, unknown, known, mine, dropped, reasons).then((mismatchReason) =>
+      mismatchReason ? { kept: undefined, reasons: [mismatchReason] } : keep(reading, dropped, reasons),
+    );
+  }
+
+  /** Fills the caches of a pilot's key types and a device's keys from the registry. */
+  private async load(pilotId: string, deviceId: string): Promise<void> {
+    if (!this.pilots.has(pilotId)) this.pilots.set(pilotId, await this.store.getKeyTypes(pilotId));
+    if (!this.devices.has(deviceId)) {
+      const keys = new Set((await this.store.getDeviceKeys(deviceId)).keys.keys());
+      if (this.devices.size >= MAX_CACHED_DEVICES) this.devices.clear();
+      this.devices.set(deviceId, keys);
     }
-    if (reasons.length === 0) return undefined;
-    const values: Record<string, TelemetryValue> = {};
-    let left = 0;
-    for (const key in reading.values) {
-      if (dropped.has(key)) continue;
-      values[key] = reading.values[key] as TelemetryValue;
-      left++;
-    }
-    return { kept: left > 0 ? { ts: reading.ts, values } : undefined, reasons };
   }
 
   /** Drops the keys past the per-reading cap (they come last in the payload). */
@@ -78,7 +86,7 @@ export class KeyTypeChecker {
   }
 
   /** Claims new keys; returns a type mismatch (the reading is refused) or adds cap reasons. */
-  private claim(
+  private async claim(
     pilotId: string,
     deviceId: string,
     unknown: Map<string, ValueType>,
@@ -86,7 +94,7 @@ export class KeyTypeChecker {
     mine: Set<string>,
     dropped: Set<string>,
     reasons: string[],
-  ): string | undefined {
+  ): Promise<string | undefined> {
     const refused = { device: [] as string[], pilot: [] as string[] };
     // Full caps are known here without asking the registry (sets only grow).
     const fullDevice = mine.size >= this.limits.perDevice;
@@ -96,7 +104,7 @@ export class KeyTypeChecker {
       else if (!known.has(key) && known.size >= this.limits.perPilot) refused.pilot.push(key);
       else toClaim.set(key, got);
     }
-    const claimed = this.store.claimDeviceKeys(pilotId, deviceId, toClaim, this.limits);
+    const claimed = await this.store.claimDeviceKeys(pilotId, deviceId, toClaim, this.limits);
     let mismatchReason: string | undefined;
     for (const [key, got] of toClaim) {
       const cap = claimed.refused.get(key);
@@ -118,23 +126,17 @@ export class KeyTypeChecker {
     }
     return undefined;
   }
+}
 
-  private pilotKeys(pilotId: string): Map<string, ValueType> {
-    let known = this.pilots.get(pilotId);
-    if (!known) {
-      known = this.store.getKeyTypes(pilotId);
-      this.pilots.set(pilotId, known);
-    }
-    return known;
+/** The reading without the dropped keys, with the reasons; undefined when nothing was dropped. */
+function keep(reading: Reading, dropped: Set<string>, reasons: string[]): KeyVerdict | undefined {
+  if (reasons.length === 0) return undefined;
+  const values: Record<string, TelemetryValue> = {};
+  let left = 0;
+  for (const key in reading.values) {
+    if (dropped.has(key)) continue;
+    values[key] = reading.values[key] as TelemetryValue;
+    left++;
   }
-
-  private deviceKeys(deviceId: string): Set<string> {
-    let mine = this.devices.get(deviceId);
-    if (!mine) {
-      if (this.devices.size >= MAX_CACHED_DEVICES) this.devices.clear();
-      mine = new Set(this.store.getDeviceKeys(deviceId).keys.keys());
-      this.devices.set(deviceId, mine);
-    }
-    return mine;
-  }
+  return { kept: left > 0 ? { ts: reading.ts, values } : undefined, reasons };
 }

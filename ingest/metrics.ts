@@ -11,7 +11,7 @@ export interface IngestMetrics {
 
 export function createIngestMetrics(
   registry: Registry | undefined,
-  status: () => { spooled: number },
+  status: () => Promise<{ spooled: number }>,
 ): IngestMetrics {
   const registers = registry ? [registry] : [];
   return {
@@ -19,8 +19,8 @@ export function createIngestMetrics(
       name: 'ingest_spool_messages',
       help: 'Messages committed to the telemetry spool and not yet stored in InfluxDB (the backlog)',
       registers,
-      collect() {
-        this.set(status().spooled);
+      async collect() {
+        this.set((await status()).spooled);
       },
     }),
     influxHealthy: new Gauge({

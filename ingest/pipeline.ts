@@ -20,10 +20,10 @@
  * retrying and the loop stops reading, so the backlog waits on disk.
  */
 
+import type { JournalConsumer, JournalEntry } from '../core/journal/types.js';
 import type { KeyLimits } from '../core/key-limits.js';
 import type { Logger } from '../core/log.js';
-import type { DeviceErrorLog, TelemetrySchemaStore } from '../core/registry/types.js';
-import type { TelemetrySpool as Spool, SpooledMessage } from '../core/telemetry-spool.js';
+import type { DeviceErrorLog, DeviceLookup, KeyTypeStore } from '../core/registry/types.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from './backoff.js';
 import { type Batch, convertMessage, type DeviceErrorInput, newBatch } from './batch.js';
 import { KeyTypeChecker } from './key-types.js';
@@ -43,14 +43,19 @@ export interface PipelineOptions {
   readChunk?: number;
   /** How long to wait before looking for new rows once caught up; default `flushMs`. */
   pollMs?: number;
+  /** Entries another consumer left unacknowledged this long are taken over (a journal with consumers). */
+  reclaimIdleMs?: number;
   backoff?: BackoffOptions;
   /** Caps on keys per reading, device and pilot; default DEFAULT_KEY_LIMITS. */
   keyLimits?: KeyLimits;
 }
 
+/** The registry facets ingest uses. */
+export type IngestRegistry = Pick<DeviceLookup, 'getDevicePilot'> & KeyTypeStore & DeviceErrorLog;
+
 export interface PipelineDeps {
-  spool: Spool;
-  registry: TelemetrySchemaStore & DeviceErrorLog;
+  journal: JournalConsumer;
+  registry: IngestRegistry;
   writer: PointWriter;
   logger: Logger;
   metrics: IngestMetrics;
@@ -75,7 +80,7 @@ export class Pipeline {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly pilots = new Map<string, string>();
   private readonly types: KeyTypeChecker;
-  private cursor = 0;
+  private lastReclaim = Date.now();
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly faults: WriteFaults;
@@ -124,19 +129,16 @@ export class Pipeline {
   }
 
   private async run(): Promise<void> {
-    const { spool, registry, logger } = this.deps;
+    const { logger } = this.deps;
     const readChunk = this.opts.readChunk ?? 1000;
     let batch: Batch | undefined;
     let attempt = 0;
-    // Rows read but not yet handed to a batch (at most `readChunk`), next one at `next`. When the
-    // in-flight limit stops a chunk halfway, its rest waits here instead of being read again: with
-    // 100-reading messages 1000 rows are 20 batches, and re-reading them once per batch cost more CPU
-    // than converting it.
-    let rows: SpooledMessage[] = [];
+    // Entries read but not yet handed to a batch (at most `readChunk`), next one at `next`. When the
+    // in-flight limit stops a chunk halfway, its rest waits here instead of being read again.
+    let rows: JournalEntry[] = [];
     let next = 0;
-    // Rows asked for by the last query, and the readings per message seen so far in the chunk. Big
-    // messages (100 readings) in chunks of `readChunk` held megabytes of payloads across several
-    // batches' writes; a batch's worth keeps them young for the garbage collector.
+    // About one batch's worth per read, by the readings per message seen so far: big messages in
+    // chunks of `readChunk` kept megabytes of payloads alive across several batches' writes.
     let limit = readChunk;
     let chunkPoints = 0;
     let readingsPerMessage = 1;
@@ -154,19 +156,18 @@ export class Pipeline {
           next = 0;
           chunkPoints = 0;
           limit = Math.min(readChunk, Math.max(16, Math.ceil(this.opts.batchSize / readingsPerMessage)));
-          rows = spool.readAfter(this.cursor, limit);
+          rows = await this.readEntries(limit);
           readNow = true;
         }
         while (next < rows.length) {
-          const row = rows[next] as SpooledMessage;
-          const converted = convertMessage(row, registry, this.pilots, this.types);
-          batch ??= newBatch(row.seq, Date.now());
-          batch.toSeq = row.seq;
-          batch.messages++;
+          const row = rows[next] as JournalEntry;
+          const converting = convertMessage(row, this.deps.registry, this.pilots, this.types);
+          const converted = converting instanceof Promise ? await converting : converting;
+          batch ??= newBatch(Date.now());
+          batch.ids.push(row.id);
           for (const p of converted.points) batch.points.push(p);
           chunkPoints += converted.points.length;
           for (const e of converted.errors) batch.errors.push(e);
-          this.cursor = row.seq;
           this.messagesRead++;
           next++;
           if (batch.points.length >= this.opts.batchSize) {
@@ -177,10 +178,10 @@ export class Pipeline {
         }
         attempt = 0;
       } catch (err) {
-        // The spool or registry (SQLite) failed; the row at `next` (or the read) is retried after a pause.
+        // The journal or registry failed; the entry at `next` (or the read) is retried after a pause.
         failed = true;
-        this.lastError = `processing spooled messages: ${(err as Error).message}`;
-        logger.error({ err }, 'ingest: reading the spool or registry failed; retrying');
+        this.lastError = `processing journal entries: ${(err as Error).message}`;
+        logger.error({ err }, 'ingest: reading the journal or registry failed; retrying');
       }
       if (batch && Date.now() - batch.startedAt >= this.opts.flushMs) {
         this.dispatch(batch);
@@ -191,12 +192,23 @@ export class Pipeline {
         await sleep(backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF), this.abort.signal);
       else if (readNow && rows.length < limit && next >= rows.length) {
         // Caught up. With a partial batch, wait until it is due or the next poll, whichever is
-        // first (rows arriving meanwhile join it at the next read); otherwise wait for the next poll.
+        // first (entries arriving meanwhile join it at the next read); otherwise wait for the next poll.
         const poll = this.opts.pollMs ?? this.opts.flushMs;
         const due = batch ? batch.startedAt + this.opts.flushMs - Date.now() : poll;
         await this.waitFor(Math.min(due, poll));
       }
     }
+  }
+
+  /** New entries; now and then first those a dead consumer left behind (none with one consumer). */
+  private async readEntries(limit: number): Promise<JournalEntry[]> {
+    const idleMs = this.opts.reclaimIdleMs ?? RECLAIM_IDLE_MS;
+    if (Date.now() - this.lastReclaim >= idleMs / 2) {
+      this.lastReclaim = Date.now();
+      const reclaimed = await this.deps.journal.reclaim(limit, idleMs);
+      if (reclaimed.length > 0) return reclaimed;
+    }
+    return this.deps.journal.read(limit);
   }
 
   /** Sleeps up to `ms`; `stop()` wakes it. */
@@ -225,7 +237,7 @@ export class Pipeline {
   }
 
   private async complete(batch: Batch): Promise<void> {
-    const { spool, registry, metrics, logger } = this.deps;
+    const { journal, registry, metrics, logger } = this.deps;
     const refused = batch.points.length > 0 ? await this.store(batch.points) : [];
     if (refused === ABORTED) return; // stopping: the rows stay spooled for the next start
     const errors: DeviceErrorInput[] = [...batch.errors];
@@ -242,14 +254,14 @@ export class Pipeline {
     if (errors.length > 0) {
       metrics.readingsRefused.inc(errors.length);
       try {
-        registry.recordDeviceErrors(errors);
+        await registry.recordDeviceErrors(errors);
       } catch (err) {
         // Losing an error record must not hold back the batch's stored readings.
         logger.error({ err, count: errors.length }, 'ingest: could not record device errors');
       }
     }
-    spool.deleteRange(batch.fromSeq, batch.toSeq);
-    this.messagesDone += batch.messages;
+    await journal.ack(batch.ids);
+    this.messagesDone += batch.ids.length;
     const stored = refusedPoints.size > 0 ? batch.points.filter((p) => !refusedPoints.has(p)) : batch.points;
     metrics.pointsStored.inc(stored.length);
     if (stored.length > 0) this.deps.onStored?.(stored);
@@ -297,4 +309,6 @@ export class Pipeline {
 }
 
 const ABORTED = Symbol('aborted');
+/** Default `reclaimIdleMs`: far longer than any write takes, so only a dead consumer's entries move. */
+const RECLAIM_IDLE_MS = 5 * 60_000;
 type Refused = { point: Point; reason: string };

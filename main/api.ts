@@ -13,18 +13,18 @@ import { openInflux } from '../core/influx/resolve.js';
 import { createLogger } from '../core/log.js';
 import { componentMetrics } from '../core/metrics-relay.js';
 import { preparePrivateDataDir } from '../core/private-files.js';
-import { openDataDirRegistry } from '../core/registry/sqlite.js';
+import { openDataDirRegistry } from '../core/registry/sqlite/index.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { runMain } from './run.js';
 
-await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest'], async (config) => {
+await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest', 'registry'], async (config) => {
   const logger = createLogger(config.common.logLevel, process.stderr as never);
   const dataDir = config.common.dataDir;
   preparePrivateDataDir(dataDir);
   return startWithCloseStack(logger, async (stack) => {
     const registry = stack.push(
       'registry',
-      openDataDirRegistry(dataDir, config.ingest.deviceErrorsKept),
+      openDataDirRegistry(dataDir, config.registry.deviceErrorsKept),
       (r) => r.close(),
     );
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);

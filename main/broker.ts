@@ -1,25 +1,24 @@
 /**
- * `npm run broker`: the MQTT broker alone. Reads the common, mqtt, broker and ingest (for the spool
- * bound) variables, opens the registry and the telemetry spool in DATA_DIR (shared with the API and
- * ingest, which may run as other processes), starts the broker and prints its URL. SIGINT/SIGTERM close it (see main/run.ts for the 5 s deadline).
+ * `npm run broker`: the MQTT broker alone, on the registry and telemetry journal of DATA_DIR (shared
+ * with the API and ingest, which may be other processes). Prints its URL; SIGINT/SIGTERM close it.
  */
 import { startBroker } from '../broker/index.js';
 import { startWithCloseStack } from '../core/close-stack.js';
 import { createLogger } from '../core/log.js';
 import { componentMetrics, startMetricsPublisher } from '../core/metrics-relay.js';
 import { preparePrivateDataDir } from '../core/private-files.js';
-import { openDataDirRegistry } from '../core/registry/sqlite.js';
+import { openDataDirRegistry } from '../core/registry/sqlite/index.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { runMain } from './run.js';
 
-await runMain(['common', 'mqtt', 'broker', 'ingest'], async (config) => {
+await runMain(['common', 'mqtt', 'broker', 'journal', 'registry'], async (config) => {
   const logger = createLogger(config.common.logLevel, process.stderr as never);
   const dataDir = config.common.dataDir;
   preparePrivateDataDir(dataDir);
   return startWithCloseStack(logger, async (stack) => {
     const registry = stack.push(
       'registry',
-      openDataDirRegistry(dataDir, config.ingest.deviceErrorsKept),
+      openDataDirRegistry(dataDir, config.registry.deviceErrorsKept),
       (r) => r.close(),
     );
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);

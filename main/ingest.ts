@@ -1,30 +1,27 @@
 /**
- * `npm run ingest`: the ingest worker alone. Reads the common, mqtt, influx and ingest variables,
- * opens the registry in DATA_DIR (shared with the broker and API, which may be other processes),
- * uses INFLUX_URL or the managed influxd, drains the telemetry spool the broker fills in DATA_DIR/ingest
- * and publishes live readings and metrics through the broker at MQTT_HOST:MQTT_PORT.
- * A bad variable: one message on stderr, exit 2 (main/run.ts). SIGINT/SIGTERM: clean stop; SIGKILL
- * at any moment loses nothing (the spool in DATA_DIR/ingest is resumed at the next start).
+ * `npm run ingest`: the ingest worker alone. Drains the telemetry journal the broker fills in DATA_DIR
+ * into INFLUX_URL or the managed influxd, and publishes stored readings and metrics through the broker
+ * at MQTT_HOST:MQTT_PORT. SIGKILL at any moment loses nothing: the journal is resumed at the next start.
  */
 import { startWithCloseStack } from '../core/close-stack.js';
 import { openInflux } from '../core/influx/resolve.js';
+import { journalFile } from '../core/journal/sqlite.js';
 import { createLogger } from '../core/log.js';
 import { componentMetrics } from '../core/metrics-relay.js';
 import { preparePrivateDataDir } from '../core/private-files.js';
-import { openDataDirRegistry } from '../core/registry/sqlite.js';
+import { openDataDirRegistry } from '../core/registry/sqlite/index.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
-import { spoolFile } from '../core/telemetry-spool.js';
 import { startIngest } from '../ingest/index.js';
 import { runMain } from './run.js';
 
-await runMain(['common', 'mqtt', 'influx', 'ingest'], async (config) => {
+await runMain(['common', 'mqtt', 'influx', 'ingest', 'registry'], async (config) => {
   const logger = createLogger(config.common.logLevel, process.stderr as never);
   const dataDir = config.common.dataDir;
   preparePrivateDataDir(dataDir);
   return startWithCloseStack(logger, async (stack) => {
     const registry = stack.push(
       'registry',
-      openDataDirRegistry(dataDir, config.ingest.deviceErrorsKept),
+      openDataDirRegistry(dataDir, config.registry.deviceErrorsKept),
       (r) => r.close(),
     );
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
@@ -41,10 +38,10 @@ await runMain(['common', 'mqtt', 'influx', 'ingest'], async (config) => {
       }),
       (i) => i.close(),
     );
-    const s = ingest.status();
+    const s = await ingest.status();
     process.stdout.write(
-      `ingest running: ${spoolFile(dataDir)} -> ${influx.connection.url} ` +
-        `(${influx.connection.describe}); ${s.spooled} messages spooled; ` +
+      `ingest running: ${journalFile(dataDir)} -> ${influx.connection.url} ` +
+        `(${influx.connection.describe}); ${s.spooled} messages in the journal; ` +
         `live readings via mqtt://${config.mqtt.host}:${config.mqtt.port}\n`,
     );
     return {};

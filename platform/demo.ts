@@ -37,21 +37,25 @@ function readState(file: string): DemoState | undefined {
 }
 
 /** Creates what is missing of the demo and returns its state (with SIM_DEVICES devices at least). */
-export function provisionDemo(registry: RegistryStore, dataDir: string, deviceCount: number): DemoState {
+export async function provisionDemo(
+  registry: RegistryStore,
+  dataDir: string,
+  deviceCount: number,
+): Promise<DemoState> {
   const dir = path.join(dataDir, 'demo');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, 'demo.json');
   let state = readState(file);
 
   // A registry reset (new DATA_DIR/registry.db) invalidates the saved demo: start over.
-  if (state && !registry.getPilotForPartner(state.pilotId, state.partnerId)) state = undefined;
+  if (state && !(await registry.getPilotForPartner(state.pilotId, state.partnerId))) state = undefined;
   if (!state) {
     const apiKey = generateSecret();
-    const partner = registry.createPartner(
+    const partner = await registry.createPartner(
       { name: 'Demo partner', country: 'DE', kind: 'both' },
       hashSecret(apiKey),
     );
-    const pilot = registry.createPilot({
+    const pilot = await registry.createPilot({
       name: 'Demo pilot',
       description: 'Simulated devices started by the quick start',
       memberIds: [partner.id],
@@ -59,11 +63,12 @@ export function provisionDemo(registry: RegistryStore, dataDir: string, deviceCo
     state = { partnerId: partner.id, apiKey, pilotId: pilot.id, devices: [] };
   }
   // Devices deleted through the API stay deleted; new ones top the fleet up to the requested size.
-  state.devices = state.devices.filter((d) => registry.getDeviceCredential(d.deviceId) !== undefined);
+  const live = await Promise.all(state.devices.map((d) => registry.getDeviceCredential(d.deviceId)));
+  state.devices = state.devices.filter((_, i) => live[i] !== undefined);
   while (state.devices.length < deviceCount) {
     const profile = DEFAULT_PROFILES[state.devices.length % DEFAULT_PROFILES.length]!;
     const password = generateSecret();
-    const device = registry.createDevice(
+    const device = await registry.createDevice(
       state.pilotId,
       {
         name: `demo ${profile} ${state.devices.length + 1}`,
@@ -86,7 +91,7 @@ export async function startDemoFleet(options: {
   mqttUrl: string;
   logger: Logger;
 }): Promise<DemoFleet> {
-  const state = provisionDemo(options.registry, options.dataDir, options.devices);
+  const state = await provisionDemo(options.registry, options.dataDir, options.devices);
   const credentials: DeviceCredentials[] = state.devices.slice(0, options.devices).map((d) => ({
     deviceId: d.deviceId,
     username: d.deviceId,

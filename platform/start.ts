@@ -14,7 +14,7 @@ import { openInflux } from '../core/influx/resolve.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { preparePrivateDataDir } from '../core/private-files.js';
 import { ReadinessProblem } from '../core/readiness.js';
-import { openDataDirRegistry } from '../core/registry/sqlite.js';
+import { openDataDirRegistry } from '../core/registry/sqlite/index.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import { startIngest } from '../ingest/index.js';
 import { type DemoFleet, startDemoFleet } from './demo.js';
@@ -45,7 +45,7 @@ export async function startPlatform(
     const influx = stack.push('influxdb', await openInflux(config.influx, dataDir, logger), (i) => i.close());
     const registry = stack.push(
       'registry',
-      openDataDirRegistry(dataDir, config.ingest.deviceErrorsKept),
+      openDataDirRegistry(dataDir, config.registry.deviceErrorsKept),
       (r) => r.close(),
     );
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
@@ -90,7 +90,7 @@ export async function startPlatform(
           {
             name: 'ingest',
             check: async () => {
-              const status = ingest.status();
+              const status = await ingest.status();
               // The reason without addresses: /readyz is public. The log has the full error.
               if (!status.influxHealthy)
                 throw new ReadinessProblem(

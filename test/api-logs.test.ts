@@ -49,7 +49,7 @@ it('logs no admin key, API key or device password', async () => {
   expect(bad.status).toBe(400);
   expect(bad.raw).not.toContain(device.credentials.password);
   // A 500: the cause is logged, with the key still absent.
-  api.registry.close();
+  await api.registry.close();
   expect((await call(api.app, 'GET', '/v1/partners/me', b.apiKey)).status).toBe(500);
 
   const log = api.logs.join('');

@@ -6,8 +6,8 @@ import {
   connect,
   createTestRegistry,
   deviceOptions,
+  journalRows,
   serviceOptions,
-  spoolRows,
   startTestBroker,
   subackCodes,
   type TestRegistry,
@@ -25,7 +25,7 @@ async function dropped(reason: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(reg, { persistence: 'level' });
 });
 afterAll(async () => {
@@ -34,11 +34,11 @@ afterAll(async () => {
 });
 
 /** What the broker committed to the telemetry spool for this device (what ingest will drain). */
-const fromDevice = (deviceId: string) => spoolRows(reg.dir).filter((m) => m.deviceId === deviceId);
+const fromDevice = (deviceId: string) => journalRows(reg.dir).filter((m) => m.deviceId === deviceId);
 
 describe('device telemetry', () => {
   it('is in the spool before the PUBACK, payload untouched, stamped with the receive time', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     const payload = Buffer.from(
       '{"ts": 1732240000000, "values": {"temperature": 21.5}} \u00e9\u0000',
@@ -62,7 +62,7 @@ describe('device telemetry', () => {
   });
 
   it('treats ThingsBoard v1/devices/me/telemetry as the device’s own telemetry topic', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     // The device sees its message on its canonical topic, as if it had published there.
     const own: string[] = [];
@@ -76,7 +76,7 @@ describe('device telemetry', () => {
   });
 
   it('commits every message of concurrent devices before acknowledging it', async () => {
-    const devices = Array.from({ length: 10 }, () => reg.addDevice());
+    const devices = await Promise.all(Array.from({ length: 10 }, () => reg.addDevice()));
     const clients = await Promise.all(devices.map((d) => connect(broker.address.url, deviceOptions(d))));
     await Promise.all(
       clients.map((c, i) =>
@@ -98,8 +98,8 @@ describe('device telemetry', () => {
 
 describe('refused publishes', () => {
   it('are acknowledged, dropped, counted and recorded as device errors; the connection stays up', async () => {
-    const device = reg.addDevice();
-    const other = reg.addDevice();
+    const device = await reg.addDevice();
+    const other = await reg.addDevice();
     const otherClient = await connect(broker.address.url, deviceOptions(other));
     const otherGot: string[] = [];
     otherClient.on('message', (topic) => otherGot.push(topic));
@@ -123,8 +123,8 @@ describe('refused publishes', () => {
     expect(otherGot).toEqual([]);
     expect((await dropped('forbidden_topic')) - forbiddenBefore).toBe(targets.length);
 
-    const errors = await waitFor(() => {
-      const page = reg.registry.listDeviceErrors(device.id, { limit: 10 });
+    const errors = await waitFor(async () => {
+      const page = await reg.registry.listDeviceErrors(device.id, { limit: 10 });
       return page.items.length === targets.length ? page.items : undefined;
     }, 3000);
     expect(errors.map((e) => e.payloadPrefix).sort()).toEqual(targets.map((t) => `bad to ${t}`).sort());
@@ -136,7 +136,7 @@ describe('refused publishes', () => {
 
 describe('subscriptions', () => {
   it('a device subscribes only under its own devices/{id}/ (others get SUBACK 0x80)', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     const codes = await subackCodes(client, {
       [`devices/${device.id}/#`]: { qos: 1 },
@@ -152,8 +152,8 @@ describe('subscriptions', () => {
   });
 
   it('a refused filter in a persistent session does not queue other clients’ messages', async () => {
-    const spy = reg.addDevice();
-    const victim = reg.addDevice();
+    const spy = await reg.addDevice();
+    const victim = await reg.addDevice();
     const opts = deviceOptions(spy, { clean: false });
     let client = await connect(broker.address.url, opts);
     expect(
@@ -187,7 +187,7 @@ describe('subscriptions', () => {
 
 describe('services', () => {
   it('svc:api publishes HTTP telemetry to $platform/telemetry/...: spooled once, with its stamp', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const api = await connect(broker.address.url, serviceOptions('api', { clientId: 'api-http' }));
     const topic = `$platform/telemetry/${device.id}/1732240000123`;
     await api.publishAsync(topic, '{"via": "http"}', { qos: 1 });

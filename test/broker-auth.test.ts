@@ -19,7 +19,7 @@ let reg: TestRegistry;
 let broker: RunningBroker & { metrics: import('prom-client').Registry };
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(reg);
 });
 afterAll(async () => {
@@ -29,14 +29,14 @@ afterAll(async () => {
 
 describe('device authentication', () => {
   it('accepts a device with its id and secret', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     expect(client.connected).toBe(true);
     await client.endAsync();
   });
 
   it('refuses a wrong secret with CONNACK 4', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     expect(
       await connackCode(broker.address.url, deviceOptions({ id: device.id, secret: generateSecret() })),
     ).toBe(4);
@@ -48,20 +48,20 @@ describe('device authentication', () => {
   });
 
   it('refuses a deleted device, also after it was cached by a successful connect', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     expect(await connackCode(broker.address.url, deviceOptions(device))).toBe(0);
-    reg.registry.deleteDevice(device.id);
+    await reg.registry.deleteDevice(device.id);
     // The revocation poller evicts the cached credential within its 250 ms period.
     await new Promise((r) => setTimeout(r, 600));
     expect([4, 5]).toContain(await connackCode(broker.address.url, deviceOptions(device)));
   });
 
   it('refuses the old secret after a rotation and accepts the new one', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     expect(await connackCode(broker.address.url, deviceOptions(device))).toBe(0);
     const fresh = generateSecret();
     const { hashSecret } = await import('../core/secrets.js');
-    reg.registry.rotateDeviceSecret(device.id, hashSecret(fresh));
+    await reg.registry.rotateDeviceSecret(device.id, hashSecret(fresh));
     await new Promise((r) => setTimeout(r, 600));
     expect(await connackCode(broker.address.url, deviceOptions(device))).toBe(4);
     expect(await connackCode(broker.address.url, deviceOptions({ id: device.id, secret: fresh }))).toBe(0);
@@ -73,7 +73,7 @@ describe('device authentication', () => {
   });
 
   it('refuses an empty client id with clean session off with CONNACK 2 (MQTT-3.1.3-8)', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const creds = { username: device.id, password: device.secret };
     expect(await rawConnackCode(broker.address.url, { clientId: '', clean: false, ...creds })).toBe(2);
     // With clean session on, an empty id is fine: the broker assigns one.
@@ -81,8 +81,8 @@ describe('device authentication', () => {
   });
 
   it('accepts any client id from an authenticated device (sessions: broker-client-ids.test.ts)', async () => {
-    const a = reg.addDevice();
-    const b = reg.addDevice();
+    const a = await reg.addDevice();
+    const b = await reg.addDevice();
     const ids = [
       a.id,
       b.id,
@@ -99,7 +99,7 @@ describe('device authentication', () => {
   });
 
   it('interleaves 500 connects with wrong and right secrets; each gets the right CONNACK', async () => {
-    const devices = Array.from({ length: 25 }, () => reg.addDevice());
+    const devices = await Promise.all(Array.from({ length: 25 }, () => reg.addDevice()));
     const attempts = Array.from({ length: 500 }, (_, i) => {
       const device = devices[i % devices.length]!;
       const right = i % 3 !== 0;
@@ -139,7 +139,7 @@ describe('anonymous access', () => {
   it('is possible only when enabled, in its own client id namespace and off device topics', async () => {
     const open = await startTestBroker(reg, { allowAnonymous: true });
     try {
-      const device = reg.addDevice();
+      const device = await reg.addDevice();
       expect(await connackCode(open.address.url, { clientId: 'anon-1' })).toBe(0);
       expect(await connackCode(open.address.url, { clientId: device.id })).toBe(2);
       const client = await connect(open.address.url, { clientId: 'anon-2' });

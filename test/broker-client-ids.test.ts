@@ -22,7 +22,7 @@ let broker: RunningBroker;
 const open: MqttClient[] = [];
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(reg, { persistence: 'level', allowAnonymous: true });
 });
 afterAll(async () => {
@@ -49,8 +49,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('client ids', () => {
   it('two devices with the same client id and clean session off: each gets only its own queued message', async () => {
-    const a = reg.addDevice();
-    const b = reg.addDevice();
+    const a = await reg.addDevice();
+    const b = await reg.addDevice();
     const shared = { clientId: 'sensor-1', clean: false };
     const a1 = await session(deviceOptions(a, shared));
     const b1 = await session(deviceOptions(b, shared));
@@ -84,8 +84,8 @@ describe('client ids', () => {
   });
 
   it("a device using another device's id as its client id touches neither that device nor its session", async () => {
-    const a = reg.addDevice();
-    const b = reg.addDevice();
+    const a = await reg.addDevice();
+    const b = await reg.addDevice();
     const bOwn = await session(deviceOptions(b, { clean: false })); // client id = b's device id
     await bOwn.client.subscribeAsync(`devices/${b.id}/commands`, { qos: 1 });
     const aAsB = await session(deviceOptions(a, { clientId: b.id, clean: false }));
@@ -97,7 +97,7 @@ describe('client ids', () => {
   });
 
   it('the same device with the same client id takes its own session over [MQTT-3.1.4-2]', async () => {
-    const a = reg.addDevice();
+    const a = await reg.addDevice();
     const first = await session(deviceOptions(a, { clientId: 'fridge-1', clean: false }));
     await first.client.subscribeAsync(`devices/${a.id}/commands`, { qos: 1 });
     const gone = closed(first.client);
@@ -109,7 +109,7 @@ describe('client ids', () => {
   });
 
   it("no device can take over a service's or an anonymous client's session", async () => {
-    const a = reg.addDevice();
+    const a = await reg.addDevice();
     const services = [
       await connect(broker.address.url, serviceOptions('ingest', { clientId: 'svc:ingest' })),
       await connect(broker.address.url, serviceOptions('api', { clientId: 'svc-api-1a2b3c' })),

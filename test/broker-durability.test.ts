@@ -12,8 +12,8 @@ import {
   connect,
   createTestRegistry,
   deviceOptions,
+  journalRows,
   SERVICE_SECRET,
-  spoolRows,
   startTestBroker,
   subackCodes,
   type TestRegistry,
@@ -27,15 +27,15 @@ afterEach(async () => {
 
 /** The `n` of every spooled message of this device, with its receive stamp. */
 const spooled = (reg: TestRegistry, deviceId: string) =>
-  spoolRows(reg.dir)
+  journalRows(reg.dir)
     .filter((r) => r.deviceId === deviceId)
     .map((r) => ({ receivedAt: r.receivedAt, n: (JSON.parse(r.payload.toString()) as { n: number }).n }));
 
 describe('durability across broker restarts', () => {
   it('keeps a persistent session’s queued QoS 1 messages, retained messages and spooled telemetry', async () => {
-    const reg = createTestRegistry();
+    const reg = await createTestRegistry();
     cleanups.push(() => reg.close());
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     let broker = await startTestBroker(reg, { persistence: 'level' });
     cleanups.push(() => broker.close());
 
@@ -88,9 +88,9 @@ describe('durability across broker restarts', () => {
   });
 
   it('loses no acknowledged message when the broker process is SIGKILLed right after the last PUBACK', async () => {
-    const reg = createTestRegistry();
+    const reg = await createTestRegistry();
     cleanups.push(() => reg.close());
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
 
     const child = await spawnBroker(reg);
     cleanups.push(() => void child.process.kill('SIGKILL'));

@@ -7,7 +7,7 @@ import {
   connect,
   createTestRegistry,
   deviceOptions,
-  spoolRows,
+  journalRows,
   startTestBroker,
   type TestRegistry,
 } from './helpers/broker.js';
@@ -21,11 +21,11 @@ afterEach(async () => {
 
 describe('before ingest runs', () => {
   it('stores telemetry accepted while no ingest ran once ingest starts, each reading once', async () => {
-    const reg: TestRegistry = createTestRegistry();
+    const reg: TestRegistry = await createTestRegistry();
     cleanups.push(() => reg.close());
     const broker = await startTestBroker(reg);
     cleanups.push(() => broker.close());
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     for (let i = 0; i < 20; i++) {
       await client.publishAsync(
@@ -35,29 +35,29 @@ describe('before ingest runs', () => {
       );
     }
     await client.endAsync();
-    expect(spoolRows(reg.dir)).toHaveLength(20);
+    expect(journalRows(reg.dir)).toHaveLength(20);
 
     const influx = await sharedInflux();
     const ingest = await startTestIngest(reg, broker.address.url, influx);
     cleanups.push(() => ingest.close());
     const stored = await waitUntil(async () => {
       const points = await pointsOf(influx, reg.pilotId);
-      return points.length >= 20 && ingest.status().spooled === 0 ? points : undefined;
+      return points.length >= 20 && (await ingest.status()).spooled === 0 ? points : undefined;
     });
     expect(stored?.map((p) => [p.time, p.n])).toEqual(Array.from({ length: 20 }, (_, i) => [1000 + i, i]));
-    expect(spoolRows(reg.dir)).toEqual([]);
+    expect(journalRows(reg.dir)).toEqual([]);
   });
 
   it('marks devices left online by a crash offline at start', async () => {
-    const reg = createTestRegistry();
+    const reg = await createTestRegistry();
     cleanups.push(() => reg.close());
-    const device = reg.addDevice();
-    reg.registry.recordPresence([{ deviceId: device.id, online: true, lastSeenAt: Date.now() }]);
-    const before = reg.registry.listDevices(reg.pilotId, { limit: 10 }).items[0]!;
+    const device = await reg.addDevice();
+    await reg.registry.recordPresence([{ deviceId: device.id, online: true, lastSeenAt: Date.now() }]);
+    const before = (await reg.registry.listDevices(reg.pilotId, { limit: 10 })).items[0]!;
     expect(before.status.online).toBe(true);
     const broker = await startTestBroker(reg);
     cleanups.push(() => broker.close());
-    const after = reg.registry.listDevices(reg.pilotId, { limit: 10 }).items[0]!;
+    const after = (await reg.registry.listDevices(reg.pilotId, { limit: 10 })).items[0]!;
     expect(after.status.online).toBe(false);
     expect(after.status.lastSeenAt).toBe(before.status.lastSeenAt);
   });

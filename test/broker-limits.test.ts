@@ -6,7 +6,7 @@ import {
   connect,
   createTestRegistry,
   deviceOptions,
-  spoolRows,
+  journalRows,
   startTestBroker,
   subackCodes,
   type TestRegistry,
@@ -17,7 +17,7 @@ let reg: TestRegistry;
 let broker: RunningBroker & { metrics: import('prom-client').Registry };
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(reg, {
     maxPayloadBytes: 1024,
     maxTopicLevels: 4,
@@ -31,8 +31,8 @@ afterAll(async () => {
 });
 
 /** What the broker accepted from this device: its rows in the telemetry spool. */
-const fromDevice = (id: string) => spoolRows(reg.dir).filter((m) => m.deviceId === id);
-const errorsOf = (id: string) => reg.registry.listDeviceErrors(id, { limit: 100 }).items;
+const fromDevice = (id: string) => journalRows(reg.dir).filter((m) => m.deviceId === id);
+const errorsOf = async (id: string) => (await reg.registry.listDeviceErrors(id, { limit: 100 })).items;
 async function counter(name: string): Promise<number> {
   return (await broker.metrics.getSingleMetric(name)!.get()).values[0]?.value ?? 0;
 }
@@ -43,7 +43,7 @@ async function dropped(reason: string): Promise<number> {
 
 describe('limits', () => {
   it('drops a payload over maxPayloadBytes, records it, and keeps the connection', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     const before = await dropped('payload_too_large');
     await client.publishAsync(`devices/${device.id}/telemetry`, Buffer.alloc(1025, 0x61), { qos: 1 });
@@ -52,7 +52,7 @@ describe('limits', () => {
     expect(fromDevice(device.id)[0]!.payload.length).toBe(1024);
     expect((await dropped('payload_too_large')) - before).toBe(1);
     const errors = await waitFor(
-      () => (errorsOf(device.id).length > 0 ? errorsOf(device.id) : undefined),
+      async () => ((await errorsOf(device.id)).length > 0 ? await errorsOf(device.id) : undefined),
       3000,
     );
     expect(errors[0]!.reason).toMatch(/1025 bytes exceeds the limit of 1024/);
@@ -61,7 +61,7 @@ describe('limits', () => {
   });
 
   it('drops topics deeper than maxTopicLevels and refuses such subscriptions', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     const before = await dropped('topic_too_deep');
     await client.publishAsync(`devices/${device.id}/a/b/c`, 'deep', { qos: 1 });
@@ -72,12 +72,15 @@ describe('limits', () => {
         [`devices/${device.id}/a/b`]: { qos: 1 },
       }),
     ).toEqual([128, 1]);
-    await waitFor(() => errorsOf(device.id).some((e) => e.reason.includes('more than 4 levels')), 3000);
+    await waitFor(
+      async () => (await errorsOf(device.id)).some((e) => e.reason.includes('more than 4 levels')),
+      3000,
+    );
     await client.endAsync();
   });
 
   it('holds publishes over the per-device rate (QoS 1 PUBACKs wait), drops none, notes it once', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     const throttledBefore = await counter('broker_messages_throttled_total');
     const secondsBefore = await counter('broker_throttled_seconds_total');
@@ -100,8 +103,8 @@ describe('limits', () => {
     );
     expect(await counter('broker_messages_throttled_total')).toBeGreaterThanOrEqual(throttledBefore + 35);
     expect(await counter('broker_throttled_seconds_total')).toBeGreaterThanOrEqual(secondsBefore + 1.5);
-    const notices = await waitFor(() => {
-      const found = errorsOf(device.id).filter((e) => e.reason.startsWith('slowed down'));
+    const notices = await waitFor(async () => {
+      const found = (await errorsOf(device.id)).filter((e) => e.reason.startsWith('slowed down'));
       return found.length > 0 ? found : undefined;
     }, 3000);
     expect(notices).toHaveLength(1); // at most once a minute, not per message
@@ -131,7 +134,7 @@ describe('limits', () => {
 
 describe('metrics', () => {
   it('exports connections, messages in and out, drops by reason and auth failures', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     // The device watches its own commands topic, so one message is forwarded (messages out).
     const commands = `devices/${device.id}/commands`;

@@ -17,13 +17,13 @@ let broker: RunningBroker;
 const presenceWrites: number[] = [];
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   // The real store, with its presence writes counted.
   const counted: RegistryStore = {
     ...reg.registry,
-    recordPresence(updates) {
+    async recordPresence(updates) {
       presenceWrites.push(updates.length);
-      reg.registry.recordPresence(updates);
+      await reg.registry.recordPresence(updates);
     },
   };
   broker = await startBroker(
@@ -31,7 +31,7 @@ beforeAll(async () => {
       common: { dataDir: reg.dir, logLevel: 'silent', serviceSecret: SERVICE_SECRET },
       mqtt: { host: '127.0.0.1', port: 0, publicUrl: undefined },
       broker: brokerConfig(),
-      ingest: { spoolMaxMessages: 1_000_000 },
+      journal: { maxMessages: 1_000_000 },
     },
     { registry: counted, serviceSecret: SERVICE_SECRET, flushMs: 200 },
   );
@@ -41,38 +41,40 @@ afterAll(async () => {
   reg?.close();
 });
 
-const statusOf = (deviceId: string) =>
-  reg.registry.listDevices(reg.pilotId, { limit: 1000 }).items.find((d) => d.id === deviceId)!.status;
+const statusOf = async (deviceId: string) =>
+  (await reg.registry.listDevices(reg.pilotId, { limit: 1000 })).items.find((d) => d.id === deviceId)!.status;
 
 describe('presence', () => {
   it('marks a device online on connect and offline on disconnect', async () => {
-    const device = reg.addDevice();
-    expect(statusOf(device.id)).toEqual({ online: false, lastSeenAt: null });
+    const device = await reg.addDevice();
+    expect(await statusOf(device.id)).toEqual({ online: false, lastSeenAt: null });
     const before = Date.now();
     const client = await connect(broker.address.url, deviceOptions(device));
-    const online = await waitFor(() => (statusOf(device.id).online ? statusOf(device.id) : undefined));
+    const online = await waitFor(async () =>
+      (await statusOf(device.id)).online ? await statusOf(device.id) : undefined,
+    );
     expect(online.lastSeenAt).toBeGreaterThanOrEqual(before);
     await client.endAsync();
-    await waitFor(() => !statusOf(device.id).online);
+    await waitFor(async () => !(await statusOf(device.id)).online);
   });
 
   it('stays online while a second connection of the device is up', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const a = await connect(broker.address.url, deviceOptions(device, { clientId: `${device.id}-a` }));
     const b = await connect(broker.address.url, deviceOptions(device, { clientId: `${device.id}-b` }));
-    await waitFor(() => statusOf(device.id).online);
+    await waitFor(async () => (await statusOf(device.id)).online);
     await a.endAsync();
     await new Promise((r) => setTimeout(r, 500));
-    expect(statusOf(device.id).online).toBe(true);
+    expect((await statusOf(device.id)).online).toBe(true);
     await b.endAsync();
-    await waitFor(() => !statusOf(device.id).online);
+    await waitFor(async () => !(await statusOf(device.id)).online);
   });
 
   it('moves lastSeenAt with publishes, in a few batched writes rather than one per message', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
-    await waitFor(() => statusOf(device.id).online);
-    const seenAtConnect = statusOf(device.id).lastSeenAt!;
+    await waitFor(async () => (await statusOf(device.id)).online);
+    const seenAtConnect = (await statusOf(device.id)).lastSeenAt!;
     const writesBefore = presenceWrites.length;
     await new Promise((r) => setTimeout(r, 20));
     for (let n = 0; n < 300; n++) {
@@ -80,7 +82,7 @@ describe('presence', () => {
         qos: n % 2 === 0 ? 0 : 1,
       });
     }
-    await waitFor(() => statusOf(device.id).lastSeenAt! > seenAtConnect);
+    await waitFor(async () => (await statusOf(device.id)).lastSeenAt! > seenAtConnect);
     await new Promise((r) => setTimeout(r, 300));
     const writes = presenceWrites.length - writesBefore;
     expect(writes).toBeGreaterThan(0);

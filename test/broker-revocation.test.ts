@@ -15,7 +15,7 @@ let reg: TestRegistry;
 let broker: RunningBroker & { metrics: import('prom-client').Registry };
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(reg);
 });
 afterAll(async () => {
@@ -37,8 +37,8 @@ async function dropDelay(client: import('mqtt').MqttClient, change: () => void):
 
 describe('revocation', () => {
   it('a rotation drops the live connection within 1 s; the new secret works, other devices stay', async () => {
-    const device = reg.addDevice();
-    const bystander = reg.addDevice();
+    const device = await reg.addDevice();
+    const bystander = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     const other = await connect(broker.address.url, deviceOptions(bystander));
     const fresh = generateSecret();
@@ -53,7 +53,7 @@ describe('revocation', () => {
   });
 
   it('a deletion drops the live connection within 1 s', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     const ms = await dropDelay(client, () => reg.registry.deleteDevice(device.id));
     console.log(`deletion -> connection dropped after ${ms.toFixed(0)} ms`);
@@ -61,10 +61,10 @@ describe('revocation', () => {
   });
 
   it('keeps a connection that already uses the new secret (reconnected before the poll saw the change)', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const old = await connect(broker.address.url, deviceOptions(device, { clientId: `${device.id}-old` }));
     const fresh = generateSecret();
-    reg.registry.rotateDeviceSecret(device.id, hashSecret(fresh));
+    await reg.registry.rotateDeviceSecret(device.id, hashSecret(fresh));
     const renewed = await connect(
       broker.address.url,
       deviceOptions({ id: device.id, secret: fresh }, { clientId: `${device.id}-new` }),

@@ -14,7 +14,7 @@ import {
   connect,
   createTestRegistry,
   deviceOptions,
-  spoolRows,
+  journalRows,
   startTestBroker,
   type TestRegistry,
   waitFor,
@@ -27,7 +27,7 @@ let quota: TestBroker;
 const clients: MqttClient[] = [];
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   brief = await startTestBroker(reg, { maxKeepaliveSeconds: 2 });
   quota = await startTestBroker(reg, {
     retainedMaxPerDevice: 3,
@@ -55,37 +55,39 @@ const whenClosed = (c: MqttClient) =>
       resolve(Date.now());
     });
   });
-const errorsOf = (id: string) => reg.registry.listDeviceErrors(id, { limit: 100 }).items.map((e) => e.reason);
-const onlineOf = (id: string) =>
-  reg.registry.listDevices(reg.pilotId, { limit: 1000 }).items.find((d) => d.id === id)?.status.online;
+const errorsOf = async (id: string) =>
+  (await reg.registry.listDeviceErrors(id, { limit: 100 })).items.map((e) => e.reason);
+const onlineOf = async (id: string) =>
+  (await reg.registry.listDevices(reg.pilotId, { limit: 1000 })).items.find((d) => d.id === id)?.status
+    .online;
 async function metric(b: TestBroker, name: string, reason?: string): Promise<number> {
   const m = await b.metrics.getSingleMetric(name)!.get();
   return m.values.find((v) => reason === undefined || v.labels.reason === reason)?.value ?? 0;
 }
 
 describe('keepalive', () => {
-  it('treats 0 and anything above the maximum as the maximum', () => {
+  it('treats 0 and anything above the maximum as the maximum', async () => {
     expect([0, 1, 2, 3, 65_535].map((k) => effectiveKeepalive(k, 2))).toEqual([2, 1, 2, 2, 2]);
   });
 
   it('drops a silent client with keepalive 0 or a huge keepalive after 1.5 x the maximum; a pinging one stays', async () => {
-    const [silent, huge, pinging] = [reg.addDevice(), reg.addDevice(), reg.addDevice()];
+    const [silent, huge, pinging] = [await reg.addDevice(), await reg.addDevice(), await reg.addDevice()];
     const start = Date.now();
     // mqtt.js sends no PINGREQ with keepalive 0, and one per 3600 s with 3600: both go silent.
     const a = await client(brief.address.url, silent, { keepalive: 0 });
     const b = await client(brief.address.url, huge, { keepalive: 3600 });
     const c = await client(brief.address.url, pinging, { keepalive: 2 });
-    await waitFor(() => onlineOf(silent.id) === true, 3000);
+    await waitFor(async () => (await onlineOf(silent.id)) === true, 3000);
     const [closedA, closedB] = await Promise.all([whenClosed(a), whenClosed(b)]);
     for (const at of [closedA, closedB]) {
       expect(at - start).toBeGreaterThanOrEqual(2900);
       expect(at - start).toBeLessThan(6000);
     }
     // The silent device no longer looks online; the pinging one is still connected after 5 s.
-    await waitFor(() => onlineOf(silent.id) === false, 3000);
+    await waitFor(async () => (await onlineOf(silent.id)) === false, 3000);
     await new Promise((r) => setTimeout(r, Math.max(0, start + 5000 - Date.now())));
     expect(c.connected).toBe(true);
-    expect(onlineOf(pinging.id)).toBe(true);
+    expect(await onlineOf(pinging.id)).toBe(true);
   });
 });
 
@@ -107,7 +109,7 @@ describe('retained messages', () => {
   }
 
   it('keeps at most N messages and B bytes per device; past that a device error; others unaffected', async () => {
-    const [attacker, other] = [reg.addDevice(), reg.addDevice()];
+    const [attacker, other] = [await reg.addDevice(), await reg.addDevice()];
     const c = await client(quota.address.url, attacker);
     const refusedBefore = await metric(quota, 'broker_messages_dropped_total', 'retained_quota');
     const state = (n: number) => `devices/${attacker.id}/state/${n}`;
@@ -126,8 +128,8 @@ describe('retained messages', () => {
       ]),
     );
     expect((await metric(quota, 'broker_messages_dropped_total', 'retained_quota')) - refusedBefore).toBe(2);
-    const reasons = await waitFor(() =>
-      errorsOf(attacker.id).length >= 2 ? errorsOf(attacker.id) : undefined,
+    const reasons = await waitFor(async () =>
+      (await errorsOf(attacker.id)).length >= 2 ? await errorsOf(attacker.id) : undefined,
     );
     expect(reasons).toHaveLength(2);
     for (const r of reasons) expect(r).toMatch(/retained message refused: .*MQTT_RETAINED_MAX_PER_DEVICE/);
@@ -138,20 +140,20 @@ describe('retained messages', () => {
     const o = await client(quota.address.url, other);
     for (let n = 0; n < 3; n++) await retain(o, `devices/${other.id}/state/${n}`, 300);
     expect((await retainedUnder(other, `devices/${other.id}/#`)).size).toBe(3);
-    expect(errorsOf(other.id)).toEqual([]);
+    expect(await errorsOf(other.id)).toEqual([]);
   });
 
   it('stores a retained reading but does not keep it as retained', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const c = await client(quota.address.url, device);
     const topic = `devices/${device.id}/telemetry`;
     await c.publishAsync(topic, JSON.stringify({ temperature: 21.5 }), { qos: 1, retain: true });
-    expect(spoolRows(reg.dir).filter((m) => m.deviceId === device.id)).toHaveLength(1);
+    expect(journalRows(reg.dir).filter((m) => m.deviceId === device.id)).toHaveLength(1);
     expect((await retainedUnder(device, topic)).size).toBe(0);
   });
 
   it('rebuilds the quota from the broker persistence after a restart', async () => {
-    const own = createTestRegistry();
+    const own = await createTestRegistry();
     try {
       const start = () =>
         startTestBroker(own, {
@@ -159,7 +161,7 @@ describe('retained messages', () => {
           retainedMaxPerDevice: 2,
           retainedMaxBytesPerDevice: 1000,
         });
-      const device = own.addDevice();
+      const device = await own.addDevice();
       let b = await start();
       let c = await connect(b.address.url, deviceOptions(device));
       await retain(c, `devices/${device.id}/a`, 10);
@@ -171,17 +173,17 @@ describe('retained messages', () => {
       await retain(c, `devices/${device.id}/c`, 10);
       await c.endAsync();
       await b.close();
-      expect(own.registry.listDeviceErrors(device.id, { limit: 10 }).items[0]?.reason).toMatch(
+      expect((await own.registry.listDeviceErrors(device.id, { limit: 10 })).items[0]?.reason).toMatch(
         /would make 3 messages and 30 bytes/,
       );
     } finally {
-      own.close();
+      await own.close();
     }
   });
 });
 
 describe('failed CONNECTs', () => {
-  it('delay grows per address with each recent failure, up to the cap; IPv6 counts per /64', () => {
+  it('delay grows per address with each recent failure, up to the cap; IPv6 counts per /64', async () => {
     let t = 0;
     const throttle = createConnectThrottle({ maxDelayMs: 1000, now: () => t });
     const delays = Array.from({ length: 8 }, () => throttle.failed('10.0.0.1'));
@@ -195,7 +197,7 @@ describe('failed CONNECTs', () => {
   });
 
   it('slows a wrong-password storm from one address; the right device still connects at once', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const wrong = deviceOptions({ id: device.id, secret: generateSecret() }, { clientId: `${device.id}-x` });
     const delayedBefore = await metric(quota, 'broker_connacks_delayed_total');
     const latencies: number[] = [];
@@ -221,7 +223,7 @@ describe('failed CONNECTs', () => {
 
     expect(codes).toEqual(Array(40).fill(4)); // slowed, never another answer, never no answer
     expect(connectMs).toBeLessThan(500);
-    expect(spoolRows(reg.dir).filter((m) => m.deviceId === device.id)).toHaveLength(1);
+    expect(journalRows(reg.dir).filter((m) => m.deviceId === device.id)).toHaveLength(1);
     // The first failure is answered at once; the later ones wait about the cap (1 s).
     expect(Math.min(...latencies)).toBeLessThan(300);
     expect(latencies.slice(-8).every((ms) => ms >= 900 && ms < 3000)).toBe(true);

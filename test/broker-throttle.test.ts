@@ -13,7 +13,7 @@ import {
   connect,
   createTestRegistry,
   deviceOptions,
-  spoolRows,
+  journalRows,
   startTestBroker,
   type TestRegistry,
 } from './helpers/broker.js';
@@ -28,7 +28,7 @@ let influx: InfluxConnection;
 let ingest: IngestHandle | undefined;
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(reg, { deviceMaxMessagesPerSecond: RATE });
   influx = await sharedInflux();
 });
@@ -71,7 +71,7 @@ it('stores all 5,000 QoS 1 readings of a device sending as fast as it can, once 
   timeout: 120_000,
 }, async () => {
   ingest = await startTestIngest(reg, broker.address.url, influx);
-  const device = reg.addDevice();
+  const device = await reg.addDevice();
   const acceptedBefore = await metric('broker_telemetry_accepted_total');
   const sampled = sampleBroker();
   const publisher = spawnPublisher({
@@ -101,7 +101,7 @@ it('stores all 5,000 QoS 1 readings of a device sending as fast as it can, once 
     return s.points >= 5000 ? s : undefined;
   }, 30_000);
   expect(stored).toEqual({ points: 5000, maxN: 4999 });
-  expect(reg.registry.listDeviceErrors(device.id, { limit: 10 }).items.map((e) => e.reason)).toEqual([
+  expect((await reg.registry.listDeviceErrors(device.id, { limit: 10 })).items.map((e) => e.reason)).toEqual([
     expect.stringMatching(/^slowed down: more than 200 messages per second/),
   ]);
   await ingest.close();
@@ -135,7 +135,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One round: idle 5 s, a 20x QoS 0 flood for 10 s from a fresh device, idle 5 s again. */
 async function floodRound(probes: ReturnType<typeof probe>) {
-  const flooder = reg.addDevice();
+  const flooder = await reg.addDevice();
   const sampled = sampleBroker();
   await sleep(5000);
   const idleBefore = p99(probes.take());
@@ -155,7 +155,7 @@ async function floodRound(probes: ReturnType<typeof probe>) {
   const memory = sampled();
   // The broker would go on reading the flood from the sockets' buffers at the device's rate for
   // minutes; deleting the device drops its connection (revocation), and what was held is let go.
-  reg.registry.deleteDevice(flooder.id);
+  await reg.registry.deleteDevice(flooder.id);
   const released = await waitUntil(
     async () => (await metric('broker_throttled_messages_waiting')) === 0,
     3000,
@@ -183,7 +183,7 @@ it('a device flooding QoS 0 at 20x its rate for 10 s does not slow the others do
   timeout: 240_000,
 }, async () => {
   // Broker only (this process): the probes measure the broker, not ingest's InfluxDB writes.
-  const others = Array.from({ length: 4 }, () => reg.addDevice());
+  const others = await Promise.all(Array.from({ length: 4 }, () => reg.addDevice()));
   const clients = await Promise.all(others.map((d) => connect(broker.address.url, deviceOptions(d))));
   const probes = probe(
     clients,
@@ -212,7 +212,7 @@ it('a device flooding QoS 0 at 20x its rate for 10 s does not slow the others do
   expect(round.heapGrowthMb).toBeLessThan(64);
   for (const c of clients) expect(c.connected).toBe(true);
   // What the broker read of the flood is in the spool in order and without a gap: held, never dropped.
-  const ns = spoolRows(reg.dir)
+  const ns = journalRows(reg.dir)
     .filter((m) => m.deviceId === round.flooderId)
     .map((m) => (JSON.parse(m.payload.toString()) as { values: { n: number } }).values.n);
   expect(ns.length).toBeGreaterThan(RATE * 10 * 0.8);

@@ -152,7 +152,7 @@ describe('GET /v1/pilots/{pilotId}/error-counts', () => {
     const pilot = await createPilot(api, a.apiKey, 'p');
     const d1 = await createDevice(api, a.apiKey, pilot.id, 'one');
     const d2 = await createDevice(api, a.apiKey, pilot.id, 'two');
-    api.registry.recordDeviceErrors([
+    await api.registry.recordDeviceErrors([
       { deviceId: d1.id, at: 1000, reason: 'bad', payloadPrefix: 'x' },
       { deviceId: d1.id, at: 2000, reason: 'bad', payloadPrefix: 'y' },
     ]);

@@ -14,12 +14,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connectInflux } from '../core/influx/client.js';
 import { startManagedInfluxd } from '../core/influx/managed.js';
 import { postQuery } from '../core/influx/managed-auth.js';
-import { openDataDirRegistry } from '../core/registry/sqlite.js';
-import { openTelemetrySpool, spoolFile } from '../core/telemetry-spool.js';
+import { openDataDirJournal } from '../core/journal/sqlite.js';
+import { openDataDirRegistry } from '../core/registry/sqlite/index.js';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'data-at-rest-'));
 let child: ChildProcess | undefined;
-afterAll(() => {
+afterAll(async () => {
   child?.kill('SIGKILL');
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -43,7 +43,7 @@ async function oldDataDir(): Promise<void> {
   await conn.ensureDatabase();
   await conn.writer.write(['plt_old,device=dev_old temperature=42 1700000000000']);
   await old.stop();
-  openDataDirRegistry(dataDir, 200).close();
+  await openDataDirRegistry(dataDir, 200).close();
   const open = (p: string) => {
     const st = statSync(p);
     chmodSync(p, st.isDirectory() ? 0o755 : 0o644);
@@ -107,7 +107,7 @@ describe('data at rest', () => {
     for (const must of [
       'registry.db',
       'service-secret',
-      'ingest/spool.db',
+      'journal/telemetry.db',
       'broker',
       'influxdb/admin-password',
     ]) {
@@ -157,26 +157,26 @@ describe('data at rest', () => {
     expect(await exited).toBe(0);
   });
 
-  it('the registry and the spool are 0600 with their -wal and -shm, also without umask 077', () => {
+  it('the registry and the journal are 0600 with their -wal and -shm, also without umask 077', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'data-at-rest-sqlite-'));
     try {
       expect(process.umask() & 0o077).not.toBe(0o077); // this test process keeps the usual umask
       const registry = openDataDirRegistry(dir, 200);
-      registry.createPartner({ name: 'A', country: 'DE', kind: 'both' }, 'f'.repeat(64));
-      const spool = openTelemetrySpool(spoolFile(dir));
-      spool.append('dev_x', 1, Buffer.from('{}'));
+      await registry.createPartner({ name: 'A', country: 'DE', kind: 'both' }, 'f'.repeat(64));
+      const journal = openDataDirJournal(dir);
+      await journal.append([{ deviceId: 'dev_x', receivedAt: 1, payload: Buffer.from('{}') }]);
       for (const f of [
         'registry.db',
         'registry.db-wal',
         'registry.db-shm',
-        'ingest/spool.db',
-        'ingest/spool.db-wal',
+        'journal/telemetry.db',
+        'journal/telemetry.db-wal',
       ]) {
         expect([f, statSync(path.join(dir, f)).mode & 0o777]).toEqual([f, 0o600]);
       }
-      expect(statSync(path.join(dir, 'ingest')).mode & 0o777).toBe(0o700);
-      spool.close();
-      registry.close();
+      expect(statSync(path.join(dir, 'journal')).mode & 0o777).toBe(0o700);
+      await journal.close();
+      await registry.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

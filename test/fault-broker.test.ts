@@ -57,7 +57,7 @@ function startBrokerProcess(): Promise<ChildProcess> {
 }
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   influx = await sharedInflux();
   port = await freePort();
   broker = await startBrokerProcess();
@@ -71,7 +71,7 @@ afterAll(async () => {
 });
 
 it('loses and duplicates nothing when the broker is SIGKILLed mid-stream', { timeout: 180_000 }, async () => {
-  const devices = Array.from({ length: DEVICES }, () => reg.addDevice());
+  const devices = await Promise.all(Array.from({ length: DEVICES }, () => reg.addDevice()));
   let ackedSoFar = 0;
   const killer = (async () => {
     await waitUntil(() => ackedSoFar >= TOTAL * 0.4, 120_000, 5);
@@ -94,7 +94,7 @@ it('loses and duplicates nothing when the broker is SIGKILLed mid-stream', { tim
   expect(fleet.acked.size).toBe(TOTAL);
 
   await waitUntil(async () => (await countPoints(influx, reg.pilotId)) >= TOTAL, 60_000, 250);
-  await waitUntil(() => ingest!.status().spooled === 0, 30_000, 100);
+  await waitUntil(async () => (await ingest!.status()).spooled === 0, 30_000, 100);
   const stored = await storedKeys(influx, reg.pilotId);
   const diff = compareSets(fleet.acked, stored.keys);
   expect(diff.missing.slice(0, 10), `missing ${diff.missing.length}`).toEqual([]);

@@ -12,8 +12,8 @@ import { connectServiceMqtt } from '../api/telemetry/live.js';
 import type { RunningBroker } from '../broker/index.js';
 import {
   createTestRegistry,
+  journalRows,
   SERVICE_SECRET,
-  spoolRows,
   startTestBroker,
   type TestRegistry,
 } from './helpers/broker.js';
@@ -25,7 +25,7 @@ let apiMqtt: MqttClient;
 let f: TelemetryFixture;
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(reg);
   apiMqtt = connectServiceMqtt({ url: broker.address.url, serviceSecret: SERVICE_SECRET });
   await new Promise<void>((resolve) => apiMqtt.once('connect', () => resolve()));
@@ -57,12 +57,12 @@ describe('HTTP ingest key caps', () => {
     const res = await post(f.d1, { a: 1, b: 2, c: 3, d: 4 });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.message).toMatch(/TELEMETRY_MAX_KEYS_PER_READING \(3\)/);
-    expect(f.api.registry.getDeviceKeys(f.d1.id).keys.size).toBe(0);
+    expect((await f.api.registry.getDeviceKeys(f.d1.id)).keys.size).toBe(0);
   });
 
   it("claims accepted keys for the device before the 202, then refuses keys past the device's cap", async () => {
     expect((await post(f.d1, { a: 1, b: 2, c: 3 })).statusCode).toBe(202);
-    expect([...f.api.registry.getDeviceKeys(f.d1.id).keys.keys()].sort()).toEqual(['a', 'b', 'c']);
+    expect([...(await f.api.registry.getDeviceKeys(f.d1.id)).keys.keys()].sort()).toEqual(['a', 'b', 'c']);
     expect((await post(f.d1, { d: 4 })).statusCode).toBe(202);
     const over = await post(f.d1, { e: 5 });
     expect(over.statusCode).toBe(400);
@@ -75,7 +75,7 @@ describe('HTTP ingest key caps', () => {
     expect(over.statusCode).toBe(400);
     expect(over.json().error.message).toMatch(/"y" refused: .*TELEMETRY_MAX_KEYS_PER_PILOT/);
     // Only the accepted bodies reached the spool.
-    expect(spoolRows(reg.dir).map((r) => Object.keys(JSON.parse(r.payload.toString()).values))).toEqual([
+    expect(journalRows(reg.dir).map((r) => Object.keys(JSON.parse(r.payload.toString()).values))).toEqual([
       ['a', 'b', 'c'],
       ['d'],
       ['a', 'x'],

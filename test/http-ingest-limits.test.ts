@@ -10,12 +10,12 @@ import { httpIngestRoutes } from '../api/routes/http-ingest.js';
 import { createMqttIngestPublisher, type IngestPublisher } from '../api/telemetry/ingest-publisher.js';
 import { connectServiceMqtt } from '../api/telemetry/live.js';
 import type { RunningBroker } from '../broker/index.js';
-import { openTelemetrySpool, spoolFile } from '../core/telemetry-spool.js';
+import { openDataDirJournal } from '../core/journal/sqlite.js';
 import { ingestTopic } from '../core/topics.js';
 import {
   createTestRegistry,
+  journalRows,
   SERVICE_SECRET,
-  spoolRows,
   startTestBroker,
   type TestRegistry,
   waitFor,
@@ -30,7 +30,7 @@ let publisher: IngestPublisher;
 let f: TelemetryFixture;
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(reg, {}, { spoolMaxMessages: SPOOL_MAX });
   apiMqtt = connectServiceMqtt({ url: broker.address.url, serviceSecret: SERVICE_SECRET });
   await new Promise<void>((resolve) => apiMqtt.once('connect', () => resolve()));
@@ -55,7 +55,7 @@ const post = (device: { id: string; password: string }, body: string, password =
     headers: { 'content-type': 'application/json', authorization: basic(device.id, password) },
     payload: body,
   });
-const spooled = () => spoolRows(reg.dir).map((r) => r.payload.toString());
+const spooled = () => journalRows(reg.dir).map((r) => r.payload.toString());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('HTTP ingest limits', () => {
@@ -93,11 +93,11 @@ describe('HTTP ingest limits', () => {
     expect(Date.now() - raced).toBeLessThan(1000);
     expect(spooled()).toContain('{"s": "raced"}');
 
-    // Ingest drains the spool (here: deletes the rows as ingest does after storing them).
-    const spool = openTelemetrySpool(spoolFile(reg.dir));
-    const rows = spool.readAfter(0, 100).filter((r) => !r.payload.toString().includes('raced'));
-    spool.deleteRange(rows[0]!.seq, rows.at(-1)!.seq);
-    spool.close();
+    // Ingest drains the journal (here: acknowledges the entries as ingest does after storing them).
+    const journal = openDataDirJournal(reg.dir);
+    const entries = (await journal.read(100)).filter((r) => !r.payload.toString().includes('raced'));
+    await journal.ack(entries.map((e) => e.id));
+    await journal.close();
     await waitFor(() => !publisher.spoolFull(), 3000);
     expect((await post(f.d1, '{"s": 3}')).statusCode).toBe(202);
     expect(spooled()).toEqual(['{"s": "raced"}', '{"s": 3}']);

@@ -31,7 +31,7 @@ let influx: InfluxConnection;
 let ingest: IngestHandle | undefined;
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(
     reg,
     { deviceMaxMessagesPerSecond: 1_000_000 },
@@ -51,17 +51,19 @@ afterAll(async () => {
 it('stores every acknowledged reading exactly once across a 10 s InfluxDB outage', {
   timeout: 180_000,
 }, async () => {
-  const devices = Array.from({ length: DEVICES }, () => reg.addDevice());
+  const devices = await Promise.all(Array.from({ length: DEVICES }, () => reg.addDevice()));
   ingest = await startTestIngest(reg, broker.address.url, influx, {
     batchSize: 1000,
     flushMs: 20,
-    spoolMaxMessages: SPOOL_MAX,
   });
   const handle = ingest;
 
   // Watch the worker and the broker during the outage.
   const seen: (IngestStatus & { held: boolean })[] = [];
-  const watch = setInterval(() => seen.push({ ...handle.status(), held: broker.telemetryHeld() }), 50);
+  const watch = setInterval(
+    async () => seen.push({ ...(await handle.status()), held: broker.telemetryHeld() }),
+    50,
+  );
 
   let ackedSoFar = 0;
   const outage = (async () => {
@@ -69,7 +71,7 @@ it('stores every acknowledged reading exactly once across a 10 s InfluxDB outage
     await server.stop();
     const stoppedAt = Date.now();
     // Readiness sees it: writes fail and are retried, the backlog grows.
-    expect(await waitUntil(() => !handle.status().influxHealthy, 10_000)).toBe(true);
+    expect(await waitUntil(async () => !(await handle.status()).influxHealthy, 10_000)).toBe(true);
     await new Promise((r) => setTimeout(r, 10_000 - (Date.now() - stoppedAt)));
     await server.restart();
   })();
@@ -86,7 +88,10 @@ it('stores every acknowledged reading exactly once across a 10 s InfluxDB outage
   expect(fleet.acked.size).toBe(TOTAL);
   const stored = await waitUntil(async () => (await countPoints(influx, reg.pilotId)) >= TOTAL, 90_000, 250);
   expect(stored, `stored ${await countPoints(influx, reg.pilotId)} of ${TOTAL}`).toBe(true);
-  await waitUntil(() => handle.status().spooled === 0 && !handle.status().writing, 30_000);
+  await waitUntil(
+    async () => (await handle.status()).spooled === 0 && !(await handle.status()).writing,
+    30_000,
+  );
   clearInterval(watch);
 
   const keys = await storedKeys(influx, reg.pilotId);
@@ -105,7 +110,7 @@ it('stores every acknowledged reading exactly once across a 10 s InfluxDB outage
   // The bound is checked after each group commit, so it may be passed by one commit's messages (at
   // most each device's in-flight window).
   expect(maxSpooled).toBeLessThan(SPOOL_MAX + DEVICES * 50);
-  const end = handle.status();
+  const end = await handle.status();
   expect(end).toMatchObject({ spooled: 0, influxHealthy: true });
   expect(broker.telemetryHeld()).toBe(false);
   expect(end.messagesDone).toBeGreaterThanOrEqual(TOTAL);

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningBroker } from '../broker/index.js';
 import type { InfluxConnection } from '../core/influx/client.js';
+import { journalFile } from '../core/journal/sqlite.js';
 import { createTestRegistry, SERVICE_SECRET, startTestBroker, type TestRegistry } from './helpers/broker.js';
 import { sharedInflux } from './helpers/influxd.js';
 import { compareSets, countPoints, runFleet, storedKeys, waitUntil } from './helpers/ingest.js';
@@ -23,7 +24,7 @@ let influx: InfluxConnection;
 let child: ChildProcess | undefined;
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(reg, { deviceMaxMessagesPerSecond: 1_000_000 });
   influx = await sharedInflux();
 });
@@ -73,7 +74,7 @@ const exited = (proc: ChildProcess) =>
   });
 
 function spooledRows(): number {
-  const db = new Database(path.join(reg.dir, 'ingest', 'spool.db'), { readonly: true });
+  const db = new Database(journalFile(reg.dir), { readonly: true });
   try {
     return (db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
   } finally {
@@ -82,7 +83,7 @@ function spooledRows(): number {
 }
 
 it('loses and duplicates nothing when the worker is SIGKILLed mid-stream', { timeout: 180_000 }, async () => {
-  const devices = Array.from({ length: DEVICES }, () => reg.addDevice());
+  const devices = await Promise.all(Array.from({ length: DEVICES }, () => reg.addDevice()));
   child = await startWorker();
 
   // Kill at 30 % and 65 % of the acknowledged stream, one at a time (restart before the next kill).
@@ -121,7 +122,7 @@ it('loses and duplicates nothing when the worker is SIGKILLed mid-stream', { tim
   expect(diff.extra.slice(0, 10)).toEqual([]);
   expect(stored.points).toBe(TOTAL);
   expect(await countPoints(influx, reg.pilotId)).toBe(TOTAL);
-  expect(reg.registry.listDeviceErrors(devices[0]!.id, { limit: 10 }).items).toEqual([]);
+  expect((await reg.registry.listDeviceErrors(devices[0]!.id, { limit: 10 })).items).toEqual([]);
   console.info(
     `spool rows left by the kills: ${spooledAtKill.join(', ')}; acknowledged: ${fleet.acked.size}`,
   );

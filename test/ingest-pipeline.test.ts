@@ -33,7 +33,7 @@ const clients: MqttClient[] = [];
 
 beforeEach(async () => {
   sent = 0;
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(reg);
   influx = await sharedInflux();
   ingest = await startTestIngest(reg, broker.address.url, influx);
@@ -43,12 +43,12 @@ afterEach(async () => {
   for (const c of clients.splice(0)) await c.endAsync(true);
   await ingest.close();
   await broker.close();
-  reg.close();
+  await reg.close();
 });
 
 async function device(pilotId = reg.pilotId) {
   const secret = generateSecret();
-  const d = reg.registry.createDevice(pilotId, { name: 'd' }, hashSecret(secret));
+  const d = await reg.registry.createDevice(pilotId, { name: 'd' }, hashSecret(secret));
   const client = await connect(broker.address.url, { username: d.id, password: secret, clientId: d.id });
   clients.push(client);
   return {
@@ -75,15 +75,16 @@ async function serviceClient() {
   return client;
 }
 
-function newPilot() {
-  const partner = reg.registry.createPartner(
+async function newPilot() {
+  const partner = await reg.registry.createPartner(
     { name: `p-${Math.random().toString(36).slice(2)}`, country: 'FR', kind: 'both' },
     hashSecret(generateSecret()),
   );
-  return reg.registry.createPilot({ name: 'other', memberIds: [partner.id] }).id;
+  return (await reg.registry.createPilot({ name: 'other', memberIds: [partner.id] })).id;
 }
 
-const errorsOf = (deviceId: string) => reg.registry.listDeviceErrors(deviceId, { limit: 100 }).items;
+const errorsOf = async (deviceId: string) =>
+  (await reg.registry.listDeviceErrors(deviceId, { limit: 100 })).items;
 const pointsFor = async (pilotId: string, deviceId: string) =>
   (await pointsOf(influx, pilotId)).filter((p) => p.device === deviceId);
 let sent = 0;
@@ -94,11 +95,11 @@ const counted = async (p: Promise<void>) => {
 };
 /** Waits until ingest took every message the test sent and stored or refused each. */
 async function drained() {
-  const done = await waitUntil(() => {
-    const s = ingest.status();
+  const done = await waitUntil(async () => {
+    const s = await ingest.status();
     return s.messagesReceived === sent && s.messagesDone === sent;
   }, 10_000);
-  expect(done, `ingest handled ${ingest.status().messagesDone} of ${sent} messages`).toBe(true);
+  expect(done, `ingest handled ${(await ingest.status()).messagesDone} of ${sent} messages`).toBe(true);
 }
 
 describe('payload shapes', () => {
@@ -130,7 +131,7 @@ describe('payload shapes', () => {
       door: 'string',
       ok: 'boolean',
     });
-    expect(errorsOf(d.id)).toEqual([]);
+    expect(await errorsOf(d.id)).toEqual([]);
   });
 
   it('stores the good readings of a batch and records the bad ones as device errors', async () => {
@@ -149,13 +150,13 @@ describe('payload shapes', () => {
       [1000, 1],
       [5000, 5],
     ]);
-    const reasons = errorsOf(d.id).map((e) => e.reason);
+    const reasons = (await errorsOf(d.id)).map((e) => e.reason);
     expect(reasons).toHaveLength(4);
     expect(reasons.join('\n')).toMatch(/reading 1: key "1bad"/);
     expect(reasons.join('\n')).toMatch(/reading 2: key "time" is reserved/);
     expect(reasons.join('\n')).toMatch(/reading 3: ts:/);
     expect(reasons.join('\n')).toMatch(/reading 4: key "nested"/);
-    expect(errorsOf(d.id)[0]?.payloadPrefix.startsWith('[{"ts":1000')).toBe(true);
+    expect((await errorsOf(d.id))[0]?.payloadPrefix.startsWith('[{"ts":1000')).toBe(true);
   });
 });
 
@@ -185,13 +186,14 @@ describe('hostile payloads never crash or stall the worker', () => {
     });
     expect(points?.map((p) => [p.time, p.fine])).toEqual([[42, 1]]);
     await drained();
-    const reasons = errorsOf(d.id).map((e) => e.reason);
+    const reasons = (await errorsOf(d.id)).map((e) => e.reason);
     expect(reasons).toHaveLength(hostile.length);
     expect(reasons).toContain('payload is not valid UTF-8');
     expect(reasons.some((r) => /at most 65536 bytes/.test(r))).toBe(true);
     expect(reasons.some((r) => /key "device" is reserved/.test(r))).toBe(true);
-    for (const e of errorsOf(d.id)) expect(Buffer.byteLength(e.payloadPrefix)).toBeLessThanOrEqual(200 * 3);
-    expect(ingest.status().influxHealthy).toBe(true);
+    for (const e of await errorsOf(d.id))
+      expect(Buffer.byteLength(e.payloadPrefix)).toBeLessThanOrEqual(200 * 3);
+    expect((await ingest.status()).influxHealthy).toBe(true);
   });
 });
 
@@ -204,7 +206,7 @@ describe('key types', () => {
     await d.send({ ts: 3, values: { temperature: 21 } });
     await drained();
     expect((await pointsFor(reg.pilotId, d.id)).map((p) => p.time)).toEqual([1, 3]);
-    const [error] = errorsOf(d.id);
+    const [error] = await errorsOf(d.id);
     expect(error?.reason).toBe('key "temperature" is a number in this pilot, got a string');
     expect(error?.payloadPrefix).toContain('"hot"');
   });
@@ -226,15 +228,15 @@ describe('key types', () => {
       [12, 'boost'],
       [13, 1],
     ]);
-    expect(errorsOf(b.id).map((e) => e.reason)).toEqual([
+    expect((await errorsOf(b.id)).map((e) => e.reason)).toEqual([
       'reading at ts 14: key "level" is a number in this pilot, got a string',
       'key "mode" is a string in this pilot, got a number',
     ]);
-    expect(errorsOf(a.id)).toEqual([]);
+    expect(await errorsOf(a.id)).toEqual([]);
   });
 
   it('never lets one pilot block another: a string in pilot A, numbers in pilot B', async () => {
-    const pilotB = newPilot();
+    const pilotB = await newPilot();
     const a = await device();
     const b = await device(pilotB);
     await a.send({ ts: 100, values: { temperature: 'hot' } });
@@ -246,7 +248,7 @@ describe('key types', () => {
     expect((await pointsFor(reg.pilotId, a.id)).map((p) => p.temperature)).toEqual(['hot']);
     expect(await fieldTypes(influx, reg.pilotId)).toEqual({ temperature: 'string' });
     expect(await fieldTypes(influx, pilotB)).toEqual({ temperature: 'float' });
-    expect(errorsOf(b.id)).toEqual([]);
+    expect(await errorsOf(b.id)).toEqual([]);
   });
 });
 
@@ -270,9 +272,9 @@ describe('refused writes', () => {
       [1000, 1],
       [3000, 3],
     ]);
-    const [error] = errorsOf(d.id);
+    const [error] = await errorsOf(d.id);
     expect(error?.reason).toMatch(/InfluxDB refused the reading at ts 2000: .*field type conflict/);
-    expect(ingest.status().influxHealthy).toBe(true);
+    expect((await ingest.status()).influxHealthy).toBe(true);
   });
 });
 
@@ -299,7 +301,7 @@ describe('exactly once', () => {
     const svc = await serviceClient();
     await counted(publish1(svc, ingestTopic('dev_unknown', 1), '{"a":1}'));
     await drained();
-    expect(errorsOf('dev_unknown').map((e) => e.reason)).toEqual([
+    expect((await errorsOf('dev_unknown')).map((e) => e.reason)).toEqual([
       'unknown device: it is not in the registry',
     ]);
   });

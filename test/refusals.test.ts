@@ -18,7 +18,7 @@ import {
   connect,
   createTestRegistry,
   deviceOptions,
-  spoolRows,
+  journalRows,
   startTestBroker,
   type TestRegistry,
   waitFor,
@@ -33,7 +33,7 @@ let ingest: IngestHandle;
 const TS = 1_732_240_000_000;
 
 beforeAll(async () => {
-  reg = createTestRegistry();
+  reg = await createTestRegistry();
   broker = await startTestBroker(reg, {
     deviceMaxMessagesPerSecond: 10,
     maxPayloadBytes: 1024,
@@ -48,7 +48,8 @@ afterAll(async () => {
   reg?.close();
 });
 
-const errorsOf = (r: TestRegistry, id: string) => r.registry.listDeviceErrors(id, { limit: 100 }).items;
+const errorsOf = async (r: TestRegistry, id: string) =>
+  (await r.registry.listDeviceErrors(id, { limit: 100 })).items;
 const reading = (n: number, values: Record<string, unknown> = { n }) =>
   JSON.stringify({ ts: TS + n, values });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -105,13 +106,13 @@ describe('permanent refusals: acknowledged at once, recorded as device errors, n
       /key "n" is a number in this pilot, got a string/,
     ],
   ] as const)('%s', async (_what, topicOf, payload, reason) => {
-    reg.registry.claimKeyTypes(reg.pilotId, new Map([['n', 'number' as const]]));
-    const device = reg.addDevice();
-    const other = reg.addDevice();
+    await reg.registry.claimKeyTypes(reg.pilotId, new Map([['n', 'number' as const]]));
+    const device = await reg.addDevice();
+    const other = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     expect(await timedPublish(client, topicOf(device.id, other.id), payload)).toBeLessThan(1000);
-    const errors = await waitFor(() =>
-      errorsOf(reg, device.id).length > 0 ? errorsOf(reg, device.id) : undefined,
+    const errors = await waitFor(async () =>
+      (await errorsOf(reg, device.id)).length > 0 ? await errorsOf(reg, device.id) : undefined,
     );
     expect(errors).toHaveLength(1);
     expect(errors[0]!.reason).toMatch(reason);
@@ -127,7 +128,7 @@ describe('permanent refusals: acknowledged at once, recorded as device errors, n
 
 describe('transient conditions: held, never dropped', () => {
   it('over the rate, QoS 1 and QoS 0 messages wait their turn and are all stored', async () => {
-    const device = reg.addDevice();
+    const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
     const droppedBefore = await broker.metrics.getSingleMetric('broker_messages_dropped_total')!.get();
     // 10 per second after a burst of 10: 15 QoS 1 take about half a second more.
@@ -145,7 +146,9 @@ describe('transient conditions: held, never dropped', () => {
     const all = Array.from({ length: 26 }, (_, n) => n);
     await waitUntil(async () => (await storedNs(influx, reg.pilotId, device.id)).length === all.length);
     expect(await storedNs(influx, reg.pilotId, device.id)).toEqual(all);
-    expect(errorsOf(reg, device.id).map((e) => e.reason)).toEqual([expect.stringMatching(/^slowed down/)]);
+    expect((await errorsOf(reg, device.id)).map((e) => e.reason)).toEqual([
+      expect.stringMatching(/^slowed down/),
+    ]);
     expect(await broker.metrics.getSingleMetric('broker_messages_dropped_total')!.get()).toEqual(
       droppedBefore,
     );
@@ -153,17 +156,17 @@ describe('transient conditions: held, never dropped', () => {
   });
 
   it('InfluxDB unavailable, then the spool full: PUBACK after the commit, then held; all stored later', async () => {
-    const reg2 = createTestRegistry();
+    const reg2 = await createTestRegistry();
     const broker2 = await startTestBroker(reg2, {}, { spoolMaxMessages: 3 });
     // An InfluxDB that is not there: ingest retries, the spool keeps the messages.
     const nowhere = connectInflux(`http://127.0.0.1:${await freePort()}`, uniqueDatabase());
     let ingest2 = await startTestIngest(reg2, broker2.address.url, nowhere);
     try {
-      const device = reg2.addDevice();
+      const device = await reg2.addDevice();
       const client = await connect(broker2.address.url, deviceOptions(device));
       for (let n = 0; n < 4; n++)
         await client.publishAsync(`devices/${device.id}/telemetry`, reading(n), { qos: 1 });
-      expect(spoolRows(reg2.dir)).toHaveLength(4); // acknowledged = committed, waiting for InfluxDB
+      expect(journalRows(reg2.dir)).toHaveLength(4); // acknowledged = committed, waiting for InfluxDB
       // Past the bound: the next PUBACK is held, the message is not dropped.
       let acked = false;
       const held = client.publishAsync(`devices/${device.id}/telemetry`, reading(4), { qos: 1 }).then(() => {
@@ -171,7 +174,7 @@ describe('transient conditions: held, never dropped', () => {
       });
       await sleep(700);
       expect(acked).toBe(false);
-      expect(errorsOf(reg2, device.id)).toEqual([]);
+      expect(await errorsOf(reg2, device.id)).toEqual([]);
       // InfluxDB is back (ingest restarted against a live one): the spool drains, the held one goes on.
       await ingest2.close();
       const live = await sharedInflux();
@@ -179,25 +182,25 @@ describe('transient conditions: held, never dropped', () => {
       await held;
       await waitUntil(async () => (await storedNs(live, reg2.pilotId, device.id)).length === 5, 20_000);
       expect(await storedNs(live, reg2.pilotId, device.id)).toEqual([0, 1, 2, 3, 4]);
-      expect(errorsOf(reg2, device.id)).toEqual([]);
+      expect(await errorsOf(reg2, device.id)).toEqual([]);
       await client.endAsync();
     } finally {
       await ingest2.close();
       await broker2.close();
-      reg2.close();
+      await reg2.close();
     }
   });
 
   it('registry unavailable at CONNECT: CONNACK 3 (server unavailable), nothing accepted to drop', async () => {
-    const reg3 = createTestRegistry();
+    const reg3 = await createTestRegistry();
     const broker3 = await startTestBroker(reg3);
-    const device = reg3.addDevice();
-    reg3.registry.close();
+    const device = await reg3.addDevice();
+    await reg3.registry.close();
     try {
       expect(await connackCode(broker3.address.url, deviceOptions(device))).toBe(3);
     } finally {
       await broker3.close();
-      reg3.close();
+      await reg3.close();
     }
   });
 });

@@ -243,7 +243,7 @@ describe('devices', () => {
       mqttUrl: MQTT_URL,
       topic: `devices/${d.id}/telemetry`,
     });
-    const stored = api.registry.getDeviceCredential(d.id)!;
+    const stored = (await api.registry.getDeviceCredential(d.id))!;
     expect(stored.secretHash).not.toContain(d.credentials.password);
     expect(secretMatches(d.credentials.password, stored.secretHash)).toBe(true);
 
@@ -268,7 +268,7 @@ describe('devices', () => {
     const { a, pilot } = await setup();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await createDevice(api, a.apiKey, pilot.id, `d${i}`)).id);
-    api.registry.recordPresence([
+    await api.registry.recordPresence([
       { deviceId: ids[1]!, online: true, lastSeenAt: Date.UTC(2026, 10, 22, 10, 0, 0, 5) },
     ]);
     const p1 = await call(api.app, 'GET', `/v1/pilots/${pilot.id}/devices?limit=2`, a.apiKey);
@@ -314,16 +314,16 @@ describe('devices', () => {
   it('rotates credentials: the old secret stops matching, the change is logged', async () => {
     const { a, pilot } = await setup();
     const d = await createDevice(api, a.apiKey, pilot.id, 'd');
-    const since = api.registry.credentialChangesSince(-1).lastChange;
+    const since = (await api.registry.credentialChangesSince(-1)).lastChange;
     const res = await call(api.app, 'POST', `/v1/devices/${d.id}/credentials`, a.apiKey);
     expect(res.status).toBe(200);
     expect(res.body.id).toBe(d.id);
     expect(res.body.credentials.username).toBe(d.id);
     expect(res.body.credentials.password).not.toBe(d.credentials.password);
-    const stored = api.registry.getDeviceCredential(d.id)!;
+    const stored = (await api.registry.getDeviceCredential(d.id))!;
     expect(secretMatches(d.credentials.password, stored.secretHash)).toBe(false);
     expect(secretMatches(res.body.credentials.password, stored.secretHash)).toBe(true);
-    expect(api.registry.credentialChangesSince(since).deviceIds).toEqual([d.id]);
+    expect((await api.registry.credentialChangesSince(since)).deviceIds).toEqual([d.id]);
     expect((await call(api.app, 'POST', '/v1/devices/dev_nope/credentials', a.apiKey)).status).toBe(404);
     // Clients that always send a JSON content type may send no body.
     const emptyJson = await api.app.inject({
@@ -337,12 +337,12 @@ describe('devices', () => {
   it('deletes a device: 204, then 404 everywhere, secret revoked', async () => {
     const { a, pilot } = await setup();
     const d = await createDevice(api, a.apiKey, pilot.id, 'd');
-    const since = api.registry.credentialChangesSince(-1).lastChange;
+    const since = (await api.registry.credentialChangesSince(-1)).lastChange;
     const res = await call(api.app, 'DELETE', `/v1/devices/${d.id}`, a.apiKey);
     expect(res.status).toBe(204);
     expect(res.raw).toBe('');
-    expect(api.registry.getDeviceCredential(d.id)).toBeUndefined();
-    expect(api.registry.credentialChangesSince(since).deviceIds).toEqual([d.id]);
+    expect(await api.registry.getDeviceCredential(d.id)).toBeUndefined();
+    expect((await api.registry.credentialChangesSince(since)).deviceIds).toEqual([d.id]);
     expect((await call(api.app, 'GET', `/v1/devices/${d.id}`, a.apiKey)).status).toBe(404);
     expect((await call(api.app, 'DELETE', `/v1/devices/${d.id}`, a.apiKey)).status).toBe(404);
     expect((await call(api.app, 'POST', `/v1/devices/${d.id}/credentials`, a.apiKey)).status).toBe(404);
@@ -353,7 +353,7 @@ describe('devices', () => {
   it('lists device errors newest first, in pages; 404 for an unknown device', async () => {
     const { a, pilot } = await setup();
     const d = await createDevice(api, a.apiKey, pilot.id, 'd');
-    api.registry.recordDeviceErrors(
+    await api.registry.recordDeviceErrors(
       [0, 1, 2].map((i) => ({
         deviceId: d.id,
         at: Date.UTC(2026, 0, 1, 0, 0, i),
@@ -417,7 +417,7 @@ describe('health, docs and server errors', () => {
   });
 
   it('/readyz answers 503 when the registry is unusable', async () => {
-    api.registry.close();
+    await api.registry.close();
     const res = await call(api.app, 'GET', '/readyz');
     expect(res.status).toBe(503);
     expect(res.body.error.details).toEqual({ failed: ['registry'] });
@@ -425,7 +425,7 @@ describe('health, docs and server errors', () => {
 
   it('500 hides the cause and logs it', async () => {
     const a = await createPartner(api, 'A');
-    api.registry.close();
+    await api.registry.close();
     const res = await call(api.app, 'GET', '/v1/partners/me', a.apiKey);
     expect(res.status).toBe(500);
     expect(res.body).toEqual({ error: { code: 'internal', message: 'internal error' } });

@@ -32,7 +32,7 @@ afterEach(async () => {
 describe('parseSimArgs', () => {
   const env = { DATA_DIR: '/tmp/data', MQTT_PORT: '1999' };
 
-  it('maps flags to fleet options', () => {
+  it('maps flags to fleet options', async () => {
     const cfg = parseSimArgs(
       [
         '--credentials',
@@ -79,7 +79,7 @@ describe('parseSimArgs', () => {
     expect(cfg.credentialsFile).toBe(path.resolve('c.json'));
   });
 
-  it('takes defaults from the environment', () => {
+  it('takes defaults from the environment', async () => {
     const cfg = parseSimArgs([], { ...env, SIM_DEVICES: '12', SIM_API_KEY: 'k', SIM_PILOT_ID: 'plt_x' });
     if (cfg === 'help') throw new Error('unexpected help');
     expect(cfg.provision).toMatchObject({
@@ -104,7 +104,7 @@ describe('parseSimArgs', () => {
     expect(() => parseSimArgs(argv, env)).toThrow(message);
   });
 
-  it('answers --help', () => {
+  it('answers --help', async () => {
     expect(parseSimArgs(['--help'], env)).toBe('help');
   });
 });
@@ -132,7 +132,7 @@ describe('credentials', () => {
         expect(c.mqttUrl).toMatch(/^mqtt:\/\//);
       }
       expect(created.map((c) => c.profile)).toEqual(['door', 'environment', 'door']);
-      expect(api.registry.getDeviceCredential(created[0]!.deviceId)).toBeDefined();
+      expect(await api.registry.getDeviceCredential(created[0]!.deviceId)).toBeDefined();
 
       const file = path.join(dir, 'creds.json');
       await saveCredentials(file, created, { pilotId: pilot.id });

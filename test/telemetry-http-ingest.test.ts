@@ -46,7 +46,7 @@ afterAll(async () => {
   await apiMqtt?.endAsync(true);
   await broker?.close();
 });
-beforeEach(() => {
+beforeEach(async () => {
   received = [];
 });
 
@@ -150,7 +150,7 @@ describe('HTTP ingest', () => {
           .join('\n'),
       ).toContain(expected);
     }
-    const errors = f.api.registry.listDeviceErrors(f.d1.id, { limit: 100 });
+    const errors = await f.api.registry.listDeviceErrors(f.d1.id, { limit: 100 });
     expect(errors.items.length).toBeGreaterThanOrEqual(cases.length);
     expect(
       errors.items.some((e) => e.reason.includes('reading 1') && e.payloadPrefix.startsWith('[{"ts": 1')),
@@ -160,7 +160,7 @@ describe('HTTP ingest', () => {
   });
 
   it('refuses a key that has another type in this pilot with 400 naming it, stores and claims nothing', async () => {
-    f.api.registry.claimKeyTypes(f.pilotId, new Map([['humidity', 'number' as const]]));
+    await f.api.registry.claimKeyTypes(f.pilotId, new Map([['humidity', 'number' as const]]));
     const cases = [
       ['{"humidity": "wet"}', 'key "humidity" is a number in this pilot, got a string'],
       [
@@ -185,19 +185,19 @@ describe('HTTP ingest', () => {
     expect(messages.join('\n')).toContain('reading 0');
     expect(messages).toContain('key "humidity" is a number in this pilot, got a boolean');
     // Nothing was stored, and the refused requests claimed no type for their new keys.
-    const types = f.api.registry.getKeyTypes(f.pilotId);
+    const types = await f.api.registry.getKeyTypes(f.pilotId);
     expect(types.has('fresh') || types.has('novel')).toBe(false);
     expect(
-      f.api.registry
-        .listDeviceErrors(f.d1.id, { limit: 100 })
-        .items.some((e) => e.reason === 'HTTP: key "humidity" is a number in this pilot, got a string'),
+      (await f.api.registry.listDeviceErrors(f.d1.id, { limit: 100 })).items.some(
+        (e) => e.reason === 'HTTP: key "humidity" is a number in this pilot, got a string',
+      ),
     ).toBe(true);
     await new Promise((r) => setTimeout(r, 200));
     expect(received).toEqual([]);
     // The same key with its own type goes through, and a new key is typed before the 202.
     const ok = await post(f.d1.id, '{"humidity": 40, "novel": "yes"}', basic(f.d1.id, f.d1.password));
     expect(ok.statusCode).toBe(202);
-    expect(f.api.registry.getKeyTypes(f.pilotId).get('novel')).toBe('string');
+    expect((await f.api.registry.getKeyTypes(f.pilotId)).get('novel')).toBe('string');
     await waitForMessages(1);
   });
 

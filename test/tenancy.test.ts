@@ -50,7 +50,7 @@ beforeAll(async () => {
   sharedDevice = await createDevice(api, b.apiKey, shared.id, 'shared-device');
   cPilot = await createPilot(api, c.apiKey, 'pilot-of-C');
   cDevice = await createDevice(api, c.apiKey, cPilot.id, 'device-of-C');
-  api.registry.recordDeviceErrors([
+  await api.registry.recordDeviceErrors([
     { deviceId: privateDevice.id, at: 1, reason: 'refused', payloadPrefix: PRIVATE_ERROR },
   ]);
   secretsOfA = [
@@ -124,7 +124,7 @@ describe('another partner', () => {
     expect(devices.body.items.map((d: any) => d.id)).toEqual([privateDevice.id]);
     const errors = await call(api.app, 'GET', `/v1/devices/${privateDevice.id}/errors`, a.apiKey);
     expect(errors.body.items.map((e: any) => e.payloadPrefix)).toEqual([PRIVATE_ERROR]);
-    const stored = api.registry.getDeviceCredential(privateDevice.id)!;
+    const stored = (await api.registry.getDeviceCredential(privateDevice.id))!;
     expect(secretMatches(privateDevice.credentials.password, stored.secretHash)).toBe(true);
   });
 

@@ -132,7 +132,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = as
         response: { 200: Device, ...errorResponses(400, 401, 404, 429) },
       },
     },
-    async (request) => deviceDto(deviceForCaller(request, request.params.deviceId)),
+    async (request) => deviceDto(await deviceForCaller(request, request.params.deviceId)),
   );
 
   app.patch(
@@ -148,8 +148,8 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = as
       },
     },
     async (request) => {
-      const device = deviceForCaller(request, request.params.deviceId);
-      const updated = app.registry.updateDevice(device.id, request.body);
+      const device = await deviceForCaller(request, request.params.deviceId);
+      const updated = await app.registry.updateDevice(device.id, request.body);
       if (!updated) throw notFound('device'); // deleted meanwhile
       return deviceDto(updated);
     },
@@ -169,8 +169,8 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = as
       },
     },
     async (request, reply) => {
-      const device = deviceForCaller(request, request.params.deviceId);
-      if (!app.registry.deleteDevice(device.id)) throw notFound('device');
+      const device = await deviceForCaller(request, request.params.deviceId);
+      if (!(await app.registry.deleteDevice(device.id))) throw notFound('device');
       request.log.info({ deviceId: device.id }, 'device deleted');
       return reply.status(204).send(null);
     },
@@ -190,12 +190,12 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = as
       },
     },
     async (request) => {
-      const device = deviceForCaller(request, request.params.deviceId);
+      const device = await deviceForCaller(request, request.params.deviceId);
       const { password, secretHash } = newDeviceSecret();
-      if (!app.registry.rotateDeviceSecret(device.id, secretHash)) throw notFound('device');
+      if (!(await app.registry.rotateDeviceSecret(device.id, secretHash))) throw notFound('device');
       request.log.info({ deviceId: device.id }, 'device credentials rotated');
       return {
-        ...deviceDto(deviceForCaller(request, device.id)),
+        ...deviceDto(await deviceForCaller(request, device.id)),
         credentials: credentialsFor(device.id, password, opts.mqttPublicUrl),
       };
     },
@@ -229,8 +229,8 @@ export const deviceErrorRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const device = deviceForCaller(request, request.params.deviceId);
-      const page = app.registry.listDeviceErrors(device.id, request.query);
+      const device = await deviceForCaller(request, request.params.deviceId);
+      const page = await app.registry.listDeviceErrors(device.id, request.query);
       return {
         items: page.items.map((e) => ({
           at: toTimestamp(e.at),

@@ -44,7 +44,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ readinessChecks: ReadinessChe
   opts,
 ) => {
   const checks: ReadinessCheck[] = [
-    { name: 'registry', check: async () => app.registry.ping() },
+    { name: 'registry', check: () => app.registry.ping() },
     ...opts.readinessChecks,
   ];
 

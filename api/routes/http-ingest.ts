@@ -20,7 +20,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DEFAULT_KEY_LIMITS, type KeyLimits } from '../../core/key-limits.js';
-import type { DeviceAuthStore, DeviceErrorLog, TelemetrySchemaStore } from '../../core/registry/types.js';
+import type { DeviceErrorLog, DeviceLookup, KeyTypeStore } from '../../core/registry/types.js';
 import { secretMatches } from '../../core/secrets.js';
 import { parseTelemetryPayload, payloadPrefix, telemetryPayloadSchema } from '../../core/telemetry.js';
 import { TokenBuckets } from '../../core/token-bucket.js';
@@ -32,7 +32,7 @@ import { BrokerUnavailableError, type IngestPublisher } from '../telemetry/inges
 
 export interface HttpIngestDeps {
   /** Device credentials, key types and the device error log; default: the app's registry. */
-  devices?: DeviceAuthStore & TelemetrySchemaStore & DeviceErrorLog;
+  devices?: DeviceLookup & KeyTypeStore & DeviceErrorLog;
   publisher: IngestPublisher;
   /** Largest accepted body; keep it equal to the broker's MQTT_MAX_PAYLOAD_BYTES. Default 256 KiB. */
   maxPayloadBytes?: number;
@@ -127,18 +127,16 @@ export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
         const raw = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
         const receivedAt = now();
         const parsed = parseTelemetryPayload(raw, receivedAt);
-        const pilotId = fromRegistry(reply, () => devices.getDevicePilot(deviceId));
+        const pilotId = await fromRegistry(reply, () => devices.getDevicePilot(deviceId));
         if (pilotId === undefined) throw deviceUnauthorized(); // deleted since onRequest
         const ids = { pilotId, deviceId };
-        const keys = fromRegistry(reply, () => checkKeys(devices, ids, parsed.readings, keyLimits));
-        refuse(deviceId, raw, receivedAt, [...parsed.errors, ...keys.problems]);
+        const keys = await fromRegistry(reply, () => checkKeys(devices, ids, parsed.readings, keyLimits));
+        await refuse(deviceId, raw, receivedAt, [...parsed.errors, ...keys.problems]);
         if (deps.publisher.spoolFull()) throw unavailable(reply, 'the telemetry spool is full', 10);
-        refuse(
-          deviceId,
-          raw,
-          receivedAt,
-          fromRegistry(reply, () => claimNewKeys(devices, ids, keys.newKeys, keyLimits)),
+        const claimProblems = await fromRegistry(reply, () =>
+          claimNewKeys(devices, ids, keys.newKeys, keyLimits),
         );
+        await refuse(deviceId, raw, receivedAt, claimProblems);
         try {
           await deps.publisher.publish(deviceId, receivedAt, raw);
         } catch (err) {
@@ -158,11 +156,11 @@ export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
  * Before the body is read, so an unauthenticated or too fast client cannot make us buffer its upload:
  * HTTP Basic with the device's own id and secret, then the device's own rate (429 with Retry-After).
  */
-function deviceGate(devices: DeviceAuthStore, buckets: TokenBuckets) {
+function deviceGate(devices: Pick<DeviceLookup, 'getDeviceCredential'>, buckets: TokenBuckets) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const { deviceId } = request.params as { deviceId: string };
     const creds = basicCredentials(request.headers.authorization);
-    const stored = creds && creds[0] === deviceId ? devices.getDeviceCredential(deviceId) : undefined;
+    const stored = creds && creds[0] === deviceId ? await devices.getDeviceCredential(deviceId) : undefined;
     if (!creds || !stored || !secretMatches(creds[1], stored.secretHash)) {
       // Slowed per source address, never a lockout: correct credentials never get here.
       const error = await failedAuthentication(request, reply, deviceUnauthorized());
@@ -185,11 +183,11 @@ function deviceGate(devices: DeviceAuthStore, buckets: TokenBuckets) {
 
 /** Throws the 400 for `problems` (recording them as device errors), if there are any. */
 function refusal(devices: DeviceErrorLog) {
-  return (deviceId: string, raw: Buffer, receivedAt: number, problems: string[]): void => {
+  return async (deviceId: string, raw: Buffer, receivedAt: number, problems: string[]): Promise<void> => {
     if (problems.length === 0) return;
     const prefix = payloadPrefix(raw);
     try {
-      devices.recordDeviceErrors(
+      await devices.recordDeviceErrors(
         problems.slice(0, MAX_ERRORS_RECORDED).map((reason) => ({
           deviceId,
           at: receivedAt,
@@ -215,9 +213,9 @@ function unavailable(reply: FastifyReply, why: string, retryAfterSeconds: number
 }
 
 /** A registry read or claim; the registry being unusable (busy, disk) is a 503, not a 500. */
-function fromRegistry<T>(reply: FastifyReply, read: () => T): T {
+async function fromRegistry<T>(reply: FastifyReply, read: () => Promise<T>): Promise<T> {
   try {
-    return read();
+    return await read();
   } catch (err) {
     reply.log.error({ err }, 'HTTP ingest: registry unavailable');
     throw unavailable(reply, 'registry unavailable', 5);

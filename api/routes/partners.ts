@@ -63,7 +63,7 @@ export const partnerRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       requireAdmin(request);
       const apiKey = generateSecret();
-      const partner = app.registry.createPartner(request.body, hashSecret(apiKey));
+      const partner = await app.registry.createPartner(request.body, hashSecret(apiKey));
       request.log.info({ partnerId: partner.id }, 'partner created');
       return reply.status(201).send({ ...partnerDto(partner), apiKey });
     },

@@ -53,13 +53,13 @@ export const pilotOverviewRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const pilot = pilotForCaller(request, request.params.pilotId);
+      const pilot = await pilotForCaller(request, request.params.pilotId);
       const start = (decodeCursor('members', request.query.cursor) ?? -1) + 1;
       const ids = pilot.memberIds.slice(start, start + request.query.limit);
-      const items = ids.flatMap((id) => {
-        const p = app.registry.getPartner(id);
-        return p ? [{ id: p.id, name: p.name, country: p.country, kind: p.kind }] : [];
-      });
+      const partners = await Promise.all(ids.map((id) => app.registry.getPartner(id)));
+      const items = partners.flatMap((p) =>
+        p ? [{ id: p.id, name: p.name, country: p.country, kind: p.kind }] : [],
+      );
       const last = start + ids.length - 1;
       const nextCursor = last < pilot.memberIds.length - 1 ? encodeCursor('members', last) : null;
       return { items, nextCursor };
@@ -82,20 +82,21 @@ export const pilotOverviewRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const pilot = pilotForCaller(request, request.params.pilotId);
-      const devices = app.registry.listDevices(pilot.id, request.query);
-      const items = devices.items.map((d) => {
+      const pilot = await pilotForCaller(request, request.params.pilotId);
+      const devices = await app.registry.listDevices(pilot.id, request.query);
+      const items = [];
+      for (const d of devices.items) {
         let count = 0;
         let lastAt: number | null = null;
         let cursor: string | undefined;
         do {
-          const page = app.registry.listDeviceErrors(d.id, { limit: ERROR_PAGE, cursor });
+          const page = await app.registry.listDeviceErrors(d.id, { limit: ERROR_PAGE, cursor });
           if (lastAt === null && page.items[0]) lastAt = page.items[0].at; // newest first
           count += page.items.length;
           cursor = page.nextCursor ?? undefined;
         } while (cursor !== undefined);
-        return { deviceId: d.id, count, lastAt: toTimestampOrNull(lastAt) };
-      });
+        items.push({ deviceId: d.id, count, lastAt: toTimestampOrNull(lastAt) });
+      }
       return { items, nextCursor: devices.nextCursor };
     },
   );

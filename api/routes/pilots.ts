@@ -80,12 +80,13 @@ export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = asy
       const partner = requirePartner(request);
       const others = request.body.partnerIds ?? [];
       const unknown: FieldProblem[] = [];
-      others.forEach((id, i) => {
-        if (!app.registry.getPartner(id))
+      const found = await Promise.all(others.map((id) => app.registry.getPartner(id)));
+      found.forEach((p, i) => {
+        if (!p)
           unknown.push({ path: `body.partnerIds.${i}`, message: 'no such partner', code: 'no_such_partner' });
       });
       if (unknown.length > 0) throw validationError(unknown);
-      const pilot = app.registry.createPilot({
+      const pilot = await app.registry.createPilot({
         name: request.body.name,
         description: request.body.description ?? null,
         memberIds: [...new Set([partner.id, ...others])],
@@ -107,7 +108,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = asy
     },
     async (request) => {
       const partner = requirePartner(request);
-      const page = app.registry.listPilotsForPartner(partner.id, request.query);
+      const page = await app.registry.listPilotsForPartner(partner.id, request.query);
       return { items: page.items.map(pilotDto), nextCursor: page.nextCursor };
     },
   );
@@ -123,7 +124,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = asy
         response: { 200: Pilot, ...errorResponses(400, 401, 404, 429) },
       },
     },
-    async (request) => pilotDto(pilotForCaller(request, request.params.pilotId)),
+    async (request) => pilotDto(await pilotForCaller(request, request.params.pilotId)),
   );
 
   app.post(
@@ -140,16 +141,16 @@ export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = asy
       },
     },
     async (request, reply) => {
-      const pilot = pilotForCaller(request, request.params.pilotId);
+      const pilot = await pilotForCaller(request, request.params.pilotId);
       const { partnerId } = request.body;
-      if (!app.registry.getPartner(partnerId)) {
+      if (!(await app.registry.getPartner(partnerId))) {
         throw validationError([
           { path: 'body.partnerId', message: 'no such partner', code: 'no_such_partner' },
         ]);
       }
-      if (!app.registry.addPilotMember(pilot.id, partnerId))
+      if (!(await app.registry.addPilotMember(pilot.id, partnerId)))
         throw conflict('the partner is already a member', 'already_member');
-      return reply.status(201).send(pilotDto(pilotForCaller(request, pilot.id)));
+      return reply.status(201).send(pilotDto(await pilotForCaller(request, pilot.id)));
     },
   );
 
@@ -167,9 +168,9 @@ export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = asy
       },
     },
     async (request, reply) => {
-      const pilot = pilotForCaller(request, request.params.pilotId);
+      const pilot = await pilotForCaller(request, request.params.pilotId);
       const { password, secretHash } = newDeviceSecret();
-      const device = app.registry.createDevice(pilot.id, request.body, secretHash);
+      const device = await app.registry.createDevice(pilot.id, request.body, secretHash);
       request.log.info({ deviceId: device.id, pilotId: pilot.id }, 'device created');
       return reply
         .status(201)
@@ -190,8 +191,8 @@ export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = asy
       },
     },
     async (request) => {
-      const pilot = pilotForCaller(request, request.params.pilotId);
-      const page = app.registry.listDevices(pilot.id, request.query);
+      const pilot = await pilotForCaller(request, request.params.pilotId);
+      const page = await app.registry.listDevices(pilot.id, request.query);
       return { items: page.items.map(deviceDto), nextCursor: page.nextCursor };
     },
   );

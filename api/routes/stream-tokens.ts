@@ -51,8 +51,9 @@ export const streamTokenRoutes: FastifyPluginAsyncZod<{ tokens: StreamTokens }> 
       const partner = requirePartner(request);
       const { deviceId, pilotId } = request.body;
       let scope: StreamScope;
-      if (deviceId !== undefined) scope = { kind: 'device', id: deviceForCaller(request, deviceId).id };
-      else scope = { kind: 'pilot', id: pilotForCaller(request, pilotId ?? '').id };
+      if (deviceId !== undefined)
+        scope = { kind: 'device', id: (await deviceForCaller(request, deviceId)).id };
+      else scope = { kind: 'pilot', id: (await pilotForCaller(request, pilotId ?? '')).id };
       const minted = opts.tokens.mint(partner.id, scope);
       const base = scope.kind === 'device' ? `/v1/devices/${scope.id}` : `/v1/pilots/${scope.id}`;
       return reply.status(201).send({

@@ -108,7 +108,7 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
         serializerCompiler: plainJson,
       },
       async (request, reply) => {
-        const device = deviceForCaller(request, request.params.deviceId);
+        const device = await deviceForCaller(request, request.params.deviceId);
         const q = request.query;
         const range = resolveRange(q, now(), defaultRangeMs);
         const keys = parseKeys(q.keys);
@@ -125,9 +125,9 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
           const everyMs = resolveEvery(q.every);
           checkWindowCount(range, everyMs, q.every);
           const agg = q.agg ?? 'mean';
-          if (keys) checkAggregateTypes(agg, keys, request.server.registry.getKeyTypes(device.pilotId));
+          if (keys) checkAggregateTypes(agg, keys, await request.server.registry.getKeyTypes(device.pilotId));
           const fill = q.fill ?? 'none';
-          const fields = keys ? undefined : ownFields(request.server.registry, device, agg);
+          const fields = keys ? undefined : await ownFields(request.server.registry, device, agg);
           items = await influx(reply, () =>
             reader.windows({ ...sel, ...range, keys, fields, everyMs, agg, fill, order: q.order }),
           );
@@ -142,7 +142,7 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
               : q.order === 'asc'
                 ? { from: Math.max(range.from, after + 1), to: range.to }
                 : { from: range.from, to: Math.min(range.to, after) };
-          const fields = keys ? undefined : ownFields(request.server.registry, device);
+          const fields = keys ? undefined : await ownFields(request.server.registry, device);
           const page =
             pageRange.from >= pageRange.to
               ? { items: [], lastTs: undefined }
@@ -174,8 +174,8 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const device = deviceForCaller(request, request.params.deviceId);
-        const keys = parseKeys(request.query.keys) ?? ownFields(request.server.registry, device);
+        const device = await deviceForCaller(request, request.params.deviceId);
+        const keys = parseKeys(request.query.keys) ?? (await ownFields(request.server.registry, device));
         const latest = await influx(reply, () =>
           reader.latest({ pilotId: device.pilotId, deviceId: device.id }, keys),
         );
@@ -202,7 +202,7 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
         serializerCompiler: plainJson,
       },
       async (request, reply) => {
-        const pilot = pilotForCaller(request, request.params.pilotId);
+        const pilot = await pilotForCaller(request, request.params.pilotId);
         const q = request.query;
         checkKey(q.key, 'key');
         const range = resolveRange(q, now(), defaultRangeMs);
@@ -210,7 +210,7 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
         checkWindowCount(range, everyMs, q.every);
         const agg = q.agg ?? 'mean';
         const fill = q.fill ?? 'none';
-        checkAggregateTypes(agg, [q.key], request.server.registry.getKeyTypes(pilot.id), 'key');
+        checkAggregateTypes(agg, [q.key], await request.server.registry.getKeyTypes(pilot.id), 'key');
         const series = await influx(reply, () =>
           reader.pilotWindows({ pilotId: pilot.id, key: q.key, ...range, everyMs, agg, fill }),
         );
@@ -249,7 +249,7 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const device = deviceForCaller(request, request.params.deviceId);
+        const device = await deviceForCaller(request, request.params.deviceId);
         streams.open(request, reply, { pilotId: device.pilotId, deviceId: device.id });
       },
     );
@@ -268,7 +268,7 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const pilot = pilotForCaller(request, request.params.pilotId);
+        const pilot = await pilotForCaller(request, request.params.pilotId);
         streams.open(request, reply, { pilotId: pilot.id });
       },
     );

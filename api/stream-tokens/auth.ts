@@ -26,7 +26,7 @@ export function installStreamTokenAuth(app: FastifyInstance, tokens: StreamToken
     const id = (kind === 'device' ? params.deviceId : params.pilotId) ?? '';
     const redeemed = tokens.redeem(token, { kind, id });
     if ('reason' in redeemed) throw unauthorized(redeemed.message, redeemed.reason);
-    const partner = app.registry.getPartner(redeemed.partnerId);
+    const partner = await app.registry.getPartner(redeemed.partnerId);
     if (!partner) throw unauthorized('invalid stream token', 'stream_token_invalid');
     request.principal = { kind: 'partner', partner };
   });

@@ -7,7 +7,7 @@
  * first, or a cap filled meanwhile) may leave its other new keys claimed, as storing them would have.
  */
 import { capReason, type KeyLimits, perReadingReason } from '../../core/key-limits.js';
-import type { TelemetrySchemaStore, ValueType } from '../../core/registry/types.js';
+import type { KeyTypeStore, ValueType } from '../../core/registry/types.js';
 import type { Reading } from '../../core/telemetry.js';
 import { keyTypeMismatch, valueType } from '../../core/value-types.js';
 
@@ -18,14 +18,16 @@ export interface KeyCheck {
   newKeys: Map<string, ValueType>;
 }
 
-export function checkKeys(
-  store: TelemetrySchemaStore,
+export async function checkKeys(
+  store: Pick<KeyTypeStore, 'getKeyTypes' | 'getDeviceKeys'>,
   ids: { pilotId: string; deviceId: string },
   readings: readonly Reading[],
   limits: KeyLimits,
-): KeyCheck {
-  const pilotKeys = store.getKeyTypes(ids.pilotId);
-  const deviceKeys = store.getDeviceKeys(ids.deviceId).keys;
+): Promise<KeyCheck> {
+  const [pilotKeys, { keys: deviceKeys }] = await Promise.all([
+    store.getKeyTypes(ids.pilotId),
+    store.getDeviceKeys(ids.deviceId),
+  ]);
   const newKeys = new Map<string, ValueType>();
   const problems: string[] = [];
   for (const reading of readings) {
@@ -47,14 +49,14 @@ export function checkKeys(
 }
 
 /** Claims the device's new keys; a problem for each key typed otherwise meanwhile or past a cap. */
-export function claimNewKeys(
-  store: TelemetrySchemaStore,
+export async function claimNewKeys(
+  store: Pick<KeyTypeStore, 'claimDeviceKeys'>,
   ids: { pilotId: string; deviceId: string },
   newKeys: Map<string, ValueType>,
   limits: KeyLimits,
-): string[] {
+): Promise<string[]> {
   if (newKeys.size === 0) return [];
-  const claim = store.claimDeviceKeys(ids.pilotId, ids.deviceId, newKeys, limits);
+  const claim = await store.claimDeviceKeys(ids.pilotId, ids.deviceId, newKeys, limits);
   const problems: string[] = [];
   const refused = { device: [] as string[], pilot: [] as string[] };
   for (const [key, got] of newKeys) {

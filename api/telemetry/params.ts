@@ -3,7 +3,7 @@
  * that is well-formed but meaningless (an impossible date, `from` after `to`, too many windows,
  * `mean` of a string key).
  */
-import type { TelemetrySchemaStore, ValueType } from '../../core/registry/types.js';
+import type { KeyTypeStore, ValueType } from '../../core/registry/types.js';
 import { type FieldCode, validationError } from '../errors.js';
 import {
   type Aggregate,
@@ -119,12 +119,12 @@ export function checkAggregateTypes(
  * sum only its number keys (as `agg(*)` does). Undefined for devices registered before keys were
  * tracked per device: they select every key.
  */
-export function ownFields(
-  registry: Pick<TelemetrySchemaStore, 'getDeviceKeys'>,
+export async function ownFields(
+  registry: Pick<KeyTypeStore, 'getDeviceKeys'>,
   device: { id: string },
   agg?: Aggregate,
-): string[] | undefined {
-  const own = registry.getDeviceKeys(device.id);
+): Promise<string[] | undefined> {
+  const own = await registry.getDeviceKeys(device.id);
   if (!own.complete) return undefined;
   const numeric = agg !== undefined && NUMERIC_AGGREGATES.includes(agg);
   return [...own.keys].filter(([, type]) => !numeric || type === 'number').map(([key]) => key);

@@ -1,10 +1,6 @@
 /**
- * The registry's storage boundary. Each component depends on the narrow facet it needs (the broker on
- * `DeviceAuthStore`, ingest on `TelemetrySchemaStore` and `DeviceErrorLog`, the API on all of them),
- * so a Postgres implementation later has to satisfy only these interfaces.
- *
- * All times are epoch milliseconds inside the store; the API formats them as RFC 3339.
- * Ids are opaque strings with a type prefix: `prt_` partner, `plt_` pilot, `dev_` device.
+ * The registry's storage boundary: one narrow, asynchronous interface per aggregate; each component
+ * takes the facets it uses. Times are epoch ms; ids are prefixed strings (`prt_`, `plt_`, `dev_`).
  */
 
 export type PartnerKind = 'hardware' | 'software' | 'both';
@@ -66,25 +62,11 @@ export interface PageRequest {
   cursor?: string | undefined;
 }
 
-/** What the broker needs: verify a device fast, learn about revocations, record presence. */
-export interface DeviceAuthStore {
-  /** The stored secret hash of a live (not deleted) device, or undefined. */
-  getDeviceCredential(
-    deviceId: string,
-  ): { deviceId: string; pilotId: string; secretHash: string } | undefined;
-  /**
-   * Devices whose credentials changed (rotated or deleted) after change number `since`.
-   * The broker polls this to drop sessions and invalidate its cache, also when the API runs in
-   * another process.
-   */
-  credentialChangesSince(since: number): { lastChange: number; deviceIds: string[] };
-  /** Writes presence in one transaction (the broker batches these). */
-  recordPresence(updates: { deviceId: string; online: boolean; lastSeenAt: number }[]): void;
-  /**
-   * Marks every device offline. The broker calls it at start: after a crash, devices it had marked
-   * online are not connected any more (they reconnect and are marked online again).
-   */
-  markAllOffline(): void;
+/** A device's stored credential: what the broker and HTTP ingest check a secret against. */
+export interface DeviceCredential {
+  deviceId: string;
+  pilotId: string;
+  secretHash: string;
 }
 
 /** Caps on distinct keys (TELEMETRY_MAX_KEYS_PER_DEVICE, TELEMETRY_MAX_KEYS_PER_PILOT). */
@@ -101,36 +83,6 @@ export interface KeyClaim {
   refused: Map<string, 'device' | 'pilot'>;
 }
 
-/** What ingest needs to route and type-check readings. */
-export interface TelemetrySchemaStore {
-  /** The pilot of a device, also of a deleted device (its late readings still belong somewhere). */
-  getDevicePilot(deviceId: string): string | undefined;
-  /** Known key types of a pilot. */
-  getKeyTypes(pilotId: string): Map<string, ValueType>;
-  /**
-   * Records types for keys not yet known in the pilot (first writer wins, also across processes)
-   * and returns the pilot's types for those keys as stored afterwards.
-   */
-  claimKeyTypes(pilotId: string, keys: Map<string, ValueType>): Map<string, ValueType>;
-  /**
-   * The keys a device has sent, with their types (at most its cap, so the API's queries ask only for
-   * these). `complete` is false for devices registered before keys were tracked per device.
-   */
-  getDeviceKeys(deviceId: string): { keys: Map<string, ValueType>; complete: boolean };
-  /**
-   * Adds keys to a device's set within the caps, in one transaction (also across processes): a key
-   * new to the pilot is typed as asked (unless the pilot is full), a key of another type than the
-   * pilot's is returned with the pilot's type and not added to the device.
-   */
-  claimDeviceKeys(pilotId: string, deviceId: string, keys: Map<string, ValueType>, caps: KeyCaps): KeyClaim;
-}
-
-/** Rejected messages, bounded per device. Written by the broker and ingest, read by the API. */
-export interface DeviceErrorLog {
-  recordDeviceErrors(errors: { deviceId: string; at: number; reason: string; payloadPrefix: string }[]): void;
-  listDeviceErrors(deviceId: string, page: PageRequest): Page<DeviceErrorRecord>;
-}
-
 export interface NewDevice {
   name: string;
   model?: string | null | undefined;
@@ -138,38 +90,119 @@ export interface NewDevice {
   metadata?: Record<string, unknown> | undefined;
 }
 
-/** The partner/pilot/device registry that the API manages. */
-export interface RegistryStore extends DeviceAuthStore, TelemetrySchemaStore, DeviceErrorLog {
-  // partners and API keys (keys are stored as hashes only)
-  createPartner(input: { name: string; country: string; kind: PartnerKind }, apiKeyHash: string): Partner;
-  getPartner(partnerId: string): Partner | undefined;
+export type NewDeviceError = Omit<DeviceErrorRecord, 'id'>;
+
+/** Partners, their API keys and the admin key (all stored as SHA-256 digests only). */
+export interface PartnerStore {
+  /** Throws ConflictError when the name is taken. */
+  createPartner(
+    input: { name: string; country: string; kind: PartnerKind },
+    apiKeyHash: string,
+  ): Promise<Partner>;
+  getPartner(partnerId: string): Promise<Partner | undefined>;
   /** The partner owning an API key hash. */
-  findPartnerByApiKeyHash(apiKeyHash: string): Partner | undefined;
+  findPartnerByApiKeyHash(apiKeyHash: string): Promise<Partner | undefined>;
+  getAdminKeyHash(): Promise<string | undefined>;
+  setAdminKeyHash(hash: string): Promise<void>;
+}
 
-  // admin key: stored hashed, set once at first start
-  getAdminKeyHash(): string | undefined;
-  setAdminKeyHash(hash: string): void;
-
-  // pilots (always seen through a member partner)
-  createPilot(input: { name: string; description?: string | null | undefined; memberIds: string[] }): Pilot;
+/** Pilots and their members; a pilot is always seen through a member partner. */
+export interface PilotStore {
+  createPilot(input: {
+    name: string;
+    description?: string | null | undefined;
+    memberIds: string[];
+  }): Promise<Pilot>;
   /** The pilot, when `partnerId` is a member; otherwise undefined (never reveal existence). */
-  getPilotForPartner(pilotId: string, partnerId: string): Pilot | undefined;
-  listPilotsForPartner(partnerId: string, page: PageRequest): Page<Pilot>;
-  /** Returns false when already a member. */
-  addPilotMember(pilotId: string, partnerId: string): boolean;
+  getPilotForPartner(pilotId: string, partnerId: string): Promise<Pilot | undefined>;
+  listPilotsForPartner(partnerId: string, page: PageRequest): Promise<Page<Pilot>>;
+  /** Resolves false when already a member. */
+  addPilotMember(pilotId: string, partnerId: string): Promise<boolean>;
+}
 
-  // devices
-  createDevice(pilotId: string, input: NewDevice, secretHash: string): Device;
+/** The two lookups on every device's way in (broker CONNECT, ingest, HTTP ingest); callers cache them. */
+export interface DeviceLookup {
+  /** The stored secret hash of a live (not deleted) device, or undefined. */
+  getDeviceCredential(deviceId: string): Promise<DeviceCredential | undefined>;
+  /** The pilot of a device, also of a deleted device (its late readings still belong somewhere). */
+  getDevicePilot(deviceId: string): Promise<string | undefined>;
+}
+
+/** Devices and their credentials, as the API manages them. */
+export interface DeviceStore extends DeviceLookup {
+  createDevice(pilotId: string, input: NewDevice, secretHash: string): Promise<Device>;
   /** The device, when `partnerId` is a member of its pilot and it is not deleted. */
-  getDeviceForPartner(deviceId: string, partnerId: string): Device | undefined;
-  listDevices(pilotId: string, page: PageRequest): Page<Device>;
-  updateDevice(deviceId: string, patch: Partial<NewDevice>): Device | undefined;
+  getDeviceForPartner(deviceId: string, partnerId: string): Promise<Device | undefined>;
+  listDevices(pilotId: string, page: PageRequest): Promise<Page<Device>>;
+  updateDevice(deviceId: string, patch: Partial<NewDevice>): Promise<Device | undefined>;
   /** Soft delete: revokes the secret (a credential change) and hides the device. */
-  deleteDevice(deviceId: string): boolean;
+  deleteDevice(deviceId: string): Promise<boolean>;
   /** Replaces the secret hash (a credential change). */
-  rotateDeviceSecret(deviceId: string, secretHash: string): boolean;
+  rotateDeviceSecret(deviceId: string, secretHash: string): Promise<boolean>;
+}
 
-  /** For /readyz. Throws when the database is unusable. */
-  ping(): void;
-  close(): void;
+/** Rejected messages, bounded per device. Written by the broker, ingest and HTTP ingest; read by the API. */
+export interface DeviceErrorLog {
+  recordDeviceErrors(errors: readonly NewDeviceError[]): Promise<void>;
+  /** Newest first. */
+  listDeviceErrors(deviceId: string, page: PageRequest): Promise<Page<DeviceErrorRecord>>;
+}
+
+/** Key types per pilot and key sets per device (contract: "a key keeps the type of its first value"). */
+export interface KeyTypeStore {
+  /** Known key types of a pilot. */
+  getKeyTypes(pilotId: string): Promise<Map<string, ValueType>>;
+  /**
+   * Records types for keys not yet known in the pilot (first writer wins, also across processes)
+   * and returns the pilot's types for those keys as stored afterwards.
+   */
+  claimKeyTypes(pilotId: string, keys: Map<string, ValueType>): Promise<Map<string, ValueType>>;
+  /**
+   * The keys a device has sent, with their types (at most its cap, so the API's queries ask only for
+   * these). `complete` is false for devices registered before keys were tracked per device.
+   */
+  getDeviceKeys(deviceId: string): Promise<{ keys: Map<string, ValueType>; complete: boolean }>;
+  /**
+   * Adds keys to a device's set within the caps, atomically (also across processes): a key new to
+   * the pilot is typed as asked (unless the pilot is full); a key of another type than the pilot's is
+   * returned with the pilot's type and not added to the device.
+   */
+  claimDeviceKeys(
+    pilotId: string,
+    deviceId: string,
+    keys: Map<string, ValueType>,
+    caps: KeyCaps,
+  ): Promise<KeyClaim>;
+}
+
+/** Device presence, written by the broker in batches (about once a second). */
+export interface PresenceStore {
+  recordPresence(
+    updates: readonly { deviceId: string; online: boolean; lastSeenAt: number }[],
+  ): Promise<void>;
+  /** Marks every device offline: at the broker's start, devices of a crashed run are not connected. */
+  markAllOffline(): Promise<void>;
+}
+
+/** The numbered log of credential changes (rotations, deletions) that brokers poll to drop sessions. */
+export interface CredentialChangeLog {
+  /**
+   * Devices whose credentials changed after change number `since` (a batch; poll again for more).
+   * With nothing newer, `lastChange` is the head, so a caller starting at -1 learns where to go on.
+   */
+  credentialChangesSince(since: number): Promise<{ lastChange: number; deviceIds: string[] }>;
+}
+
+/** The whole registry: every facet, as one store implements it. Components take the facets they use. */
+export interface RegistryStore
+  extends PartnerStore,
+    PilotStore,
+    DeviceStore,
+    DeviceErrorLog,
+    KeyTypeStore,
+    PresenceStore,
+    CredentialChangeLog {
+  /** For /readyz: rejects when the store is unusable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
 }

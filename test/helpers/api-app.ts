@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyPluginAsync, InjectOptions } from 'fastify
 import { pino } from 'pino';
 import { type ApiDeps, buildApp } from '../../api/app.js';
 import type { FailedAuthOptions } from '../../core/failed-auth-throttle.js';
-import { openSqliteRegistry } from '../../core/registry/sqlite.js';
+import { openSqliteRegistry } from '../../core/registry/sqlite/index.js';
 import type { RegistryStore } from '../../core/registry/types.js';
 import { generateSecret, hashSecret } from '../../core/secrets.js';
 

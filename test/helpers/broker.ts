@@ -6,14 +6,16 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { type RunningBroker, startBroker } from '../../broker/index.js';
 import type { BrokerConfig } from '../../core/config.js';
-import { openSqliteRegistry } from '../../core/registry/sqlite.js';
+import { journalFile } from '../../core/journal/sqlite.js';
+import type { JournalEntry } from '../../core/journal/types.js';
+import { openSqliteRegistry } from '../../core/registry/sqlite/index.js';
 import type { RegistryStore } from '../../core/registry/types.js';
 import { generateSecret, hashSecret } from '../../core/secrets.js';
-import { openTelemetrySpool, type SpooledMessage, spoolFile } from '../../core/telemetry-spool.js';
 import { SERVICE_USERNAMES } from '../../core/topics.js';
 
 export const SERVICE_SECRET = 'test-service-secret-0123456789abcdef';
@@ -22,29 +24,31 @@ export interface TestRegistry {
   dir: string;
   registry: RegistryStore;
   pilotId: string;
-  addDevice(): { id: string; secret: string };
-  close(): void;
+  addDevice(): Promise<{ id: string; secret: string }>;
+  close(): Promise<void>;
 }
 
 /** A registry in a fresh temp dir (also the broker's DATA_DIR) with one partner and one pilot. */
-export function createTestRegistry(dir = mkdtempSync(path.join(os.tmpdir(), 'broker-test-'))): TestRegistry {
+export async function createTestRegistry(
+  dir = mkdtempSync(path.join(os.tmpdir(), 'broker-test-')),
+): Promise<TestRegistry> {
   const registry = openSqliteRegistry(path.join(dir, 'registry.db'));
-  const partner = registry.createPartner(
+  const partner = await registry.createPartner(
     { name: `partner-${path.basename(dir)}`, country: 'DE', kind: 'both' },
     hashSecret(generateSecret()),
   );
-  const pilot = registry.createPilot({ name: 'pilot', memberIds: [partner.id] });
+  const pilot = await registry.createPilot({ name: 'pilot', memberIds: [partner.id] });
   return {
     dir,
     registry,
     pilotId: pilot.id,
-    addDevice() {
+    async addDevice() {
       const secret = generateSecret();
-      const device = registry.createDevice(pilot.id, { name: 'dev' }, hashSecret(secret));
+      const device = await registry.createDevice(pilot.id, { name: 'dev' }, hashSecret(secret));
       return { id: device.id, secret };
     },
-    close() {
-      registry.close();
+    async close() {
+      await registry.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -78,21 +82,31 @@ export async function startTestBroker(
       common: { dataDir: reg.dir, logLevel: 'silent', serviceSecret: SERVICE_SECRET },
       mqtt: { host: '127.0.0.1', port: 0, publicUrl: undefined },
       broker: brokerConfig(overrides),
-      ingest: { spoolMaxMessages: spool.spoolMaxMessages ?? 1_000_000 },
+      journal: { maxMessages: spool.spoolMaxMessages ?? 1_000_000 },
     },
     { registry: reg.registry, serviceSecret: SERVICE_SECRET, metrics },
   );
   return { ...broker, metrics };
 }
 
-/** Every row of the telemetry spool in DATA_DIR `dir` (what ingest would drain), oldest first. */
-export function spoolRows(dir: string): SpooledMessage[] {
-  if (!existsSync(spoolFile(dir))) return [];
-  const spool = openTelemetrySpool(spoolFile(dir));
+/** Every entry of the SQLite telemetry journal in DATA_DIR `dir` (what ingest would drain), oldest first. */
+export function journalRows(dir: string): JournalEntry[] {
+  if (!existsSync(journalFile(dir))) return [];
+  const db = new Database(journalFile(dir), { readonly: true });
   try {
-    return spool.readAfter(0, 1_000_000);
+    const rows = db
+      .prepare<[], { seq: number; device_id: string; received_at: number; payload: Buffer }>(
+        'SELECT seq, device_id, received_at, payload FROM messages ORDER BY seq',
+      )
+      .all();
+    return rows.map((r) => ({
+      id: String(r.seq),
+      deviceId: r.device_id,
+      receivedAt: r.received_at,
+      payload: r.payload,
+    }));
   } finally {
-    spool.close();
+    db.close();
   }
 }
 

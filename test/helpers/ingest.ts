@@ -13,8 +13,6 @@ export const ingestConfig = (overrides: Partial<IngestConfig> = {}): IngestConfi
   batchSize: 5000,
   flushMs: 50,
   maxInFlight: 4,
-  spoolMaxMessages: 1_000_000,
-  deviceErrorsKept: 1000,
   maxKeysPerReading: 256,
   maxKeysPerDevice: 1000,
   maxKeysPerPilot: 10_000,

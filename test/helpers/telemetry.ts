@@ -87,6 +87,6 @@ export async function writeReadings(
   for (const r of readings) {
     for (const [k, v] of Object.entries(r.values)) types.set(k, typeof v as ValueType);
   }
-  f.api.registry.claimKeyTypes(pilotId, types);
-  f.api.registry.claimDeviceKeys(pilotId, deviceId, types, { perDevice: 1000, perPilot: 10_000 });
+  await f.api.registry.claimKeyTypes(pilotId, types);
+  await f.api.registry.claimDeviceKeys(pilotId, deviceId, types, { perDevice: 1000, perPilot: 10_000 });
 }

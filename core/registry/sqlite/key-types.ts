@@ -1,15 +1,13 @@
-/**
- * Distinct keys per device and per pilot, with their caps, in SQLite (the `device_keys` and
- * `key_types` tables). Part of the SQLite registry (sqlite.ts); a Postgres store implements the same
- * two methods of `TelemetrySchemaStore`.
- */
-import type Database from 'better-sqlite3';
-import type { KeyCaps, KeyClaim, TelemetrySchemaStore, ValueType } from './types.js';
+/** Key types per pilot and distinct keys per device, with their caps, in SQLite (`key_types`, `device_keys`). */
+import type { KeyCaps, KeyClaim, KeyTypeStore, ValueType } from '../types.js';
+import type { Db } from './db.js';
 
-type DeviceKeyMethods = Pick<TelemetrySchemaStore, 'getDeviceKeys' | 'claimDeviceKeys'>;
-
-export function sqliteDeviceKeys(db: Database.Database): DeviceKeyMethods {
+export function sqliteKeyTypes(db: Db): KeyTypeStore {
   const s = {
+    typesOf: db.prepare<[string], { key: string; type: ValueType }>(
+      'SELECT key, type FROM key_types WHERE pilot_id = ?',
+    ),
+    claimType: db.prepare('INSERT OR IGNORE INTO key_types (pilot_id, key, type) VALUES (?, ?, ?)'),
     completeAfter: db.prepare<[], { value: string }>(
       "SELECT value FROM meta WHERE key = 'device_keys_complete_after_seq'",
     ),
@@ -35,7 +33,17 @@ export function sqliteDeviceKeys(db: Database.Database): DeviceKeyMethods {
   // Fixed by the migration that created device_keys: devices up to this seq are incomplete.
   const completeAfter = Number(s.completeAfter.get()?.value ?? 0);
 
-  const claimTx = db.transaction(
+  const claimTypesTx = db.transaction((pilotId: string, keys: Map<string, ValueType>) => {
+    const stored = new Map<string, ValueType>();
+    for (const [key, type] of keys) {
+      s.claimType.run(pilotId, key, type);
+      const row = s.pilotType.get(pilotId, key);
+      if (row) stored.set(key, row.type);
+    }
+    return stored;
+  });
+
+  const claimDeviceTx = db.transaction(
     (pilotId: string, deviceId: string, keys: Map<string, ValueType>, caps: KeyCaps): KeyClaim => {
       const types = new Map<string, ValueType>();
       const refused = new Map<string, 'device' | 'pilot'>();
@@ -72,14 +80,21 @@ export function sqliteDeviceKeys(db: Database.Database): DeviceKeyMethods {
   );
 
   return {
-    getDeviceKeys(deviceId) {
+    async getKeyTypes(pilotId) {
+      return new Map(s.typesOf.all(pilotId).map((r) => [r.key, r.type]));
+    },
+    async claimKeyTypes(pilotId, keys) {
+      if (keys.size === 0) return new Map();
+      return claimTypesTx.immediate(pilotId, keys);
+    },
+    async getDeviceKeys(deviceId) {
       const seq = s.deviceSeq.get(deviceId)?.seq;
       const keys = new Map(s.keysOf.all(deviceId).map((r) => [r.key, r.type]));
       return { keys, complete: seq === undefined || seq > completeAfter };
     },
-    claimDeviceKeys(pilotId, deviceId, keys, caps) {
+    async claimDeviceKeys(pilotId, deviceId, keys, caps) {
       if (keys.size === 0) return { types: new Map(), refused: new Map() };
-      return claimTx.immediate(pilotId, deviceId, keys, caps);
+      return claimDeviceTx.immediate(pilotId, deviceId, keys, caps);
     },
   };
 }
