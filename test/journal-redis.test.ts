@@ -1,31 +1,32 @@
 /**
- * The Redis Stream journal (core/journal/redis.ts) on a real redis-server: append, read, acknowledge;
- * two consumers sharing the load; a dead consumer's entries claimed by another (and a live slow one's
- * not); a redelivery after a restart; Redis SIGKILLed and restarted from its append-only file with
- * nothing acknowledged lost.
+ * The Redis Stream journal (core/journal/redis.ts) on a real redis-server: the journal contract;
+ * two consumers sharing the load; a dead consumer's entries reclaimed by another (and a live slow
+ * one's not); the wake-up; Redis SIGKILLed and restarted from its append-only file with nothing
+ * acknowledged lost.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type JournalEntry, openRedisJournal, type RedisJournal } from '../core/journal/redis.js';
-import type { RedisJournalConsumer } from '../core/journal/redis-consumer.js';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { openRedisJournal, type RedisJournalOptions } from '../core/journal/redis.js';
+import type { JournalEntry, TelemetryJournal } from '../core/journal/types.js';
+import { describeJournal } from './helpers/journal-contract.js';
 import { startTestRedis, type TestRedis } from './helpers/redis.js';
 
 let redis: TestRedis;
-const opened: RedisJournal[] = [];
-let streamNo = 0;
-
 beforeAll(async () => {
   redis = await startTestRedis();
 });
-afterAll(async () => {
-  for (const j of opened.splice(0)) await j.close();
-  await redis.dispose();
-});
+afterAll(() => redis.dispose());
 
-/** A journal on a stream of its own, so tests do not see each other's entries. */
-async function journal(claimIdleMs = 30_000): Promise<RedisJournal> {
-  const j = await openRedisJournal({ url: redis.url, stream: `test:${++streamNo}`, claimIdleMs });
-  opened.push(j);
-  return j;
+describeJournal('redis', (name) => openRedisJournal({ url: redis.url, stream: name, consumer: 'worker' }));
+
+let streamNo = 0;
+/** Consumers of one stream of their own, so tests do not see each other's entries. */
+function streamOf(options: Partial<RedisJournalOptions> = {}) {
+  const stream = `test:${++streamNo}`;
+  return async (consumer: string) => {
+    const j = await openRedisJournal({ url: redis.url, stream, consumer, ...options });
+    onTestFinished(() => j.close());
+    return j;
+  };
 }
 
 const entry = (n: number) => ({
@@ -34,101 +35,76 @@ const entry = (n: number) => ({
   payload: Buffer.from(JSON.stringify({ n, bytes: '\u00ff\u0000' })),
 });
 const numberOf = (e: { payload: Buffer }) => (JSON.parse(e.payload.toString()) as { n: number }).n;
+const sorted = (entries: { payload: Buffer }[]) => entries.map(numberOf).sort((x, y) => x - y);
 
-/** Reads and acknowledges until `seen` holds `count` entries or `timeoutMs` passes. */
-async function drain(
-  c: RedisJournalConsumer,
-  count: number,
-  timeoutMs = 10_000,
-  seen: JournalEntry[] = [],
-): Promise<JournalEntry[]> {
+/** Reads and acknowledges until `seen` holds `count` entries or `timeoutMs` passes; returns its own. */
+async function drain(j: TelemetryJournal, count: number, seen: JournalEntry[] = [], timeoutMs = 10_000) {
   const own: JournalEntry[] = [];
   const deadline = Date.now() + timeoutMs;
   while (seen.length < count && Date.now() < deadline) {
-    const got = await c.read(100, 50);
-    await c.ack(got.map((e) => e.id));
+    const got = await j.read(100);
+    await j.ack(got.map((e) => e.id));
     seen.push(...got);
     own.push(...got);
+    if (got.length === 0) await new Promise((r) => setTimeout(r, 20));
   }
   return own;
 }
 
-describe('redis stream journal', () => {
-  it('appends (one pipeline per turn), reads, and removes only what is acknowledged', async () => {
-    const j = await journal();
-    // Two appends in one turn: both resolve, in order.
-    await Promise.all([j.appendMany([entry(1), entry(2)]), j.appendMany([entry(3)])]);
-    expect(await j.length()).toBe(3);
-    const c = await j.consumer('w1');
-    const got = await c.read(10);
-    expect(got.map(numberOf)).toEqual([1, 2, 3]);
-    expect(got[0]).toMatchObject({ deviceId: 'dev_1', receivedAt: 1_700_000_000_001 });
-    expect(got[0]!.payload.equals(entry(1).payload)).toBe(true);
-    expect(typeof got[0]!.id).toBe('string');
-    expect(await j.length()).toBe(3); // read is not done
-    await c.ack([got[0]!.id, got[1]!.id]);
-    expect(await j.length()).toBe(1);
-    await c.ack([got[2]!.id]);
-    expect(await j.length()).toBe(0);
-    expect(await c.read(10, 100)).toEqual([]);
-  });
-
-  it('two consumers share the load, each entry to one of them', async () => {
-    const j = await journal();
+describe('redis stream journal: several workers', () => {
+  it('two consumers share the load, each entry to one of them, binary payloads intact', async () => {
+    const open = streamOf();
+    const [a, b] = [await open('a'), await open('b')];
     const total = 2000;
-    for (let i = 0; i < total; i += 100) {
-      await j.appendMany(Array.from({ length: 100 }, (_, k) => entry(i + k)));
-    }
-    const [a, b] = [await j.consumer('a'), await j.consumer('b')];
+    for (let i = 0; i < total; i += 100) await a.append(Array.from({ length: 100 }, (_, k) => entry(i + k)));
     const all: JournalEntry[] = [];
-    const [fromA, fromB] = await Promise.all([drain(a, total, 10_000, all), drain(b, total, 10_000, all)]);
+    const [fromA, fromB] = await Promise.all([drain(a, total, all), drain(b, total, all)]);
     expect(fromA.length).toBeGreaterThan(0);
     expect(fromB.length).toBeGreaterThan(0);
-    const numbers = [...fromA, ...fromB].map(numberOf).sort((x, y) => x - y);
-    expect(numbers).toEqual(Array.from({ length: total }, (_, i) => i));
-    expect(await j.length()).toBe(0);
+    expect(sorted(all)).toEqual(Array.from({ length: total }, (_, i) => i));
+    expect(all[0]!.payload.equals(entry(numberOf(all[0]!)).payload)).toBe(true);
+    expect(await a.length()).toBe(0);
   });
 
-  it("claims a dead consumer's pending entries after the idle timeout, not a live slow one's", async () => {
-    const j = await journal(300);
-    await j.appendMany(Array.from({ length: 20 }, (_, i) => entry(i)));
-    const dead = await j.consumer('dead');
-    const slow = await j.consumer('slow');
+  it("reclaims a dead consumer's entries after the idle time, never a live slow one's", async () => {
+    const open = streamOf({ keepAliveMs: 100 });
+    const [dead, slow, survivor] = [await open('dead'), await open('slow'), await open('survivor')];
+    await dead.append(Array.from({ length: 20 }, (_, i) => entry(i)));
     const deadOnes = await dead.read(10);
     const slowOnes = await slow.read(10);
-    expect(deadOnes).toHaveLength(10);
-    expect(slowOnes).toHaveLength(10);
-    await dead.close(); // stops reading and keeping its entries alive, as a killed worker would
-    const survivor = await j.consumer('survivor');
-    const claimed = await drain(survivor, 10, 5000);
-    expect(claimed.map(numberOf).sort((x, y) => x - y)).toEqual(deadOnes.map(numberOf));
-    // The slow consumer kept its entries alive past the idle timeout: nobody took them.
-    expect(await survivor.read(10, 500)).toEqual([]);
+    await dead.close(); // stops keeping its entries alive, as a killed worker would
+    expect(await survivor.reclaim(10, 400)).toEqual([]); // not idle yet
+    await new Promise((r) => setTimeout(r, 600));
+    const reclaimed = await survivor.reclaim(100, 400);
+    expect(sorted(reclaimed)).toEqual(sorted(deadOnes)); // the redelivery, whole
+    expect(reclaimed.map((e) => e.id).sort()).toEqual(deadOnes.map((e) => e.id).sort());
+    await survivor.ack(reclaimed.map((e) => e.id));
+    expect(await survivor.reclaim(100, 400)).toEqual([]);
     await slow.ack(slowOnes.map((e) => e.id));
-    expect(await j.length()).toBe(0);
+    expect(await survivor.length()).toBe(0);
   });
 
-  it('redelivers unacknowledged entries to a consumer restarted with the same name', async () => {
-    const j = await journal();
-    await j.appendMany([entry(1), entry(2), entry(3)]);
-    const first = await j.consumer('w');
-    const before = await first.read(2);
-    await first.close();
-    const again = await j.consumer('w');
-    const redelivered = await again.read(10);
-    expect(redelivered.map((e) => e.id)).toEqual(before.map((e) => e.id));
-    const rest = await drain(again, 1);
-    expect(rest.map(numberOf)).toEqual([3]);
-    await again.ack(redelivered.map((e) => e.id));
-    expect(await j.length()).toBe(0);
+  it('wakes a watcher soon after an append, also one from another connection', async () => {
+    const open = streamOf();
+    const [writer, reader] = [await open('w'), await open('r')];
+    let wakes = 0;
+    const unwatch = reader.watch!(() => wakes++);
+    await new Promise((r) => setTimeout(r, 100));
+    await writer.append([entry(1)]);
+    const deadline = Date.now() + 2000;
+    while (wakes === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(wakes).toBeGreaterThan(0);
+    unwatch();
+    expect((await reader.read(10)).map(numberOf)).toEqual([1]);
   });
 });
 
 describe('redis stream journal across a Redis crash', () => {
   it('Redis SIGKILLed mid-stream and restarted from its AOF: nothing acknowledged is lost', async () => {
     const own = await startTestRedis({ appendfsync: 'everysec' });
-    const j = await openRedisJournal({ url: own.url, stream: 'crash', claimIdleMs: 1000 });
-    const consumer = await j.consumer('w');
+    onTestFinished(() => own.dispose());
+    const j = await openRedisJournal({ url: own.url, stream: 'crash', consumer: 'w' });
+    onTestFinished(() => j.close());
     const acknowledged = new Set<number>();
     const seen = new Set<number>();
     let producing = true;
@@ -137,10 +113,10 @@ describe('redis stream journal across a Redis crash', () => {
       for (let n = 0; acknowledged.size < 3000; n += 20) {
         const batch = Array.from({ length: 20 }, (_, k) => entry(n + k));
         try {
-          await j.appendMany(batch);
+          await j.append(batch);
           for (const e of batch) acknowledged.add(numberOf(e));
         } catch {
-          await new Promise((r) => setTimeout(r, 20)); // not acknowledged: the sender sends later
+          await new Promise((r) => setTimeout(r, 20)); // not acknowledged: the device sends it again
         }
       }
       producing = false;
@@ -148,8 +124,8 @@ describe('redis stream journal across a Redis crash', () => {
     const consume = async () => {
       while (producing || (await j.length().catch(() => 1)) > 0) {
         try {
-          const got = await consumer.read(50, 50);
-          await consumer.ack(got.map((e) => e.id));
+          const got = await j.read(50);
+          await j.ack(got.map((e) => e.id));
           for (const e of got) seen.add(numberOf(e));
           // Slower than the producer: a backlog, read and unread, is in Redis when it is killed.
           await new Promise((r) => setTimeout(r, 10));
@@ -165,17 +141,11 @@ describe('redis stream journal across a Redis crash', () => {
       await new Promise((r) => setTimeout(r, 300));
       await own.restart();
     };
-    try {
-      await Promise.all([produce(), consume(), crash()]);
-      const lost = [...acknowledged].filter((n) => !seen.has(n));
-      expect(lost).toEqual([]);
-      expect(acknowledged.size).toBeGreaterThanOrEqual(3000);
-      expect(killedPid).toBeGreaterThan(0);
-      expect(own.pid).not.toBe(killedPid);
-      expect(await j.length()).toBe(0);
-    } finally {
-      await j.close();
-      await own.dispose();
-    }
+    await Promise.all([produce(), consume(), crash()]);
+    expect([...acknowledged].filter((n) => !seen.has(n))).toEqual([]);
+    expect(acknowledged.size).toBeGreaterThanOrEqual(3000);
+    expect(killedPid).toBeGreaterThan(0);
+    expect(own.pid).not.toBe(killedPid);
+    expect(await j.length()).toBe(0);
   });
 });

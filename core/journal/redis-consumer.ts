@@ -1,34 +1,29 @@
 /**
- * One ingest worker's reader of the Redis Stream journal (redis.ts), in the workers' consumer group.
- * Reads, in order: its own pending entries (a restarted worker with the same name), entries a dead
- * worker left pending past the idle timeout (XAUTOCLAIM), then new entries (XREADGROUP `>`).
- * Acknowledging is XACK + XDEL in one transaction, so the stream holds only the backlog.
+ * One ingest worker's side of the Redis Stream journal (redis.ts), a consumer in the workers' group:
+ * its own unacknowledged entries first (after a restart), then new ones (XREADGROUP `>`); a dead
+ * worker's through `reclaim` (XAUTOCLAIM). Acknowledging is XACK + XDEL in one transaction.
  */
 import type { Redis } from 'ioredis';
-import type { JournalEntry } from './redis.js';
-
-export interface RedisJournalConsumer {
-  readonly name: string;
-  /** Up to `limit` entries; waits up to `blockMs` (0: not at all) when there is nothing to read. */
-  read(limit: number, blockMs?: number): Promise<JournalEntry[]>;
-  /** Done with these entries (stored or refused for good): removes them from the stream. */
-  ack(ids: readonly string[]): Promise<void>;
-  /** Stops reading; entries read and not acknowledged stay pending for a restart or another worker. */
-  close(): Promise<void>;
-  onClose(listener: () => void): void;
-}
+import type { JournalEntry } from './types.js';
 
 export interface ConsumerSetup {
   redis: Redis;
   stream: string;
   group: string;
   name: string;
-  claimIdleMs: number;
+  keepAliveMs: number;
+}
+
+export interface RedisConsumer {
+  read(limit: number): Promise<JournalEntry[]>;
+  ack(ids: readonly string[]): Promise<void>;
+  reclaim(limit: number, minIdleMs: number): Promise<JournalEntry[]>;
+  close(): void;
 }
 
 type RawEntry = [Buffer, Buffer[] | null];
 
-/** Creates the group (from the stream's start, so entries appended before it are read too). */
+/** Creates the group at the stream's start (so entries appended before it are read too). */
 export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
   try {
     await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
@@ -37,45 +32,43 @@ export async function ensureGroup(redis: Redis, stream: string, group: string): 
   }
 }
 
-/** An entry from RESP (`[id, [field, value, ...]]`); undefined when deleted or not ours. */
+/** An entry from RESP (`[id, [field, value, ...]]`); undefined when deleted or not the journal's. */
 function parseEntry([id, fields]: RawEntry): JournalEntry | undefined {
   if (!fields) return undefined;
-  const entry: Partial<JournalEntry> = { id: id.toString() };
+  let deviceId: string | undefined;
+  let receivedAt: number | undefined;
+  let payload: Buffer | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const field = fields[i]!.toString();
-    const value = fields[i + 1]!;
-    if (field === 'd') entry.deviceId = value.toString();
-    else if (field === 't') entry.receivedAt = Number(value.toString());
-    else if (field === 'p') entry.payload = value;
+    if (field === 'd') deviceId = fields[i + 1]!.toString();
+    else if (field === 't') receivedAt = Number(fields[i + 1]!.toString());
+    else if (field === 'p') payload = fields[i + 1]!;
   }
-  const { deviceId, receivedAt, payload } = entry;
-  return deviceId !== undefined && receivedAt !== undefined && payload !== undefined
-    ? (entry as JournalEntry)
-    : undefined;
+  if (deviceId === undefined || receivedAt === undefined || payload === undefined) return undefined;
+  return { id: id.toString(), deviceId, receivedAt, payload };
 }
 
-export async function openRedisConsumer(setup: ConsumerSetup): Promise<RedisJournalConsumer> {
-  const { redis, stream, group, name, claimIdleMs } = setup;
-  // XREADGROUP BLOCK holds its connection: one of its own, so appends and acks never wait behind it.
-  const blocking = redis.duplicate();
-  blocking.on('error', () => {});
-  /** Read and not yet acknowledged by this consumer: kept alive so no one claims them. */
+/** XAUTOCLAIM scans at most COUNT * 10 pending entries per call; this many calls per reclaim. */
+const RECLAIM_CALLS = 20;
+
+export function openRedisConsumer(setup: ConsumerSetup): RedisConsumer {
+  const { redis, stream, group, name, keepAliveMs } = setup;
+  /** Read and not yet acknowledged here: kept alive so that no one reclaims them. */
   const outstanding = new Set<string>();
-  const closeListeners: (() => void)[] = [];
+  /** Where the walk through this consumer's own pending entries is; undefined once done. */
   let ownPendingFrom: string | undefined = '0';
-  let claimFrom = '0-0';
-  let nextClaimAt = 0;
-  let closed = false;
+  let keepAlive: NodeJS.Timeout | undefined;
 
-  /** Keeps outstanding entries from looking dead (XCLAIM JUSTID resets idle, not the retry count). */
-  const keepAliveMs = Math.max(10, Math.floor(claimIdleMs / 3));
-  const keepAlive = setInterval(() => {
+  // XCLAIM to ourselves with JUSTID resets the entries' idle time (not their delivery count); the
+  // min-idle guard leaves alone an entry that another consumer took over a moment ago.
+  const touch = () => {
     if (outstanding.size === 0) return;
-    redis.xclaim(stream, group, name, keepAliveMs, ...outstanding, 'JUSTID').catch(() => {}); // Redis away: the next tick tries again
-  }, keepAliveMs);
-  keepAlive.unref();
+    const minIdle = Math.floor(keepAliveMs / 2);
+    redis.xclaim(stream, group, name, minIdle, ...outstanding, 'JUSTID').catch(() => {});
+  };
 
-  const keep = (raw: RawEntry[]): { entries: JournalEntry[]; gone: string[] } => {
+  const take = (raw: RawEntry[]): { entries: JournalEntry[]; gone: string[] } => {
+    keepAlive ??= setInterval(touch, keepAliveMs).unref();
     const entries: JournalEntry[] = [];
     const gone: string[] = [];
     for (const r of raw) {
@@ -88,65 +81,42 @@ export async function openRedisConsumer(setup: ConsumerSetup): Promise<RedisJour
     return { entries, gone };
   };
 
-  const readGroup = async (conn: Redis, limit: number, from: string, blockMs: number) => {
-    const args: (string | number)[] = ['GROUP', group, name, 'COUNT', limit];
-    if (blockMs > 0) args.push('BLOCK', blockMs);
-    const reply = (await conn.callBuffer('XREADGROUP', ...args, 'STREAMS', stream, from)) as
-      | [Buffer, RawEntry[]][]
-      | null;
+  const readGroup = async (limit: number, from: string): Promise<RawEntry[]> => {
+    const reply = (await redis.callBuffer(
+      'XREADGROUP',
+      'GROUP',
+      group,
+      name,
+      'COUNT',
+      limit,
+      'STREAMS',
+      stream,
+      from,
+    )) as [Buffer, RawEntry[]][] | null;
     return reply?.[0]?.[1] ?? [];
   };
 
-  /** Own pending entries from before a restart (their history in the group), oldest first. */
-  const readOwnPending = async (limit: number) => {
-    const raw = await readGroup(redis, limit, ownPendingFrom!, 0);
+  const readOwnPending = async (limit: number): Promise<JournalEntry[]> => {
+    const raw = await readGroup(limit, ownPendingFrom!);
     const last = raw[raw.length - 1];
     ownPendingFrom = last ? last[0].toString() : undefined;
-    const { entries, gone } = keep(raw);
-    if (gone.length > 0) await redis.xack(stream, group, ...gone); // deleted by hand: drop the claim
+    const { entries, gone } = take(raw);
+    if (gone.length > 0) await redis.xack(stream, group, ...gone); // deleted by hand: drop them
     return entries;
   };
 
-  /** A slice of the entries idle longer than claimIdleMs, whoever had them. */
-  const claimIdle = async (limit: number) => {
-    const reply = (await redis.callBuffer(
-      'XAUTOCLAIM',
-      stream,
-      group,
-      name,
-      claimIdleMs,
-      claimFrom,
-      'COUNT',
-      limit,
-    )) as [Buffer, RawEntry[], Buffer[]?];
-    claimFrom = reply[0].toString();
-    // A full pass done: look again when entries read since may have gone idle.
-    if (claimFrom === '0-0') nextClaimAt = Date.now() + Math.floor(claimIdleMs / 2);
-    return keep(reply[1]).entries;
-  };
-
-  const readNext = async (limit: number, blockMs: number): Promise<JournalEntry[]> => {
-    if (closed) return [];
+  const readNew = async (limit: number): Promise<JournalEntry[]> => {
     if (ownPendingFrom !== undefined) {
       const own = await readOwnPending(limit);
       if (own.length > 0) return own;
     }
-    if (Date.now() >= nextClaimAt) {
-      const claimed = await claimIdle(limit);
-      if (claimed.length > 0) return claimed;
-    }
-    try {
-      return keep(await readGroup(blocking, limit, '>', blockMs)).entries;
-    } catch (err) {
-      if (closed) return [];
-      throw err;
-    }
+    return take(await readGroup(limit, '>')).entries;
   };
+
   return {
-    name,
-    async read(limit, blockMs = 0) {
+    async read(limit) {
       try {
-        return await readNext(limit, blockMs);
+        return await readNew(limit);
       } catch (err) {
         // A Redis that lost its data (no AOF, or flushed) lost the group too: make it again.
         if (/NOGROUP/.test((err as Error).message)) await ensureGroup(redis, stream, group);
@@ -161,18 +131,32 @@ export async function openRedisConsumer(setup: ConsumerSetup): Promise<RedisJour
         .xdel(stream, ...ids)
         .exec();
       const failed = results?.find(([err]) => err)?.[0];
-      if (failed) throw failed;
+      if (!results || failed) throw failed ?? new Error('redis discarded the acknowledgement');
       for (const id of ids) outstanding.delete(id);
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      clearInterval(keepAlive);
-      blocking.disconnect();
-      for (const listener of closeListeners.splice(0)) listener();
+    async reclaim(limit, minIdleMs) {
+      let from = '0-0';
+      for (let call = 0; call < RECLAIM_CALLS; call++) {
+        const reply = (await redis.callBuffer(
+          'XAUTOCLAIM',
+          stream,
+          group,
+          name,
+          minIdleMs,
+          from,
+          'COUNT',
+          limit,
+        )) as [Buffer, RawEntry[], Buffer[]?];
+        // Entries deleted meanwhile come back in reply[2]; Redis already dropped them from the group.
+        const { entries } = take(reply[1]);
+        from = reply[0].toString();
+        if (entries.length > 0 || from === '0-0') return entries;
+      }
+      return [];
     },
-    onClose(listener) {
-      closeListeners.push(listener);
+    close() {
+      clearInterval(keepAlive);
+      keepAlive = undefined;
     },
   };
 }

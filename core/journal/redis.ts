@@ -1,117 +1,86 @@
 /**
- * The telemetry journal in a Redis Stream (cluster mode): broker nodes append accepted messages before
- * their PUBACK, ingest workers on any host read them as one consumer group (redis-consumer.ts) and
- * acknowledge and delete them only after InfluxDB stored them, so the stream holds only the backlog.
+ * The telemetry journal in a Redis Stream (cluster mode): broker nodes append accepted messages
+ * before their PUBACK; ingest workers on any host read them as one consumer group
+ * (redis-consumer.ts) and acknowledge and delete them once InfluxDB stored them, so the stream holds
+ * only the backlog.
  *
- * Durability (Redis' own): an XADD is answered after Redis wrote it to its append-only file. With
- * `appendfsync everysec` that write survives a killed Redis or host process, but a power cut can lose
- * the last second (or two, while the disk stalls); with `appendfsync always` it is fsynced first.
+ * Durability is Redis': it answers an append after writing it to its append-only file. With
+ * `appendfsync everysec` that survives a killed Redis or platform process, but a power cut can lose
+ * the last second (two while the disk stalls); with `appendfsync always` it is fsynced first.
  */
+import os from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
-import { ensureGroup, openRedisConsumer, type RedisJournalConsumer } from './redis-consumer.js';
-
-export interface JournalAppend {
-  deviceId: string;
-  receivedAt: number;
-  payload: Buffer;
-}
-
-export interface JournalEntry extends JournalAppend {
-  /** Opaque (the stream entry id). */
-  id: string;
-}
+import { ensureGroup, openRedisConsumer } from './redis-consumer.js';
+import { watchStream } from './redis-watch.js';
+import type { TelemetryJournal } from './types.js';
 
 export interface RedisJournalOptions {
   /** `redis://[:password@]host:port[/db]`. */
   url: string;
   /** The stream's key. Default `telemetry:journal`. */
   stream?: string;
-  /** The consumer group of the ingest workers. Default `ingest`. */
+  /** The ingest workers' consumer group. Default `ingest`. */
   group?: string;
   /**
-   * A read entry not acknowledged nor kept alive for this long belongs to a dead consumer: another
-   * one claims it (XAUTOCLAIM). Default 30 s. Live consumers keep theirs alive meanwhile.
+   * This reader's name in the group, unique among live workers; a restarted worker that keeps its
+   * name reads its unacknowledged entries first. Default `<hostname>-<pid>`.
    */
-  claimIdleMs?: number;
+  consumer?: string;
+  /**
+   * How often entries read and not yet acknowledged are marked alive (default 10 s), so a slow but
+   * live worker's entries never look idle to `reclaim` (an entry's idle time stays below 1.5 times
+   * this: give `reclaim` a `minIdleMs` well above it).
+   */
+  keepAliveMs?: number;
   redisOptions?: RedisOptions;
 }
 
-export interface RedisJournal {
-  /**
-   * Appends durably (see above). Calls made in the same event-loop turn go out as one pipeline (the
-   * group commit); each resolves when all of its entries are stored, and rejects if any is not.
-   */
-  appendMany(entries: readonly JournalAppend[]): Promise<void>;
-  /** Entries in the stream: appended and not yet acknowledged (backpressure). */
-  length(): Promise<number>;
-  /** A reader in the group; `name` is unique per live worker (a restarted one may reuse its name). */
-  consumer(name: string): Promise<RedisJournalConsumer>;
-  close(): Promise<void>;
-}
-
-interface PendingAppend {
-  entries: readonly JournalAppend[];
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
-
-export async function openRedisJournal(options: RedisJournalOptions): Promise<RedisJournal> {
+/** Opens the journal: appending right away, reading (a second connection's worth) from the first read. */
+export async function openRedisJournal(options: RedisJournalOptions): Promise<TelemetryJournal> {
   const stream = options.stream ?? 'telemetry:journal';
   const group = options.group ?? 'ingest';
-  const claimIdleMs = options.claimIdleMs ?? 30_000;
   const redis = new Redis(options.url, { lazyConnect: true, ...options.redisOptions });
-  redis.on('error', () => {}); // ioredis reconnects; the commands that fail report it
+  redis.on('error', () => {}); // ioredis reconnects; the commands that fail say so
   await redis.connect();
+  // Created at the stream's start, whoever comes first, so no entry precedes the group.
   await ensureGroup(redis, stream, group);
-  const consumers = new Set<RedisJournalConsumer>();
-  let queue: PendingAppend[] = [];
-
-  const flush = async () => {
-    const batch = queue;
-    queue = [];
-    const pipeline = redis.pipeline();
-    for (const call of batch) {
-      for (const e of call.entries) {
-        pipeline.xadd(stream, '*', 'd', e.deviceId, 't', String(e.receivedAt), 'p', e.payload);
-      }
-    }
-    let results: [Error | null, unknown][] = [];
-    let failure: Error | undefined;
-    try {
-      results = (await pipeline.exec()) ?? [];
-    } catch (err) {
-      failure = err as Error;
-    }
-    let at = 0;
-    for (const call of batch) {
-      const own = results.slice(at, at + call.entries.length);
-      at += call.entries.length;
-      const err = failure ?? own.find(([e]) => e !== null)?.[0] ?? undefined;
-      if (!err && own.length < call.entries.length) call.reject(new Error('redis returned too few replies'));
-      else if (err) call.reject(err);
-      else call.resolve();
-    }
-  };
+  const consumer = openRedisConsumer({
+    redis,
+    stream,
+    group,
+    name: options.consumer ?? `${os.hostname()}-${process.pid}`,
+    keepAliveMs: options.keepAliveMs ?? 10_000,
+  });
+  const unwatchers = new Set<() => void>();
 
   return {
-    appendMany(entries) {
-      if (entries.length === 0) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        // The first append of a turn schedules the flush; later ones of the same turn join it.
-        if (queue.length === 0) setImmediate(() => void flush());
-        queue.push({ entries, resolve, reject });
-      });
+    async append(entries) {
+      if (entries.length === 0) return;
+      // MULTI: all or none, one round trip (the broker's group commit gives one call per turn).
+      const tx = redis.multi();
+      for (const e of entries) {
+        tx.xadd(stream, '*', 'd', e.deviceId, 't', String(e.receivedAt), 'p', e.payload);
+      }
+      const results = await tx.exec();
+      const failed = results?.find(([err]) => err)?.[0];
+      if (!results || failed) throw failed ?? new Error('redis discarded the append');
     },
     length: () => redis.xlen(stream),
-    async consumer(name) {
-      const c = await openRedisConsumer({ redis, stream, group, name, claimIdleMs });
-      consumers.add(c);
-      c.onClose(() => consumers.delete(c));
-      return c;
+    read: (limit) => consumer.read(limit),
+    ack: (ids) => consumer.ack(ids),
+    reclaim: (limit, minIdleMs) => consumer.reclaim(limit, minIdleMs),
+    watch(listener) {
+      const unwatch = watchStream(redis, stream, listener);
+      unwatchers.add(unwatch);
+      return () => {
+        unwatchers.delete(unwatch);
+        unwatch();
+      };
     },
     async close() {
-      for (const c of [...consumers]) await c.close();
-      if (queue.length > 0) await flush();
+      for (const unwatch of unwatchers) unwatch();
+      unwatchers.clear();
+      consumer.close();
       await redis.quit().catch(() => redis.disconnect());
     },
   };
