@@ -19,6 +19,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { FailedAuthOptions } from '../core/failed-auth-throttle.js';
+import { REDACTION } from '../core/log.js';
 import type { RegistryStore } from '../core/registry/types.js';
 import { installAuth } from './auth.js';
 import type { ConsoleBundle } from './console/bundle.js';
@@ -61,27 +62,11 @@ export interface ApiDeps {
 
 export type { ReadinessCheck };
 
-/** Never log credentials, even if a future log call passes headers. */
-const REDACT = [
-  'req.headers.authorization',
-  'headers.authorization',
-  'authorization',
-  '*.authorization',
-  'password',
-  '*.password',
-  'apiKey',
-  '*.apiKey',
-  'secret',
-  '*.secret',
-  'token',
-  '*.token',
-];
-
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const logger = deps.logger.child(
     { component: 'api' },
     // The req serializer replaces Fastify's: it logs URLs without `?token=` values.
-    { redact: { paths: REDACT, censor: '[redacted]' }, serializers: { req: requestSerializer } },
+    { redact: REDACTION, serializers: { req: requestSerializer } },
   );
   const streamTokens = deps.streamTokens ?? createStreamTokens({ key: randomBytes(32) });
   const app = Fastify({

@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ApiError as CoreApiError, type FieldProblem as CoreFieldProblem } from '../core/api-error.js';
 import { ConflictError, InvalidCursorError } from '../core/registry/errors.js';
 import { type ErrorReason, type FieldCode, fieldCodeOf } from './error-codes.js';
 
@@ -28,27 +29,10 @@ export type ErrorCode =
   | 'internal'
   | 'unavailable';
 
-export interface FieldProblem {
-  /** Where the problem is, e.g. `body.country`, `query.limit`, `params.deviceId`. */
-  path: string;
-  message: string;
-  /** Stable and translatable (api/error-codes.ts); the message is English for people. */
-  code?: FieldCode;
-  /** The bound a too_short/too_long/too_small/too_big value broke. */
-  limit?: number;
-}
+export type FieldProblem = CoreFieldProblem & { code?: FieldCode };
 
-export class ApiError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+/** The contract's error with one of our codes. */
+export class ApiError extends CoreApiError<ErrorCode> {}
 
 // The reason (api/error-codes.ts) goes to `details.reason`; callers that give none keep the old shape.
 const withReason = (reason: ErrorReason | undefined) => (reason === undefined ? undefined : { reason });

@@ -11,6 +11,7 @@ import type { InfluxBackend } from '../core/influx/backend.js';
 import type { KeyLimits } from '../core/key-limits.js';
 import type { Logger } from '../core/log.js';
 import type { RegistryStore } from '../core/registry/types.js';
+import { listenerUrl } from '../core/urls.js';
 import { resolveAdminKey } from './admin-key.js';
 import { buildApp, type ReadinessCheck } from './app.js';
 import { buildConsoleBundle, type ConsoleBundle } from './console/bundle.js';
@@ -97,10 +98,9 @@ export async function startApi(
   }
   const { port } = app.server.address() as AddressInfo;
   const host = config.http.host;
-  const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     app,
-    address: { host, port, url: `http://${shownHost}:${port}` },
+    address: { host, port, url: listenerUrl('http', host, port) },
     generatedAdminKey: adminKey.generated,
     async close() {
       await app.close();

@@ -10,8 +10,8 @@
  * "Server unavailable" (3, the registry failed) is not the client's fault and is never delayed. IPv6
  * addresses count per /64, the smallest block one subscriber usually gets.
  */
-import { isIPv6 } from 'node:net';
 import type { AedesOptions, Client } from 'aedes';
+import { addressKey } from '../core/address-key.js';
 
 type Authenticate = NonNullable<AedesOptions['authenticate']>;
 
@@ -74,19 +74,4 @@ export function createConnectThrottle(opts: ConnectThrottleOptions): ConnectThro
 
 function remoteAddress(client: Client): string {
   return (client.conn as { remoteAddress?: string }).remoteAddress ?? 'unknown';
-}
-
-/** IPv4 as it is (also when mapped into IPv6); IPv6 by its /64 prefix. */
-export function addressKey(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1] as string;
-  if (!isIPv6(address)) return address;
-  const [head = '', tail] = address.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups
-    .slice(0, 4)
-    .map((g) => Number.parseInt(g, 16).toString(16))
-    .join(':')}::/64`;
 }

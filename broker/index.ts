@@ -19,6 +19,7 @@ import type {
   PresenceStore,
 } from '../core/registry/types.js';
 import { SPOOL_STATE_TOPIC } from '../core/topics.js';
+import { listenerUrl } from '../core/urls.js';
 import { mayReceive, maySubscribe, topicLevels } from './acl.js';
 import { createAuthenticator } from './auth.js';
 import { createConnectThrottle } from './connect-throttle.js';
@@ -27,7 +28,6 @@ import { createGroupCommit } from './group-commit.js';
 import { withKeepaliveCap } from './keepalive.js';
 import { createDeviceThrottle } from './limits.js';
 import { createBrokerMetrics } from './metrics.js';
-import { keepEnqueueOrder } from './ordering.js';
 import { openBrokerPersistence } from './persistence.js';
 import { PresenceTracker } from './presence.js';
 import { createAuthorizePublish } from './publish.js';
@@ -63,8 +63,6 @@ export interface RunningBroker {
   telemetryHeld(): boolean;
   close(): Promise<void>;
 }
-
-type BrokerPersistence = Parameters<typeof keepEnqueueOrder>[0];
 
 /** A refused filter is stored under this (see authorizeSubscribe); nothing is ever published there. */
 const REFUSED_FILTER = '$platform/refused';
@@ -181,8 +179,7 @@ export async function startBroker(
   broker = aedes;
   await aedes.listen();
   // aedes sets `persistence` in listen() (the default memory one too); its types do not declare it.
-  const persistence = (aedes as unknown as { persistence: BrokerPersistence }).persistence;
-  keepEnqueueOrder(persistence);
+  const persistence = (aedes as unknown as { persistence: unknown }).persistence;
   // Retained, so an API that connects later learns it too; a previous run's state is replaced at start.
   announceSpoolState = (full) =>
     aedes.publish(
@@ -270,7 +267,7 @@ export async function startBroker(
   server.on('error', (err) => logger.error({ err }, 'MQTT server error'));
   const port = (server.address() as net.AddressInfo).port;
   const host = config.mqtt.host;
-  const url = `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = listenerUrl('mqtt', host, port);
   logger.info({ url, persistence: store.location ?? 'memory' }, 'MQTT broker listening');
 
   let closing: Promise<void> | undefined;

@@ -6,22 +6,28 @@ import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'p
 
 export type { Logger };
 
+/** What no log line shows, whoever logs it (the API's request URLs: api/log-redaction.ts). */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'headers.authorization',
+  'authorization',
+  '*.authorization',
   'password',
-  'secret',
-  'apiKey',
   '*.password',
-  '*.secret',
+  'apiKey',
   '*.apiKey',
+  'secret',
+  '*.secret',
+  'token',
+  '*.token',
 ];
+export const REDACTION = { paths: REDACTED_PATHS, censor: '[redacted]' };
 
 export function createLogger(
   level: LoggerOptions['level'] = 'info',
   destination?: DestinationStream,
 ): Logger {
-  const options: LoggerOptions = { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  const options: LoggerOptions = { level, redact: REDACTION };
   return destination ? pino(options, destination) : pino(options);
 }
 

@@ -1,136 +1,15 @@
 /**
- * The contract's telemetry payload: what a device sends over MQTT (`devices/{id}/telemetry`) or
- * HTTP (`POST /v1/devices/{id}/telemetry`). Ingest and the API's HTTP ingest both parse through
- * `parseTelemetryPayload`, so the two paths accept and refuse exactly the same things.
- *
- * ## Shapes, and how they are told apart
- * The payload must be UTF-8 JSON nested at most MAX_JSON_DEPTH (64) levels deep (else refused whole).
- * Then, in this order:
- * 1. A JSON **array** is a batch: every element must be a shape-2 reading object. Elements are
- *    validated one by one: a bad element is refused, the good ones are kept. An empty array is refused.
- * 2. A JSON **object with a `values` property whose value is an object (not an array, not null)** is
- *    one reading `{"ts": ..., "values": {...}}`. `ts` is required; no other property is allowed.
- * 3. Any **other JSON object** is a flat reading `{"temperature": 21.5}`: every property is a value,
- *    stamped with `receivedAt` (the broker's receive time, which travels with the message, so a
- *    redelivery gets the same stamp and is stored once). A flat object may not contain `ts`
- *    (refused, with a hint to use shape 2), so a misplaced timestamp is never stored as a value.
- * 4. Anything else (a number, string, null, true) is refused.
- *
- * ## A reading
- * - `ts`: epoch milliseconds (an integer from 0 to 9223372036854, the last millisecond InfluxDB can
- *   store) or an RFC 3339 string (`2024-11-22T01:02:03.123Z`, `...+02:00`); sub-millisecond digits are
- *   truncated.
- * - `values`: at least one key. Keys match `^[A-Za-z][A-Za-z0-9_.-]{0,63}$`; `time` and `device` are
- *   reserved (InfluxDB's time column and our device tag); any other key, `__proto__` too, is refused,
- *   never dropped. Values: a finite number, a boolean or a string of at most 64 KiB (InfluxDB's limit).
- * - A reading is all or nothing: one bad key or value refuses that whole reading (and names it).
+ * The contract's telemetry payload (MQTT `devices/{id}/telemetry`, HTTP ingest): parsed by one
+ * function for every path, so all accept and refuse the same. Shapes and rules: docs/CONTRACT.md.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { jsonDepthExceededAt, MAX_JSON_DEPTH } from './json-depth.js';
-import { parseRfc3339 } from './rfc3339.js';
+import { isValueKey, MAX_STRING_BYTES, MAX_TS_MS, type Reading, type TelemetryValue } from './reading.js';
+import { describe, readingSchema, valuesSchema } from './telemetry-schemas.js';
+import { parseRfc3339 } from './time.js';
 
-export { parseRfc3339 };
-export type TelemetryValue = number | boolean | string;
-/**
- * Parsing builds every reading with exactly these two properties, in this order: ingest serialises
- * readings as they are for the live feed (ingest/fanout.ts).
- */
-export interface Reading {
-  /** Epoch milliseconds. */
-  ts: number;
-  values: Record<string, TelemetryValue>;
-}
-
-export const KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
-export const RESERVED_KEYS: ReadonlySet<string> = new Set(['time', 'device']);
-/** InfluxDB 1.x refuses string fields longer than 64 KiB. */
-export const MAX_STRING_BYTES = 64 * 1024;
-/** The last millisecond InfluxDB 1.x can store (int64 nanoseconds, 2262-04-11). */
-export const MAX_TS_MS = 9_223_372_036_854;
 /** How much of a refused payload is kept with its device error. */
 export const PAYLOAD_PREFIX_BYTES = 200;
-
-const TS_MESSAGE = `ts: expected epoch milliseconds (an integer from 0 to ${MAX_TS_MS}) or an RFC 3339 string`;
-
-export const tsSchema = z
-  .union([z.number(), z.string()], { error: TS_MESSAGE })
-  .transform((v, ctx) => {
-    const ms = typeof v === 'number' ? v : parseRfc3339(v);
-    if (ms === undefined || !Number.isSafeInteger(ms) || ms < 0 || ms > MAX_TS_MS) {
-      ctx.addIssue({ code: 'custom', message: TS_MESSAGE });
-      return z.NEVER;
-    }
-    return ms;
-  })
-  .meta({ description: 'Epoch milliseconds or an RFC 3339 string', example: 1732240000000 });
-
-export const valueSchema = z
-  .union([
-    z.number(),
-    z.boolean(),
-    z.string().refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_STRING_BYTES, {
-      message: `a string value may have at most ${MAX_STRING_BYTES} bytes`,
-    }),
-  ])
-  .meta({ description: 'A finite number, a boolean or a string' });
-
-/**
- * A value map. Checked key by key so that an error names the key, on the raw object: zod's record
- * skips an own `__proto__` key (which JSON.parse creates), and a bad key must be refused, not dropped.
- */
-export const valuesSchema = z
-  .preprocess(
-    (values, ctx) => {
-      if (typeof values === 'object' && values !== null && !Array.isArray(values)) {
-        for (const message of valueProblems(values as Record<string, unknown>)) {
-          ctx.addIssue({ code: 'custom', message });
-        }
-      }
-      return values;
-    },
-    z.record(z.string(), z.unknown()),
-  )
-  .transform((v) => v as Record<string, TelemetryValue>)
-  .meta({ description: 'Named values', example: { temperature: 21.5, door: 'open', ok: true } });
-
-function valueProblems(values: Record<string, unknown>): string[] {
-  const problems: string[] = [];
-  const keys = Object.keys(values);
-  if (keys.length === 0) problems.push('values: at least one key is required');
-  for (const key of keys) {
-    const shown = JSON.stringify(key.length > 70 ? `${key.slice(0, 70)}...` : key);
-    if (!KEY_PATTERN.test(key)) {
-      problems.push(`key ${shown}: expected a letter, then letters, digits, _ . or -, at most 64 characters`);
-    } else if (RESERVED_KEYS.has(key)) {
-      problems.push(`key ${shown} is reserved`);
-    } else {
-      const v = valueSchema.safeParse(values[key]);
-      if (!v.success) {
-        const detail = v.error.issues.find((i) => i.code === 'custom')?.message;
-        problems.push(
-          `key ${shown}: ${detail ?? `expected a finite number, boolean or string, got ${describe(values[key])}`}`,
-        );
-      }
-    }
-  }
-  return problems;
-}
-
-/** Shape 2: one reading. */
-export const readingSchema = z
-  .strictObject({ ts: tsSchema, values: valuesSchema })
-  .meta({ description: 'One reading' });
-
-/** For documentation (OpenAPI): the three accepted shapes. Parse with `parseTelemetryPayload`. */
-export const telemetryPayloadSchema = z
-  .union([
-    readingSchema,
-    z.array(readingSchema).min(1).meta({ description: 'A batch of readings, oldest first' }),
-    z
-      .record(z.string(), valueSchema)
-      .meta({ description: 'A flat object of values, stamped with the time the platform received it' }),
-  ])
-  .meta({ description: 'Telemetry payload: a reading, a batch of readings or a flat object of values' });
 
 export interface ParsedTelemetry {
   /** The valid readings, in payload order. */
@@ -239,7 +118,7 @@ function fastValues(values: unknown): values is Record<string, TelemetryValue> {
   for (const key in values) {
     keys++;
     if (!validKeys.has(key)) {
-      if (!KEY_PATTERN.test(key) || RESERVED_KEYS.has(key)) return false;
+      if (!isValueKey(key)) return false;
       rememberValidKey(key);
     }
     const v = (values as Record<string, unknown>)[key];
@@ -277,13 +156,6 @@ function refused(reason: string): ParsedTelemetry {
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'number') return String(v);
-  return typeof v === 'object' ? 'an object' : typeof v;
 }
 
 /** Zod issues as one line: `path: message; ...` (at most 5 issues). */

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.js';
 import type { Logger } from '../core/log.js';
+import { parseDuration } from '../core/time.js';
+import { brokerUrl, listenerUrl } from '../core/urls.js';
 import { DEFAULT_PROFILES, type Fleet, type FleetOptions, type FleetStats, startFleet } from './fleet.js';
 import type { LoadOptions } from './load.js';
 import type { OutagePlan, OutageWindow } from './outages.js';
@@ -91,11 +93,11 @@ export class UsageError extends Error {
 }
 
 /** `500`, `500ms`, `10s`, `5m`, `1h` -> milliseconds. */
-export function parseDuration(text: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`${flag}: expected a duration such as 500ms, 10s, 5m (got "${text}")`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(m[1]) * unit);
+export function parseDurationFlag(text: string, flag: string): number {
+  const ms = parseDuration(text.trim(), { lenient: true });
+  if (ms === undefined)
+    throw new UsageError(`${flag}: expected a duration such as 500ms, 10s, 5m (got "${text}")`);
+  return ms;
 }
 
 function parseInteger(text: string, flag: string, min: number): number {
@@ -122,16 +124,16 @@ export function parseSimArgs(argv: string[], env: Record<string, string | undefi
     const [at, dur] = o.split('+');
     if (at === undefined || dur === undefined)
       throw new UsageError(`--outage: expected AT+DUR such as 30s+10s (got "${o}")`);
-    return { startMs: parseDuration(at, '--outage'), durationMs: parseDuration(dur, '--outage') };
+    return { startMs: parseDurationFlag(at, '--outage'), durationMs: parseDurationFlag(dur, '--outage') };
   });
   if (windows.length) outages.schedule = windows;
   if (values['random-outages']) {
     const m = /^([^:]+):([^-]+)-(.+)$/.exec(values['random-outages']);
     if (!m) throw new UsageError('--random-outages: expected GAP:MIN-MAX such as 5m:10s-60s');
     outages.random = {
-      meanGapMs: parseDuration(m[1]!, '--random-outages'),
-      minDurationMs: parseDuration(m[2]!, '--random-outages'),
-      maxDurationMs: parseDuration(m[3]!, '--random-outages'),
+      meanGapMs: parseDurationFlag(m[1]!, '--random-outages'),
+      minDurationMs: parseDurationFlag(m[2]!, '--random-outages'),
+      maxDurationMs: parseDurationFlag(m[3]!, '--random-outages'),
     };
   }
 
@@ -148,15 +150,16 @@ export function parseSimArgs(argv: string[], env: Record<string, string | undefi
   }
 
   const interval =
-    opt('interval', values.interval, parseDuration) ?? (env.SIM_INTERVAL_MS ? cfg.sim.intervalMs : undefined);
-  const brokerDefault = `mqtt://${cfg.mqtt.host}:${cfg.mqtt.port}`;
+    opt('interval', values.interval, parseDurationFlag) ??
+    (env.SIM_INTERVAL_MS ? cfg.sim.intervalMs : undefined);
+  const brokerDefault = brokerUrl(cfg.mqtt);
   return {
     fleet: {
       bufferDir: path.resolve(values['buffer-dir'] ?? path.join(cfg.common.dataDir, 'sim-buffer')),
       brokerUrl: values.broker,
       seed: opt('seed', values.seed, (s, f) => parseInteger(s, f, 0)) ?? 1,
       intervalMs: interval,
-      jitterMs: opt('jitter', values.jitter, parseDuration),
+      jitterMs: opt('jitter', values.jitter, parseDurationFlag),
       outages: outages.schedule || outages.random ? outages : undefined,
       load,
       flushBatchSize: opt('flush-batch', values['flush-batch'], (s, f) => parseInteger(s, f, 1)),
@@ -165,7 +168,7 @@ export function parseSimArgs(argv: string[], env: Record<string, string | undefi
     credentialsFile: values.credentials ? path.resolve(values.credentials) : undefined,
     defaultCredentialsFile: path.join(cfg.common.dataDir, 'sim-credentials.json'),
     provision: {
-      apiUrl: values['api-url'] ?? env.SIM_API_URL ?? `http://${cfg.http.host}:${cfg.http.port}`,
+      apiUrl: values['api-url'] ?? env.SIM_API_URL ?? listenerUrl('http', cfg.http.host, cfg.http.port),
       apiKey: values['api-key'] ?? env.SIM_API_KEY,
       pilotId: values.pilot ?? env.SIM_PILOT_ID,
       count: opt('devices', values.devices, (s, f) => parseInteger(s, f, 1)) ?? cfg.sim.devices,
@@ -179,7 +182,7 @@ export function parseSimArgs(argv: string[], env: Record<string, string | undefi
           .filter(Boolean)
       : [],
     listProfiles: values['list-profiles'] === true,
-    durationMs: opt('duration', values.duration, parseDuration),
+    durationMs: opt('duration', values.duration, parseDurationFlag),
     progress: values['no-progress'] ? false : (values.progress ?? load !== undefined),
   };
 }

@@ -6,13 +6,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { KEY_PATTERN, RESERVED_KEYS, type Reading, type TelemetryValue as Value } from '../core/reading.js';
 import { createRng, createSignal, hashSeed, type Signal, signalSpecSchema } from './signals.js';
-import type { Reading, Value } from './types.js';
 
-/** Contract: a letter, then letters, digits, `_`, `.` or `-`, at most 64 characters. */
-export const KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
-/** Reserved by the storage (InfluxDB's time column and the device tag). */
-const RESERVED_KEYS = new Set(['time', 'device']);
+export { KEY_PATTERN };
 
 export const profileSchema = z
   .strictObject({

@@ -6,6 +6,7 @@
  */
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { ApiError } from '../core/api-error.js';
 import type { DeviceCredentials } from './types.js';
 
 export interface ApiClientOptions {
@@ -14,16 +15,7 @@ export interface ApiClientOptions {
   fetch?: typeof fetch;
 }
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+export { ApiError };
 
 /** Calls the API with the bearer key; throws ApiError with the contract's error code. */
 export async function apiRequest<T>(

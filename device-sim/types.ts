@@ -1,13 +1,8 @@
 /** Shapes shared by the simulator's modules. */
 
-/** A value the contract accepts: a finite number, a boolean or a string. */
-export type Value = number | boolean | string;
+import type { Reading } from '../core/reading.js';
 
-/** One reading: the contract's `{"ts": <epoch ms>, "values": {...}}`. */
-export interface Reading {
-  ts: number;
-  values: Record<string, Value>;
-}
+export type { Reading, TelemetryValue as Value } from '../core/reading.js';
 
 /** What a device needs to log in; the API's `credentials` object plus the device id. */
 export interface DeviceCredentials {

@@ -3,8 +3,9 @@
  * A batch's entries are acknowledged only when every point of the batch is stored or refused for good.
  */
 import type { JournalEntry } from '../core/journal/types.js';
+import type { Reading } from '../core/reading.js';
 import type { DeviceLookup } from '../core/registry/types.js';
-import { parseTelemetryPayload, payloadPrefix, type Reading } from '../core/telemetry.js';
+import { parseTelemetryPayload, payloadPrefix } from '../core/telemetry.js';
 import type { KeyTypeChecker, KeyVerdict } from './key-types.js';
 import { type Point, toPoint } from './points.js';
 

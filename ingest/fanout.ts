@@ -2,7 +2,7 @@
  * The live fan-out messages for a stored batch: per device, a JSON array of `{ts, values}` for
  * `$platform/stored/{pilotId}/{deviceId}` (read by the API's live feed, api/telemetry/live.ts).
  */
-import type { Reading } from '../core/telemetry.js';
+import type { Reading } from '../core/reading.js';
 import { storedTopic } from '../core/topics.js';
 import type { Point } from './points.js';
 

@@ -11,6 +11,7 @@ import { openDataDirJournal } from '../core/journal/sqlite.js';
 import type { JournalConsumer } from '../core/journal/types.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import { startMetricsPublisher } from '../core/metrics-relay.js';
+import { brokerUrl } from '../core/urls.js';
 import type { BackoffOptions } from './backoff.js';
 import { connectFanOut } from './broker-link.js';
 import { createIngestMetrics } from './metrics.js';
@@ -84,7 +85,7 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
   const metrics = createIngestMetrics(deps.metrics, status);
   const fanOut = connectFanOut(
     {
-      url: deps.mqttUrl ?? `mqtt://${config.mqtt.host}:${config.mqtt.port}`,
+      url: deps.mqttUrl ?? brokerUrl(config.mqtt),
       serviceSecret: deps.serviceSecret,
     },
     logger,

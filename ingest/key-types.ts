@@ -9,9 +9,13 @@
  * refuses its whole reading.
  */
 import { capReason, DEFAULT_KEY_LIMITS, type KeyLimits, perReadingReason } from '../core/key-limits.js';
+import {
+  keyTypeMismatch as mismatch,
+  type Reading,
+  type TelemetryValue,
+  valueType as typeOf,
+} from '../core/reading.js';
 import type { KeyTypeStore, ValueType } from '../core/registry/types.js';
-import type { Reading, TelemetryValue } from '../core/telemetry.js';
-import { keyTypeMismatch as mismatch, valueType as typeOf } from '../core/value-types.js';
 
 /** What to do with a reading that is not stored exactly as it came. */
 export interface KeyVerdict {

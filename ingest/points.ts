@@ -7,7 +7,7 @@
  * One measurement per pilot because InfluxDB 1.x fixes a field's type per measurement and shard: a
  * device sending a string for `temperature` can only ever claim that key in its own pilot.
  */
-import type { Reading, TelemetryValue } from '../core/telemetry.js';
+import type { Reading, TelemetryValue } from '../core/reading.js';
 
 export interface Point {
   pilotId: string;

@@ -15,6 +15,7 @@ import { componentMetrics } from '../core/metrics-relay.js';
 import { preparePrivateDataDir } from '../core/private-files.js';
 import { openDataDirRegistry } from '../core/registry/sqlite/index.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
+import { brokerUrl } from '../core/urls.js';
 import { runMain } from './run.js';
 
 await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest', 'registry'], async (config) => {
@@ -29,7 +30,6 @@ await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest', 'registry
     );
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
     const influx = stack.push('influxdb', await openInflux(config.influx, dataDir, logger), (i) => i.close());
-    const host = config.mqtt.host.includes(':') ? `[${config.mqtt.host}]` : config.mqtt.host;
     const api = stack.push(
       'api',
       await startApi(config, {
@@ -37,7 +37,7 @@ await runMain(['common', 'http', 'mqtt', 'influx', 'broker', 'ingest', 'registry
         influx: influx.connection,
         logger,
         metrics: componentMetrics('api'),
-        mqttUrl: `mqtt://${host}:${config.mqtt.port}`,
+        mqttUrl: brokerUrl(config.mqtt),
         mqttPublicUrl: config.mqtt.publicUrl,
         serviceSecret,
         maxPayloadBytes: config.broker.maxPayloadBytes,

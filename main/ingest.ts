@@ -11,6 +11,7 @@ import { componentMetrics } from '../core/metrics-relay.js';
 import { preparePrivateDataDir } from '../core/private-files.js';
 import { openDataDirRegistry } from '../core/registry/sqlite/index.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
+import { brokerUrl } from '../core/urls.js';
 import { startIngest } from '../ingest/index.js';
 import { runMain } from './run.js';
 
@@ -42,7 +43,7 @@ await runMain(['common', 'mqtt', 'influx', 'ingest', 'registry'], async (config)
     process.stdout.write(
       `ingest running: ${journalFile(dataDir)} -> ${influx.connection.url} ` +
         `(${influx.connection.describe}); ${s.spooled} messages in the journal; ` +
-        `live readings via mqtt://${config.mqtt.host}:${config.mqtt.port}\n`,
+        `live readings via ${brokerUrl(config.mqtt)}\n`,
     );
     return {};
   });

@@ -9,7 +9,8 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricsRoutes } from '../api/routes/metrics.js';
-import { addressKey, createFailedAuthThrottle } from '../core/failed-auth-throttle.js';
+import { addressKey } from '../core/address-key.js';
+import { createFailedAuthThrottle } from '../core/failed-auth-throttle.js';
 import { call, createPartner, startTestApi, type TestApi } from './helpers/api-app.js';
 import { eventually, provision, startTestPlatform, type TestPlatform } from './helpers/platform.js';
 

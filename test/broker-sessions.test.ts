@@ -5,9 +5,10 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressKey, createConnectThrottle } from '../broker/connect-throttle.js';
+import { createConnectThrottle } from '../broker/connect-throttle.js';
 import type { RunningBroker } from '../broker/index.js';
 import { effectiveKeepalive } from '../broker/keepalive.js';
+import { addressKey } from '../core/address-key.js';
 import { generateSecret } from '../core/secrets.js';
 import {
   connackCode,

@@ -3,7 +3,8 @@
  * messages (ingest/fanout.ts). ingest-pipeline.test.ts covers both end to end with InfluxDB.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_TS_MS, parseTelemetryPayload } from '../core/telemetry.js';
+import { MAX_TS_MS } from '../core/reading.js';
+import { parseTelemetryPayload } from '../core/telemetry.js';
 import { storedTopic } from '../core/topics.js';
 import { storedMessages } from '../ingest/fanout.js';
 import { type Point, timestampText, toPoint } from '../ingest/points.js';

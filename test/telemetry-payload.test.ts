@@ -2,10 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   parseTelemetryPayload as parse,
-  parseRfc3339,
   parseTelemetryPayloadWithSchemas as parseWithSchemas,
   payloadPrefix,
 } from '../core/telemetry.js';
+import { parseRfc3339 } from '../core/time.js';
 
 const RECEIVED = 1_732_240_000_999;
 

@@ -2,7 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { csvField, readingsToCsv, wantsCsv } from '../api/telemetry/csv.js';
 import { windowCount } from '../api/telemetry/query.js';
-import { formatTs, parseDuration, parseInstant, TimeParseError } from '../api/telemetry/time.js';
+import {
+  formatTs,
+  parseEvery as parseDuration,
+  parseInstant,
+  TimeParseError,
+} from '../api/telemetry/time.js';
 
 describe('parseInstant', () => {
   it('reads RFC 3339 and epoch ms', () => {

@@ -7,7 +7,7 @@
  * would run as a formula in a spreadsheet, so it goes out prefixed with a single quote, and quoted.
  * Numbers are never touched (-3 is a number, not a formula); only string values are neutralised.
  */
-import type { Value } from './query.js';
+import type { TelemetryValue as Value } from '../../core/reading.js';
 import { formatTs } from './time.js';
 
 export const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8';

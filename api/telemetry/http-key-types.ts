@@ -7,9 +7,8 @@
  * first, or a cap filled meanwhile) may leave its other new keys claimed, as storing them would have.
  */
 import { capReason, type KeyLimits, perReadingReason } from '../../core/key-limits.js';
+import { keyTypeMismatch, type Reading, valueType } from '../../core/reading.js';
 import type { KeyTypeStore, ValueType } from '../../core/registry/types.js';
-import type { Reading } from '../../core/telemetry.js';
-import { keyTypeMismatch, valueType } from '../../core/value-types.js';
 
 export interface KeyCheck {
   /** Every type conflict and per-reading cap, each naming the key(s). */

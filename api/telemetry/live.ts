@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import type { TelemetryValue as Value } from '../../core/reading.js';
 import {
   type LiveInterest,
   liveInterestTopic,
@@ -16,7 +17,6 @@ import {
   SERVICE_USERNAMES,
   STORED_TOPIC_FILTER,
 } from '../../core/topics.js';
-import type { Value } from './query.js';
 
 export interface LiveReading {
   /** Epoch ms. */

@@ -3,18 +3,12 @@
  * that is well-formed but meaningless (an impossible date, `from` after `to`, too many windows,
  * `mean` of a string key).
  */
-import type { KeyTypeStore, ValueType } from '../../core/registry/types.js';
+import { KEY_PATTERN, RESERVED_KEYS, type ValueType } from '../../core/reading.js';
+import type { KeyTypeStore } from '../../core/registry/types.js';
 import { type FieldCode, validationError } from '../errors.js';
-import {
-  type Aggregate,
-  KEY_PATTERN,
-  NUMERIC_AGGREGATES,
-  RESERVED_KEYS,
-  type TimeRange,
-  windowCount,
-} from './query.js';
+import { type Aggregate, NUMERIC_AGGREGATES, type TimeRange, windowCount } from './query.js';
 import { DEFAULT_LIMIT, MAX_KEYS, MAX_LIMIT, MAX_WINDOWS } from './schemas.js';
-import { parseDuration, parseInstant, TimeParseError } from './time.js';
+import { parseEvery, parseInstant, TimeParseError } from './time.js';
 
 /** Default range when neither `from` nor `to` is given: the last 24 hours. */
 export const DEFAULT_RANGE_MS = 24 * 3_600_000;
@@ -46,7 +40,7 @@ export function resolveRange(
 
 export function resolveEvery(every: string): number {
   try {
-    return parseDuration(every, 'every');
+    return parseEvery(every, 'every');
   } catch (err) {
     if (err instanceof TimeParseError)
       throw bad('every', err.message.replace('every: ', ''), 'invalid_duration');

@@ -10,6 +10,7 @@
  * Storage model: one measurement per pilot, tag `device`, one field per value key, ms timestamps.
  */
 import { escape as influxEscape } from 'influx';
+import { isValueKey } from '../../core/reading.js';
 
 export const AGGREGATES = ['mean', 'min', 'max', 'sum', 'count', 'first', 'last'] as const;
 export type Aggregate = (typeof AGGREGATES)[number];
@@ -19,14 +20,8 @@ export const FILLS = ['none', 'null', 'previous'] as const;
 export type Fill = (typeof FILLS)[number];
 export type Order = 'asc' | 'desc';
 
-/** Contract key grammar (a letter, then letters, digits, `_`, `.`, `-`; at most 64). */
-export const KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
-/** Keys that name InfluxDB's own columns; never stored as values. */
-export const RESERVED_KEYS = new Set(['time', 'device']);
 /** Registry ids: prefix, underscore, lower-case base32 (looser here: only what is safe to quote). */
 const ID_PATTERN = /^[a-z]{3}_[a-z0-9]{1,64}$/;
-
-export type Value = number | boolean | string;
 
 /** A range `[from, to)` in epoch ms. */
 export interface TimeRange {
@@ -82,7 +77,7 @@ function id(value: string, what: string): string {
 
 /** A field key as a quoted InfluxQL identifier. */
 export function fieldIdent(key: string): string {
-  if (!KEY_PATTERN.test(key) || RESERVED_KEYS.has(key)) throw new UnsafeQueryInputError('key');
+  if (!isValueKey(key)) throw new UnsafeQueryInputError('key');
   return influxEscape.quoted(key);
 }
 

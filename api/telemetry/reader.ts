@@ -5,6 +5,7 @@
  * the v2 API's InfluxQL endpoint): see core/influx/influxql.ts.
  */
 import type { InfluxQL, StatementResult } from '../../core/influx/influxql.js';
+import { isValueKey, type TelemetryValue as Value } from '../../core/reading.js';
 import {
   buildFieldKeysQuery,
   buildLatestQueries,
@@ -12,11 +13,8 @@ import {
   buildRawQuery,
   buildWindowQuery,
   type DeviceSelector,
-  KEY_PATTERN,
   type PilotWindowQuery,
   type RawRangeQuery,
-  RESERVED_KEYS,
-  type Value,
   type WindowQuery,
 } from './query.js';
 
@@ -128,8 +126,7 @@ export class TelemetryReader {
    * of the pilot (devices registered before keys were tracked per device).
    */
   async latest(d: DeviceSelector, keys: string[] | undefined): Promise<Map<string, LatestValue>> {
-    const wanted =
-      keys ?? (await this.fieldKeys(d.pilotId)).filter((k) => KEY_PATTERN.test(k) && !RESERVED_KEYS.has(k));
+    const wanted = keys ?? (await this.fieldKeys(d.pilotId)).filter(isValueKey);
     const out = new Map<string, LatestValue>();
     for (let i = 0; i < wanted.length; i += LATEST_STATEMENTS_PER_REQUEST) {
       const chunk = wanted.slice(i, i + LATEST_STATEMENTS_PER_REQUEST);

@@ -4,6 +4,7 @@
  * window counts, key types) in params.ts, which names the parameter in its 400s.
  */
 import { z } from 'zod';
+import { DURATION_PATTERN } from '../../core/time.js';
 import { Timestamp } from '../schemas.js';
 import { AGGREGATES, FILLS } from './query.js';
 
@@ -27,10 +28,7 @@ const from = Instant('Start of the range, inclusive. Default: `to` minus 24 hour
 const to = Instant('End of the range, exclusive. Default: now.', '2026-11-22T00:00:00Z');
 const every = z
   .string()
-  .regex(
-    /^[1-9]\d{0,9}(ms|s|m|h|d|w)$/,
-    'expected a positive integer and a unit (ms, s, m, h, d, w), e.g. 1m',
-  )
+  .regex(DURATION_PATTERN, 'expected a positive integer and a unit (ms, s, m, h, d, w), e.g. 1m')
   .meta({
     description:
       'Window length: a positive integer and one unit (ms, s, m, h, d, w). Windows are aligned to multiples of it since the epoch; at most 10,000 windows per request.',

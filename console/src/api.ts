@@ -3,30 +3,9 @@
  * sessionStorage in the Authorization header (never in a URL). Errors keep the API's stable `code`
  * and `details` (reason or field codes) so i18n/api-errors.ts can translate them.
  */
-export interface FieldProblem {
-  path: string;
-  message: string;
-  code?: string;
-  limit?: number;
-}
+import { ApiError, type FieldProblem } from '../../core/api-error.js';
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details: unknown,
-  ) {
-    super(message);
-  }
-  get reason(): string | undefined {
-    const d = this.details as { reason?: unknown } | undefined;
-    return typeof d?.reason === 'string' ? d.reason : undefined;
-  }
-  get fields(): FieldProblem[] {
-    return Array.isArray(this.details) ? (this.details as FieldProblem[]) : [];
-  }
-}
+export { ApiError, type FieldProblem };
 
 /** The API could not be reached at all. */
 export class NetworkError extends Error {}

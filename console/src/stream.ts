@@ -43,7 +43,7 @@ export function openLive(
       url = (await api.post<{ url: string }>('/v1/stream-tokens', scope)).url;
     } catch (err) {
       // Gone (404) or refused (401): retrying cannot help.
-      if (err instanceof ApiError && (err.status === 404 || err.status === 401)) {
+      if (err instanceof ApiError && (err.statusCode === 404 || err.statusCode === 401)) {
         stop();
         return;
       }

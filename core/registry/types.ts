@@ -39,8 +39,9 @@ export interface Device {
   status: DeviceStatus;
 }
 
-/** The type a key was first seen with inside a pilot (contract: "a key keeps the type of its first value"). */
-export type ValueType = 'number' | 'boolean' | 'string';
+import type { ValueType } from '../reading.js';
+
+export type { ValueType };
 
 export interface DeviceErrorRecord {
   /** Monotonic id, also the list cursor. */

@@ -30,5 +30,5 @@ export function describeError(err: unknown): string {
   if (err.reason && hasMessage(reasonKey)) return t(reasonKey);
   const codeKey = `error.code.${err.code}`;
   if (hasMessage(codeKey)) return t(codeKey);
-  return t('error.status', { status: err.status });
+  return t('error.status', { status: err.statusCode });
 }
