@@ -51,6 +51,35 @@ function parseEntry([id, fields]: RawEntry): JournalEntry | undefined {
 /** XAUTOCLAIM scans at most COUNT * 10 pending entries per call; this many calls per reclaim. */
 const RECLAIM_CALLS = 20;
 
+/** XREADGROUP without blocking: `from` is `>` (new entries) or an id in the consumer's own history. */
+async function readGroup(setup: ConsumerSetup, limit: number, from: string): Promise<RawEntry[]> {
+  const { redis, stream, group, name } = setup;
+  const args = ['GROUP', group, name, 'COUNT', limit, 'STREAMS', stream, from];
+  const reply = (await redis.callBuffer('XREADGROUP', ...args)) as [Buffer, RawEntry[]][] | null;
+  return reply?.[0]?.[1] ?? [];
+}
+
+/** One XAUTOCLAIM step: the next cursor and the entries idle `minIdleMs` or longer, now ours. */
+async function autoClaim(setup: ConsumerSetup, limit: number, minIdleMs: number, from: string) {
+  const { redis, stream, group, name } = setup;
+  const args = [stream, group, name, minIdleMs, from, 'COUNT', limit];
+  // Entries deleted meanwhile come back third; Redis already dropped them from the group.
+  const reply = (await redis.callBuffer('XAUTOCLAIM', ...args)) as [Buffer, RawEntry[], Buffer[]?];
+  return { next: reply[0].toString(), raw: reply[1] };
+}
+
+/** Acknowledges and deletes in one transaction: the stream keeps only what is not yet done. */
+async function ackAndDelete(setup: ConsumerSetup, ids: readonly string[]): Promise<void> {
+  const { redis, stream, group } = setup;
+  const results = await redis
+    .multi()
+    .xack(stream, group, ...ids)
+    .xdel(stream, ...ids)
+    .exec();
+  const failed = results?.find(([err]) => err)?.[0];
+  if (!results || failed) throw failed ?? new Error('redis discarded the acknowledgement');
+}
+
 export function openRedisConsumer(setup: ConsumerSetup): RedisConsumer {
   const { redis, stream, group, name, keepAliveMs } = setup;
   /** Read and not yet acknowledged here: kept alive so that no one reclaims them. */
@@ -81,23 +110,8 @@ export function openRedisConsumer(setup: ConsumerSetup): RedisConsumer {
     return { entries, gone };
   };
 
-  const readGroup = async (limit: number, from: string): Promise<RawEntry[]> => {
-    const reply = (await redis.callBuffer(
-      'XREADGROUP',
-      'GROUP',
-      group,
-      name,
-      'COUNT',
-      limit,
-      'STREAMS',
-      stream,
-      from,
-    )) as [Buffer, RawEntry[]][] | null;
-    return reply?.[0]?.[1] ?? [];
-  };
-
   const readOwnPending = async (limit: number): Promise<JournalEntry[]> => {
-    const raw = await readGroup(limit, ownPendingFrom!);
+    const raw = await readGroup(setup, limit, ownPendingFrom!);
     const last = raw[raw.length - 1];
     ownPendingFrom = last ? last[0].toString() : undefined;
     const { entries, gone } = take(raw);
@@ -110,7 +124,7 @@ export function openRedisConsumer(setup: ConsumerSetup): RedisConsumer {
       const own = await readOwnPending(limit);
       if (own.length > 0) return own;
     }
-    return take(await readGroup(limit, '>')).entries;
+    return take(await readGroup(setup, limit, '>')).entries;
   };
 
   return {
@@ -125,31 +139,15 @@ export function openRedisConsumer(setup: ConsumerSetup): RedisConsumer {
     },
     async ack(ids) {
       if (ids.length === 0) return;
-      const results = await redis
-        .multi()
-        .xack(stream, group, ...ids)
-        .xdel(stream, ...ids)
-        .exec();
-      const failed = results?.find(([err]) => err)?.[0];
-      if (!results || failed) throw failed ?? new Error('redis discarded the acknowledgement');
+      await ackAndDelete(setup, ids);
       for (const id of ids) outstanding.delete(id);
     },
     async reclaim(limit, minIdleMs) {
       let from = '0-0';
       for (let call = 0; call < RECLAIM_CALLS; call++) {
-        const reply = (await redis.callBuffer(
-          'XAUTOCLAIM',
-          stream,
-          group,
-          name,
-          minIdleMs,
-          from,
-          'COUNT',
-          limit,
-        )) as [Buffer, RawEntry[], Buffer[]?];
-        // Entries deleted meanwhile come back in reply[2]; Redis already dropped them from the group.
-        const { entries } = take(reply[1]);
-        from = reply[0].toString();
+        const step = await autoClaim(setup, limit, minIdleMs, from);
+        const { entries } = take(step.raw);
+        from = step.next;
         if (entries.length > 0 || from === '0-0') return entries;
       }
       return [];

@@ -23,6 +23,14 @@ const numbers = (...keys: string[]) => new Map<string, ValueType>(keys.map((k) =
 const caps = { perDevice: 3, perPilot: 5 };
 
 export function describeKeysErrorsAndPages(ctx: RegistryContext): void {
+  describeKeyTypes(ctx);
+  describeDeviceErrors(ctx);
+  describePagination(ctx);
+  describeDeviceKeys(ctx);
+}
+
+/** Key types per pilot: first writer wins. */
+function describeKeyTypes(ctx: RegistryContext): void {
   describe('key types', () => {
     it('first writer wins, also across connections; pilots are independent', async () => {
       const { pilot } = await ctx.seed();
@@ -56,7 +64,10 @@ export function describeKeysErrorsAndPages(ctx: RegistryContext): void {
       expect((await ctx.store.getKeyTypes('plt_none')).size).toBe(0);
     });
   });
+}
 
+/** The device error log, bounded per device. */
+function describeDeviceErrors(ctx: RegistryContext): void {
   describe('device errors', () => {
     it('keeps only the newest N per device, newest first, paged', async () => {
       const small = await ctx.open({ deviceErrorsKept: 5 });
@@ -103,7 +114,10 @@ export function describeKeysErrorsAndPages(ctx: RegistryContext): void {
       expect((await ctx.store.listDeviceErrors('dev_x', { limit: 1000 })).items).toHaveLength(200);
     });
   });
+}
 
+/** Keyset pagination. */
+function describePagination(ctx: RegistryContext): void {
   describe('pagination', () => {
     it('walks devices without gaps or repeats, also while devices are added and deleted', async () => {
       const { pilot } = await ctx.seed();
@@ -156,7 +170,10 @@ export function describeKeysErrorsAndPages(ctx: RegistryContext): void {
       );
     });
   });
+}
 
+/** Distinct keys per device and per pilot, within the caps. */
+function describeDeviceKeys(ctx: RegistryContext): void {
   describe('device keys', () => {
     it('caps distinct keys per device and per pilot, across connections', async () => {
       const a = await ctx.open();

@@ -65,6 +65,12 @@ export function describeRegistryStore(kind: string, fresh: FreshRegistry): void 
 }
 
 function describeEntities(ctx: RegistryContext): void {
+  describePartnersAndPilots(ctx);
+  describeCredentialsAndPresence(ctx);
+}
+
+/** Connection, partners, pilots and devices. */
+function describePartnersAndPilots(ctx: RegistryContext): void {
   describe('connection', () => {
     it('ping works, and throws once closed', async () => {
       await expect(ctx.store.ping()).resolves.toBeUndefined();
@@ -114,7 +120,10 @@ function describeEntities(ctx: RegistryContext): void {
       expect(await ctx.store.updateDevice('dev_missing', { name: 'x' })).toBeUndefined();
     });
   });
+}
 
+/** The credential change log and presence. */
+function describeCredentialsAndPresence(ctx: RegistryContext): void {
   describe('credentials and the change log', () => {
     it('records rotations and deletions; the credential follows', async () => {
       const { a, device } = await ctx.seed();
