@@ -16,7 +16,7 @@
  *   not `$platform/` and not `$SYS/`.
  * Nobody may subscribe to `$SYS/`: aedes publishes client ids and broker ids there.
  */
-import { SPOOL_STATE_TOPIC, THINGSBOARD_TELEMETRY_TOPIC, telemetryTopic } from '../core/topics.js';
+import { JOURNAL_STATE_TOPIC, THINGSBOARD_TELEMETRY_TOPIC, telemetryTopic } from '../core/topics.js';
 
 export type Identity =
   | { kind: 'device'; deviceId: string; pilotId: string; secretHash: string; revoked: boolean }
@@ -84,7 +84,7 @@ export function maySubscribe(identity: Identity, filter: string): boolean {
       return identity.service === 'api'
         ? filter.startsWith(STORED_PREFIX) ||
             filter.startsWith(METRICS_PREFIX) ||
-            filter === SPOOL_STATE_TOPIC
+            filter === JOURNAL_STATE_TOPIC
         : filter.startsWith(LIVE_INTEREST_PREFIX);
     case 'anonymous':
       // `#` and `+/...` are allowed: they never match `$` topics (MQTT 3.1.1 section 4.7.2), and
@@ -100,7 +100,7 @@ export function mayReceive(identity: Identity, topic: string): boolean {
       return topic.startsWith(devicePrefix(identity.deviceId));
     case 'service':
       return identity.service === 'api'
-        ? topic.startsWith(STORED_PREFIX) || topic.startsWith(METRICS_PREFIX) || topic === SPOOL_STATE_TOPIC
+        ? topic.startsWith(STORED_PREFIX) || topic.startsWith(METRICS_PREFIX) || topic === JOURNAL_STATE_TOPIC
         : topic.startsWith(LIVE_INTEREST_PREFIX);
     case 'anonymous':
       return isPublicTopic(topic);

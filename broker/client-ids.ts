@@ -15,15 +15,8 @@
  * says). Other clients cannot land in a device's namespace: anonymous clients must send an empty id
  * or one starting with `anon-`, and the platform's services use their own (`svc:ingest`, `svc-api-...`).
  */
-import type { Client } from 'aedes';
-
 export function deviceSessionId(deviceId: string, sentId: string, assignedId: string): string {
   const device = encodeURIComponent(deviceId);
   if (sentId === deviceId) return device;
   return `${device}/${sentId === '' ? assignedId : sentId}`;
-}
-
-/** Sets the id aedes keys the client's session by; `client.id` is read-only in aedes' types only. */
-export function setSessionId(client: Client, id: string): void {
-  (client as { id: string }).id = id;
 }

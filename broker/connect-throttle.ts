@@ -10,8 +10,9 @@
  * "Server unavailable" (3, the registry failed) is not the client's fault and is never delayed. IPv6
  * addresses count per /64, the smallest block one subscriber usually gets.
  */
-import type { AedesOptions, Client } from 'aedes';
+import type { AedesOptions } from 'aedes';
 import { addressKey } from '../core/address-key.js';
+import { remoteAddress } from './aedes-internals.js';
 
 type Authenticate = NonNullable<AedesOptions['authenticate']>;
 
@@ -70,8 +71,4 @@ export function createConnectThrottle(opts: ConnectThrottleOptions): ConnectThro
         });
     },
   };
-}
-
-function remoteAddress(client: Client): string {
-  return (client.conn as { remoteAddress?: string }).remoteAddress ?? 'unknown';
 }

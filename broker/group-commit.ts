@@ -31,109 +31,124 @@ export interface GroupCommitOptions {
 type Pending = NewJournalEntry & { resolve: () => void; reject: (err: Error) => void };
 
 export function createGroupCommit(journal: JournalAppender, opts: GroupCommitOptions): GroupCommit {
-  const { logger } = opts;
-  const resumeAt = Math.floor(opts.maxMessages / 2);
-  let queued: Pending[] = [];
-  let held: Pending[] = [];
-  let holding = false;
-  let scheduled = false;
-  let committing: Promise<void> | undefined;
-  let checking = false;
-  let closed = false;
-  let poll: NodeJS.Timeout | undefined;
+  return new GroupCommitter(journal, opts);
+}
 
-  // One append in flight; whatever arrives meanwhile goes into the next one.
-  function schedule() {
-    if (scheduled || committing || queued.length === 0) return;
-    scheduled = true;
+class GroupCommitter implements GroupCommit {
+  private readonly resumeAt: number;
+  private queued: Pending[] = [];
+  private heldBack: Pending[] = [];
+  private holding = false;
+  private scheduled = false;
+  private committing: Promise<void> | undefined;
+  private checking = false;
+  private closed = false;
+  private poll: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly journal: JournalAppender,
+    private readonly opts: GroupCommitOptions,
+  ) {
+    this.resumeAt = Math.floor(opts.maxMessages / 2);
+  }
+
+  append(deviceId: string, receivedAt: number, payload: Buffer, mayHold = true): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the broker is closing'));
+    return new Promise<void>((resolve, reject) => {
+      const entry: Pending = { deviceId, receivedAt, payload, resolve, reject };
+      if (this.holding && mayHold) this.heldBack.push(entry);
+      else {
+        this.queued.push(entry);
+        this.schedule();
+      }
+    });
+  }
+
+  held = () => this.holding;
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.poll);
+    await this.committing;
+    if (this.queued.length > 0) {
+      this.committing = this.commit();
+      await this.committing;
+    }
+    const refused = this.heldBack;
+    this.heldBack = [];
+    for (const p of refused) p.reject(new Error('the broker is closing'));
+  }
+
+  /** One append in flight; whatever arrives meanwhile goes into the next one. */
+  private schedule() {
+    if (this.scheduled || this.committing || this.queued.length === 0) return;
+    this.scheduled = true;
     setImmediate(() => {
-      scheduled = false;
-      if (queued.length === 0 || committing) return;
-      committing = commit().finally(() => {
-        committing = undefined;
-        schedule();
+      this.scheduled = false;
+      if (this.queued.length === 0 || this.committing) return;
+      this.committing = this.commit().finally(() => {
+        this.committing = undefined;
+        this.schedule();
       });
     });
   }
 
-  async function commit() {
-    const batch = queued;
-    queued = [];
+  private async commit() {
+    const batch = this.queued;
+    this.queued = [];
     try {
-      await journal.append(batch);
+      await this.journal.append(batch);
     } catch (err) {
       for (const p of batch) p.reject(err as Error);
       return;
     }
     for (const p of batch) p.resolve();
-    if (holding || closed) return;
-    const length = await backlog();
-    if (length !== undefined && length > opts.maxMessages && !holding && !closed) startHolding(length);
+    if (this.holding || this.closed) return;
+    const length = await this.backlog();
+    if (length !== undefined && length > this.opts.maxMessages && !this.holding && !this.closed) {
+      this.startHolding(length);
+    }
   }
 
   /** Entries in the journal, or undefined when it cannot tell now (the next check tries again). */
-  async function backlog(): Promise<number | undefined> {
+  private async backlog(): Promise<number | undefined> {
     try {
-      return await journal.length();
+      return await this.journal.length();
     } catch (err) {
-      logger.error({ err }, 'broker: could not measure the telemetry journal');
+      this.opts.logger.error({ err }, 'broker: could not measure the telemetry journal');
       return undefined;
     }
   }
 
-  function startHolding(length: number) {
-    holding = true;
-    logger.warn(
-      { length, max: opts.maxMessages },
+  private startHolding(length: number) {
+    this.holding = true;
+    this.opts.logger.warn(
+      { length, max: this.opts.maxMessages },
       'broker: telemetry journal full; holding PUBACKs until ingest has drained it to half',
     );
-    poll = setInterval(maybeResume, opts.pollMs ?? 100);
-    poll.unref();
-    opts.onHeldChange?.(true);
+    this.poll = setInterval(() => this.maybeResume(), this.opts.pollMs ?? 100);
+    this.poll.unref();
+    this.opts.onHeldChange?.(true);
   }
 
-  async function maybeResume() {
-    if (checking) return;
-    checking = true;
-    const length = await backlog().finally(() => {
-      checking = false;
+  private async maybeResume() {
+    if (this.checking) return;
+    this.checking = true;
+    const length = await this.backlog().finally(() => {
+      this.checking = false;
     });
-    if (!holding || length === undefined || length > resumeAt) return;
-    clearInterval(poll);
-    poll = undefined;
-    holding = false;
-    logger.info({ length, released: held.length }, 'broker: telemetry journal drained; accepting again');
-    opts.onHeldChange?.(false);
-    queued.push(...held);
-    held = [];
-    schedule();
+    if (!this.holding || length === undefined || length > this.resumeAt) return;
+    clearInterval(this.poll);
+    this.poll = undefined;
+    this.holding = false;
+    this.opts.logger.info(
+      { length, released: this.heldBack.length },
+      'broker: telemetry journal drained; accepting again',
+    );
+    this.opts.onHeldChange?.(false);
+    this.queued.push(...this.heldBack);
+    this.heldBack = [];
+    this.schedule();
   }
-
-  return {
-    append(deviceId, receivedAt, payload, mayHold = true) {
-      if (closed) return Promise.reject(new Error('the broker is closing'));
-      return new Promise<void>((resolve, reject) => {
-        const entry: Pending = { deviceId, receivedAt, payload, resolve, reject };
-        if (holding && mayHold) held.push(entry);
-        else {
-          queued.push(entry);
-          schedule();
-        }
-      });
-    },
-    held: () => holding,
-    async close() {
-      if (closed) return;
-      closed = true;
-      clearInterval(poll);
-      await committing;
-      if (queued.length > 0) {
-        committing = commit();
-        await committing;
-      }
-      const refused = held;
-      held = [];
-      for (const p of refused) p.reject(new Error('the broker is closing'));
-    },
-  };
 }

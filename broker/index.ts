@@ -1,13 +1,11 @@
 /**
- * The MQTT broker (aedes 1.2 on a plain TCP server): device authentication, topic ACL, the durable
- * hand-off of telemetry to ingest (committed to the telemetry spool in DATA_DIR before the PUBACK),
- * presence, revocation, limits and metrics. See publish.ts for the data path and spool-appender.ts for
- * group commit and backpressure.
+ * The MQTT broker: aedes 1.2 on a TCP server, with device authentication (auth.ts), the ACL (acl.ts),
+ * the durable hand-off of telemetry to the journal before the PUBACK (publish.ts, group-commit.ts),
+ * limits, presence, revocation and metrics. start(config, deps) -> { address, close() }.
  */
-import type { EventEmitter } from 'node:events';
-import net from 'node:net';
-import { Aedes, type AuthorizeSubscribeHandler } from 'aedes';
+import { Aedes, type AedesOptions, type AuthorizeForwardHandler } from 'aedes';
 import { Registry } from 'prom-client';
+import { type CloseStack, startWithCloseStack } from '../core/close-stack.js';
 import type { BrokerConfig, CommonConfig, JournalConfig, MqttConfig } from '../core/config.js';
 import { openDataDirJournal } from '../core/journal/sqlite.js';
 import type { JournalAppender } from '../core/journal/types.js';
@@ -18,21 +16,25 @@ import type {
   DeviceLookup,
   PresenceStore,
 } from '../core/registry/types.js';
-import { SPOOL_STATE_TOPIC } from '../core/topics.js';
+import { JOURNAL_STATE_TOPIC } from '../core/topics.js';
 import { listenerUrl } from '../core/urls.js';
-import { mayReceive, maySubscribe, topicLevels } from './acl.js';
-import { createAuthenticator } from './auth.js';
+import { mayReceive } from './acl.js';
+import { persistenceOf, publishOwn } from './aedes-internals.js';
+import { type Authenticator, createAuthenticator } from './auth.js';
 import { createConnectThrottle } from './connect-throttle.js';
 import { DeviceErrorBuffer } from './device-errors.js';
-import { createGroupCommit } from './group-commit.js';
+import { trackClients } from './events.js';
+import { createGroupCommit, type GroupCommit } from './group-commit.js';
 import { withKeepaliveCap } from './keepalive.js';
-import { createDeviceThrottle } from './limits.js';
-import { createBrokerMetrics } from './metrics.js';
+import { createDeviceThrottle, type DeviceThrottle } from './limits.js';
+import { closeAedes, listenMqtt } from './listener.js';
+import { type BrokerMetrics, createBrokerMetrics } from './metrics.js';
 import { openBrokerPersistence } from './persistence.js';
 import { PresenceTracker } from './presence.js';
 import { createAuthorizePublish } from './publish.js';
-import { createRetainedQuota, type RetainedSource } from './retained-quota.js';
+import { createRetainedQuota, type RetainedQuota } from './retained-quota.js';
 import { DeviceSessions, startRevocationPoller } from './revocation.js';
+import { createAuthorizeSubscribe } from './subscribe.js';
 
 /** The registry facets the broker uses. */
 export type BrokerRegistry = Pick<DeviceLookup, 'getDeviceCredential'> &
@@ -56,6 +58,13 @@ export interface BrokerDeps {
   flushMs?: number;
 }
 
+export interface BrokerStartConfig {
+  common: CommonConfig;
+  mqtt: MqttConfig;
+  broker: BrokerConfig;
+  journal: JournalConfig;
+}
+
 export interface RunningBroker {
   address: { host: string; port: number; url: string };
   aedes: Aedes;
@@ -64,234 +73,164 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
-/** A refused filter is stored under this (see authorizeSubscribe); nothing is ever published there. */
-const REFUSED_FILTER = '$platform/refused';
+/** What the hooks share. */
+interface Parts {
+  config: BrokerStartConfig;
+  deps: BrokerDeps;
+  logger: Logger;
+  now: () => number;
+  metrics: BrokerMetrics;
+  commit: GroupCommit;
+  errors: DeviceErrorBuffer;
+  presence: PresenceTracker;
+  throttle: DeviceThrottle;
+  sessions: DeviceSessions;
+  auth: Authenticator;
+  retained: RetainedQuota;
+  /** The broker, once it exists (the hooks and the journal-state announcement need it). */
+  aedes: () => Aedes;
+}
 
-export async function startBroker(
-  config: {
-    common: CommonConfig;
-    mqtt: MqttConfig;
-    broker: BrokerConfig;
-    journal: JournalConfig;
-  },
-  deps: BrokerDeps,
-): Promise<RunningBroker> {
+export async function startBroker(config: BrokerStartConfig, deps: BrokerDeps): Promise<RunningBroker> {
   const logger = deps.logger ?? silentLogger();
-  const now = deps.now ?? Date.now;
-  const ownJournal = deps.journal ? undefined : openDataDirJournal(config.common.dataDir);
-  const journal = (deps.journal ?? ownJournal) as JournalAppender;
-  let announceSpoolState = (_full: boolean) => {};
-  const appender = createGroupCommit(journal, {
-    maxMessages: config.journal.maxMessages,
-    logger,
-    onHeldChange: (full) => announceSpoolState(full),
+  return startWithCloseStack(logger, async (stack) => {
+    const store = await openBrokerPersistence(config.broker.persistence, config.common.dataDir);
+    stack.push('broker persistence', store, (s) => s.close());
+    let broker: Aedes | undefined;
+    const parts = openParts(config, deps, logger, stack, () => broker as Aedes);
+    const aedes = new Aedes({ persistence: store.persistence as never, ...hooks(parts) });
+    broker = aedes;
+    await aedes.listen();
+    stack.push('aedes', aedes, closeAedes); // until the listener below owns closing it
+    // Retained, so an API that connects later learns it too; a previous run's state is replaced.
+    announceJournalState(parts, parts.commit.held());
+    // Presence from before a crash is stale: connected devices are marked online again as they reconnect.
+    await deps.registry.markAllOffline();
+    trackClients(aedes, parts);
+    await startBackground(parts, stack);
+    await parts.retained.load(persistenceOf(aedes));
+    const mqtt = await listenMqtt(aedes, config.mqtt, logger);
+    stack.push('MQTT', mqtt, (m) => m.close(() => parts.throttle.close()));
+    const url = listenerUrl('mqtt', config.mqtt.host, mqtt.port);
+    logger.info({ url, persistence: store.location ?? 'memory' }, 'MQTT broker listening');
+    return {
+      address: { host: config.mqtt.host, port: mqtt.port, url },
+      aedes,
+      telemetryHeld: parts.commit.held,
+    };
   });
-  const metrics = createBrokerMetrics(deps.metrics ?? new Registry(), { telemetryHeld: appender.held });
-  let store: Awaited<ReturnType<typeof openBrokerPersistence>>;
-  try {
-    store = await openBrokerPersistence(config.broker.persistence, config.common.dataDir);
-  } catch (err) {
-    await appender.close();
-    await ownJournal?.close();
-    throw err;
-  }
+}
 
+/** Everything the hooks use; what needs closing goes on the stack (closed in reverse order). */
+function openParts(
+  config: BrokerStartConfig,
+  deps: BrokerDeps,
+  logger: Logger,
+  stack: CloseStack,
+  aedes: () => Aedes,
+): Parts {
+  const now = deps.now ?? Date.now;
   const errors = new DeviceErrorBuffer(deps.registry, logger, now);
   const presence = new PresenceTracker(deps.registry, logger);
-  const throttle = createDeviceThrottle({
-    ratePerSecond: config.broker.deviceMaxMessagesPerSecond,
-    burst: config.broker.deviceBurstMessages,
-    metrics,
-    errors,
-    now,
+  stack.push('presence and device errors', null, async () => {
+    await presence.flush();
+    await errors.flush();
   });
-  const sessions = new DeviceSessions();
-  const auth = createAuthenticator({
-    registry: deps.registry,
-    serviceSecret: deps.serviceSecret,
-    allowAnonymous: config.broker.allowAnonymous,
-    metrics,
+  const journal =
+    deps.journal ?? stack.push('journal', openDataDirJournal(config.common.dataDir), (j) => j.close());
+  const parts = { config, deps, logger, now, errors, presence, aedes, sessions: new DeviceSessions() };
+  const commit = createGroupCommit(journal, {
+    maxMessages: config.journal.maxMessages,
     logger,
-    onDeviceAuthenticated: (client, identity) => sessions.add(client, identity),
+    onHeldChange: (full) => announceJournalState(withCommit, full),
   });
+  const withCommit = { ...parts, commit };
+  stack.push('group commit', commit, (c) => c.close());
+  const metrics = createBrokerMetrics(deps.metrics ?? new Registry(), { telemetryHeld: commit.held });
+  const { deviceMaxMessagesPerSecond: ratePerSecond, deviceBurstMessages: burst } = config.broker;
+  return {
+    ...withCommit,
+    metrics,
+    throttle: createDeviceThrottle({ ratePerSecond, burst, metrics, errors, now }),
+    auth: createAuthenticator({
+      registry: deps.registry,
+      serviceSecret: deps.serviceSecret,
+      allowAnonymous: config.broker.allowAnonymous,
+      metrics,
+      logger,
+      onDeviceAuthenticated: (client, identity) => parts.sessions.add(client, identity),
+    }),
+    retained: createRetainedQuota({
+      maxCount: config.broker.retainedMaxPerDevice,
+      maxBytes: config.broker.retainedMaxBytesPerDevice,
+    }),
+  };
+}
 
+/** aedes' options: limits and the hooks. */
+function hooks(parts: Parts) {
+  const { config, auth, metrics } = parts;
   const connectThrottle = createConnectThrottle({
     maxDelayMs: config.broker.authFailureMaxDelayMs,
-    now,
+    now: parts.now,
     onDelay: () => metrics.connacksDelayed.inc(),
   });
-  const retained = createRetainedQuota({
-    maxCount: config.broker.retainedMaxPerDevice,
-    maxBytes: config.broker.retainedMaxBytesPerDevice,
-  });
-
-  const authorizeSubscribe: AuthorizeSubscribeHandler = (client, sub, callback) => {
-    const identity = auth.identityOf(client);
-    const tooDeep = identity?.kind !== 'service' && topicLevels(sub.topic) > config.broker.maxTopicLevels;
-    const granted = identity !== undefined && !tooDeep && maySubscribe(identity, sub.topic);
-    if (!granted) {
-      metrics.subscriptionsRefused.inc();
-      logger.debug({ clientId: client.id, filter: sub.topic }, 'subscription refused');
-      // aedes 1.2 stores *all* filters of a SUBSCRIBE packet for a persistent session as soon as one
-      // is granted (lib/handlers/subscribe.js line 134 passes packet.subscriptions), refused ones
-      // included, and this object is the one in that list. Pointing it at a topic nobody publishes to
-      // keeps a refused filter from making the session queue other clients' messages on disk.
-      sub.topic = REFUSED_FILTER;
-      sub.qos = 0;
-    }
-    // aedes judges the filters of one packet in a synchronous loop (runParallel); answering on the
-    // next tick lets every refused filter of the packet be rewritten before any of them is stored.
-    process.nextTick(() => callback(null, granted ? sub : null)); // null: SUBACK 0x80 (MQTT 3.1.1 3.9.3)
-  };
-
-  let broker: Aedes | undefined;
-  const aedes = new Aedes({
-    persistence: store.persistence,
+  return {
     connectTimeout: config.broker.connectTimeoutMs,
-    // Applies to MQTT 3.1 clients only; any id a UTF-8 string can hold, as for 3.1.1 (client-ids.ts).
+    // MQTT 3.1 clients only; any id a UTF-8 string can hold, as for 3.1.1 (client-ids.ts).
     maxClientsIdLength: 65_535,
-    // aedes disconnects a client past this; our own, configurable limit (maxTopicLevels) is
-    // enforced in the hooks with a device error instead. 100 is aedes' ceiling.
+    // aedes' own ceiling; our configurable limit (maxTopicLevels) is a device error in the hooks.
     maxTopicLevels: 100,
     preConnect: withKeepaliveCap(auth.preConnect, config.broker.maxKeepaliveSeconds),
     authenticate: connectThrottle.wrap(auth.authenticate),
     authorizePublish: createAuthorizePublish({
-      broker: () => broker!,
-      journal: appender,
+      ...parts,
+      broker: parts.aedes,
+      journal: parts.commit,
       identityOf: auth.identityOf,
       limits: config.broker,
-      throttle,
-      errors,
-      presence,
-      retained,
-      metrics,
-      logger,
-      now,
     }),
-    authorizeSubscribe,
-    authorizeForward(client, packet) {
+    authorizeSubscribe: createAuthorizeSubscribe({
+      ...parts,
+      identityOf: auth.identityOf,
+      maxTopicLevels: config.broker.maxTopicLevels,
+    }),
+    authorizeForward: ((client, packet) => {
       const identity = auth.identityOf(client);
       if (!identity || !mayReceive(identity, packet.topic)) return null;
       metrics.messagesOut.inc();
       return packet;
-    },
-  });
-  broker = aedes;
-  await aedes.listen();
-  // aedes sets `persistence` in listen() (the default memory one too); its types do not declare it.
-  const persistence = (aedes as unknown as { persistence: unknown }).persistence;
-  // Retained, so an API that connects later learns it too; a previous run's state is replaced at start.
-  announceSpoolState = (full) =>
-    aedes.publish(
-      {
-        cmd: 'publish',
-        topic: SPOOL_STATE_TOPIC,
-        payload: Buffer.from(JSON.stringify({ full })),
-        qos: 0,
-        retain: true,
-        dup: false,
-      },
-      (err?: Error) => err && logger.warn({ err }, 'could not announce the spool state'),
-    );
-  announceSpoolState(appender.held());
-  // Presence from before a crash is stale: connected devices are marked online again as they reconnect.
-  await deps.registry.markAllOffline();
+    }) satisfies AuthorizeForwardHandler,
+  } satisfies AedesOptions;
+}
 
-  // 'client' (registered) and 'clientDisconnect' (unregistered) pair up one to one in aedes
-  // (aedes.js registerClient/unregisterClient), so the gauge and presence counts cannot drift.
-  aedes.on('client', (client) => {
-    metrics.connections.inc();
-    const identity = auth.identityOf(client);
-    if (identity?.kind === 'device') presence.connected(identity.deviceId, now());
-  });
-  aedes.on('clientDisconnect', (client) => {
-    metrics.connections.dec();
-    const identity = auth.identityOf(client);
-    if (identity?.kind === 'device') presence.disconnected(identity.deviceId, now());
-  });
-  aedes.on('ping', (_packet, client) => {
-    const identity = auth.identityOf(client);
-    if (identity?.kind === 'device') presence.seen(identity.deviceId, now());
-  });
-  aedes.on('clientError', (client, err) =>
-    logger.debug({ clientId: client.id, err: err.message }, 'client error'),
-  );
-  aedes.on('connectionError', (_client, err) => logger.debug({ err: err.message }, 'connection error'));
-  // Persistence failures surface here; without a listener EventEmitter would throw.
-  (aedes as EventEmitter).on('error', (err: Error) => logger.error({ err }, 'broker error'));
-
+/** The revocation poller and the periodic flush of presence, device errors and throttle state. */
+async function startBackground(parts: Parts, stack: CloseStack): Promise<void> {
+  const { metrics, logger } = parts;
   const revocation = await startRevocationPoller({
-    registry: deps.registry,
-    sessions,
-    invalidate: (ids) => auth.invalidate(ids),
+    registry: parts.deps.registry,
+    sessions: parts.sessions,
+    invalidate: (ids) => parts.auth.invalidate(ids),
     onRevoked: (client, identity) => {
       metrics.sessionsRevoked.inc();
       logger.info({ deviceId: identity.deviceId, clientId: client.id }, 'dropping revoked device connection');
     },
     logger,
-    intervalMs: deps.revocationPollMs ?? 250,
+    intervalMs: parts.deps.revocationPollMs ?? 250,
   });
+  stack.push('revocation poller', revocation, (r) => r.stop());
   const flushTimer = setInterval(() => {
-    void presence.flush();
-    void errors.flush();
-    throttle.prune();
-  }, deps.flushMs ?? 1000);
+    void parts.presence.flush();
+    void parts.errors.flush();
+    parts.throttle.prune();
+  }, parts.deps.flushMs ?? 1000);
   flushTimer.unref();
+  stack.push('flush timer', flushTimer, clearInterval);
+}
 
-  const server = net.createServer(aedes.handle);
-  // Sockets that never sent CONNECT are not aedes clients; close() ends them too instead of waiting
-  // for their connect timeout.
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  try {
-    await retained.load(persistence as unknown as RetainedSource);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.mqtt.port, config.mqtt.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (err) {
-    revocation.stop();
-    clearInterval(flushTimer);
-    await new Promise<void>((resolve) => aedes.close(() => resolve()));
-    await appender.close();
-    await ownJournal?.close();
-    await store.close();
-    throw err;
-  }
-  server.on('error', (err) => logger.error({ err }, 'MQTT server error'));
-  const port = (server.address() as net.AddressInfo).port;
-  const host = config.mqtt.host;
-  const url = listenerUrl('mqtt', host, port);
-  logger.info({ url, persistence: store.location ?? 'memory' }, 'MQTT broker listening');
-
-  let closing: Promise<void> | undefined;
-  return {
-    address: { host, port, url },
-    aedes,
-    telemetryHeld: appender.held,
-    close() {
-      closing ??= (async () => {
-        revocation.stop();
-        clearInterval(flushTimer);
-        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-        // Closes every client (their disconnects mark devices offline), then the message emitter.
-        await new Promise<void>((resolve) => aedes.close(() => resolve()));
-        throttle.close(); // what it still holds was not acknowledged
-        for (const socket of sockets) socket.destroy();
-        await serverClosed;
-        await appender.close();
-        await ownJournal?.close();
-        await presence.flush();
-        await errors.flush();
-        await store.close();
-      })();
-      return closing;
-    },
-  };
+/** `{"full": bool}`, retained on JOURNAL_STATE_TOPIC: the API's HTTP ingest answers 503 while full. */
+function announceJournalState(parts: Pick<Parts, 'aedes' | 'logger'>, full: boolean): void {
+  publishOwn(parts.aedes(), JOURNAL_STATE_TOPIC, JSON.stringify({ full }), { retain: true }).catch((err) =>
+    parts.logger.warn({ err }, 'could not announce the journal state'),
+  );
 }

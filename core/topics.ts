@@ -1,7 +1,6 @@
 /**
- * MQTT topic names, in one place. Devices see only the contract's `devices/{deviceId}/...` topics.
- * The platform's services talk on `$platform/...`: topics starting with `$` are not matched by a
- * plain `#` subscription (MQTT 3.1.1 section 4.7.2), and the broker's ACL keeps devices off them.
+ * MQTT topic names, in one place. Devices see only the contract's `devices/{deviceId}/...`; services
+ * talk on `$platform/...`, which a plain `#` does not match [MQTT-4.7.2-1] and the ACL keeps devices off.
  */
 
 /** Contract: where a device publishes readings. */
@@ -11,14 +10,13 @@ export const telemetryTopic = (deviceId: string) => `devices/${deviceId}/telemet
 export const THINGSBOARD_TELEMETRY_TOPIC = 'v1/devices/me/telemetry';
 
 /**
- * The API's HTTP ingest publishes a device's posted body here (as `svc:api`, QoS 1), with the time it
- * received it; the broker commits it to the telemetry spool with that stamp, as it does a device's
- * MQTT telemetry (broker/publish.ts). Nobody subscribes to these topics.
+ * HTTP ingest: the API publishes a device's posted body here (as `svc:api`, QoS 1) with the time it
+ * received it; the broker appends it to the journal with that stamp. Nobody subscribes here.
  */
-export const ingestTopic = (deviceId: string, receivedAt: number) =>
+export const httpIngestTopic = (deviceId: string, receivedAt: number) =>
   `$platform/telemetry/${deviceId}/${receivedAt}`;
 
-export function parseIngestTopic(topic: string): { deviceId: string; receivedAt: number } | undefined {
+export function parseHttpIngestTopic(topic: string): { deviceId: string; receivedAt: number } | undefined {
   const parts = topic.split('/');
   if (parts.length !== 4 || parts[0] !== '$platform' || parts[1] !== 'telemetry') return undefined;
   const receivedAt = Number(parts[3]);
@@ -27,11 +25,11 @@ export function parseIngestTopic(topic: string): { deviceId: string; receivedAt:
 }
 
 /**
- * The broker keeps its telemetry spool's state here (retained, `{"full": boolean}`): full while it
- * holds telemetry because the spool is past INGEST_SPOOL_MAX_MESSAGES. The API's HTTP ingest answers
- * 503 with Retry-After at once meanwhile, instead of a request that waits for a held PUBACK.
+ * The broker keeps its journal's state here (retained, `{"full": boolean}`): full while it holds
+ * telemetry past INGEST_SPOOL_MAX_MESSAGES; HTTP ingest answers 503 at once meanwhile. (The topic
+ * keeps its older name, so processes of two versions on one DATA_DIR still understand each other.)
  */
-export const SPOOL_STATE_TOPIC = '$platform/spool-state';
+export const JOURNAL_STATE_TOPIC = '$platform/spool-state';
 
 /** Ingest announces each stored batch here (QoS 0) for the API's live streams. */
 export const storedTopic = (pilotId: string, deviceId: string) => `$platform/stored/${pilotId}/${deviceId}`;

@@ -11,7 +11,7 @@ import { createMqttIngestPublisher, type IngestPublisher } from '../api/telemetr
 import { connectServiceMqtt } from '../api/telemetry/live.js';
 import type { RunningBroker } from '../broker/index.js';
 import { openDataDirJournal } from '../core/journal/sqlite.js';
-import { ingestTopic } from '../core/topics.js';
+import { httpIngestTopic } from '../core/topics.js';
 import {
   createTestRegistry,
   journalRows,
@@ -89,7 +89,7 @@ describe('HTTP ingest limits', () => {
     // A request that raced the announcement is committed past the bound, not held: a held PUBACK
     // would stall the API's one broker connection (live streams too) until the spool drained.
     const raced = Date.now();
-    await apiMqtt.publishAsync(ingestTopic(f.d1.id, raced), '{"s": "raced"}', { qos: 1 });
+    await apiMqtt.publishAsync(httpIngestTopic(f.d1.id, raced), '{"s": "raced"}', { qos: 1 });
     expect(Date.now() - raced).toBeLessThan(1000);
     expect(spooled()).toContain('{"s": "raced"}');
 

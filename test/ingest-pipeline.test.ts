@@ -8,7 +8,7 @@ import type { RunningBroker } from '../broker/index.js';
 import type { InfluxConnection } from '../core/influx/client.js';
 import { generateSecret, hashSecret } from '../core/secrets.js';
 import {
-  ingestTopic,
+  httpIngestTopic,
   liveInterestTopic,
   SERVICE_USERNAMES,
   STORED_TOPIC_FILTER,
@@ -283,7 +283,7 @@ describe('exactly once', () => {
     const d = await device();
     const svc = await serviceClient();
     // A redelivery reaches ingest on the same topic (same broker receive stamp) with the same payload.
-    const topic = ingestTopic(d.id, 1_732_240_000_123);
+    const topic = httpIngestTopic(d.id, 1_732_240_000_123);
     for (let i = 0; i < 3; i++) await counted(publish1(svc, topic, JSON.stringify({ temperature: 20.5 })));
     // And a device re-sending its own {ts, values} batch three times.
     for (let i = 0; i < 3; i++)
@@ -299,7 +299,7 @@ describe('exactly once', () => {
 
   it('records a message for an unknown device as a device error', async () => {
     const svc = await serviceClient();
-    await counted(publish1(svc, ingestTopic('dev_unknown', 1), '{"a":1}'));
+    await counted(publish1(svc, httpIngestTopic('dev_unknown', 1), '{"a":1}'));
     await drained();
     expect((await errorsOf('dev_unknown')).map((e) => e.reason)).toEqual([
       'unknown device: it is not in the registry',

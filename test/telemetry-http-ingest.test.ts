@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { httpIngestRoutes } from '../api/routes/http-ingest.js';
 import { createMqttIngestPublisher } from '../api/telemetry/ingest-publisher.js';
 import { connectServiceMqtt } from '../api/telemetry/live.js';
-import { parseIngestTopic } from '../core/topics.js';
+import { parseHttpIngestTopic } from '../core/topics.js';
 import { type PlainBroker, startPlainBroker } from './helpers/plain-broker.js';
 import { startTelemetryFixture, type TelemetryFixture } from './helpers/telemetry.js';
 
@@ -88,7 +88,7 @@ describe('HTTP ingest', () => {
     await waitForMessages(3);
     expect(received.map((m) => m.payload.toString())).toEqual(bodies);
     for (const m of received)
-      expect(parseIngestTopic(m.topic)).toEqual({ deviceId: f.d1.id, receivedAt: NOW });
+      expect(parseHttpIngestTopic(m.topic)).toEqual({ deviceId: f.d1.id, receivedAt: NOW });
   });
 
   it('accepts a body without a JSON content type (curl -d)', async () => {

@@ -5,7 +5,7 @@
  * carries the same guarantee as an MQTT QoS 1 publish.
  */
 import type { MqttClient } from 'mqtt';
-import { ingestTopic, SPOOL_STATE_TOPIC } from '../../core/topics.js';
+import { httpIngestTopic, JOURNAL_STATE_TOPIC } from '../../core/topics.js';
 
 export interface IngestPublisher {
   /** Resolves after the broker's PUBACK; rejects with BrokerUnavailableError when it cannot be handed over. */
@@ -42,14 +42,14 @@ export function createMqttIngestPublisher(
   // The broker's retained spool state (core/topics.ts); mqtt.js subscribes again after a reconnect.
   let full = false;
   client.on('message', (topic, payload) => {
-    if (topic !== SPOOL_STATE_TOPIC) return;
+    if (topic !== JOURNAL_STATE_TOPIC) return;
     try {
       full = (JSON.parse(payload.toString()) as { full?: unknown }).full === true;
     } catch {
       full = false;
     }
   });
-  client.subscribe(SPOOL_STATE_TOPIC, { qos: 1 });
+  client.subscribe(JOURNAL_STATE_TOPIC, { qos: 1 });
   return {
     spoolFull: () => full,
     async publish(deviceId, receivedAt, payload) {
@@ -64,7 +64,7 @@ export function createMqttIngestPublisher(
       });
       try {
         await Promise.race([
-          client.publishAsync(ingestTopic(deviceId, receivedAt), payload, { qos: 1 }),
+          client.publishAsync(httpIngestTopic(deviceId, receivedAt), payload, { qos: 1 }),
           timeout,
         ]);
       } catch (err) {
