@@ -127,7 +127,7 @@ describe('postgres registry: concurrency across processes', () => {
 
 describe('postgres registry: server restart', () => {
   it('fails while PostgreSQL is down and works again after it restarts, with its data', async () => {
-    const own = await startTestPostgres();
+    const own = await startTestPostgres({ durable: true });
     onTestFinished(() => own.dispose());
     const url = await own.createDatabase('platform');
     const store = await openPostgresRegistry({ url, max: 2, connectionTimeoutMillis: 1000 });

@@ -17,11 +17,15 @@ export interface TestPostgres extends ManagedPostgres {
   dispose(): Promise<void>;
 }
 
-export async function startTestPostgres(): Promise<TestPostgres> {
+export async function startTestPostgres(options: { durable?: boolean } = {}): Promise<TestPostgres> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'postgres-test-'));
   chmodSync(dir, 0o700);
-  // fsync stays on: the tests that restart or kill the server check what a real one keeps.
-  const server = await startManagedPostgres({ dir });
+  // Not durable (default): no fsync, for suites that create a database per test; a clean stop still
+  // keeps everything. Tests that kill the server ask for `durable: true`, as production runs.
+  const settings: Record<string, string> = options.durable
+    ? {}
+    : { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
+  const server = await startManagedPostgres({ dir, settings });
   return Object.assign(server, {
     dir,
     freshDatabase: (prefix = 'test') => server.createDatabase(`${prefix}_${randomBytes(5).toString('hex')}`),
