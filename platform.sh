@@ -3,8 +3,8 @@
 #   ./platform.sh up     install what is missing, then run the whole platform with a simulated fleet
 #   ./platform.sh test   install what is missing, then run every test
 #   ./platform.sh setup  only install what is missing (InfluxDB 1.x, npm packages, and for the tests
-#                        and benchmarks VictoriaMetrics, the MQTT clients mosquitto_pub and paho, and
-#                        chromium for the console's tests)
+#                        and benchmarks VictoriaMetrics, Redis 7 and PostgreSQL 15, the MQTT clients
+#                        mosquitto_pub and paho, and chromium for the console's tests)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -60,6 +60,28 @@ ensure_test_servers() {
   fi
 }
 
+postgres_installed() {
+  local bin
+  for bin in /usr/lib/postgresql/*/bin/postgres; do
+    [ -x "$bin" ] && [ "$(basename "$(dirname "$(dirname "$bin")")")" -ge 15 ] 2>/dev/null && return 0
+  done
+  return 1
+}
+
+ensure_cluster_servers() {
+  # Cluster mode (issue 12) and its tests start their own Redis 7 and PostgreSQL 15 from Debian's
+  # binaries, on free loopback ports in temp dirs (core/redis/managed.ts, core/postgres/managed.ts).
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  postgres_installed || missing+=(postgresql)
+  [ ${#missing[@]} -eq 0 ] && return
+  say "installing the servers of cluster mode and its tests: ${missing[*]}"
+  apt_install "${missing[@]}" || { say "install them: sudo apt-get install -y ${missing[*]}"; exit 1; }
+  # Where service scripts run, the packages start servers of their own (Redis on 6379, PostgreSQL's
+  # 'main' cluster on 5432). The platform never uses them: it runs its own on free ports.
+  say "note: the services these packages may have started (ports 6379, 5432) are not used by the platform"
+}
+
 ensure_test_clients() {
   # The tests also connect with standard clients: mosquitto_pub and Python paho (Debian's python3).
   local missing=()
@@ -91,7 +113,7 @@ setup() { ensure_node; ensure_influxd; ensure_packages; }
 
 case "${1:-up}" in
   up | start) setup; exec npm start --silent ;;
-  test) setup; ensure_test_servers; ensure_test_clients; ensure_chromium; exec npm test ;;
-  setup) setup; ensure_test_servers; ensure_test_clients; ensure_chromium ;;
+  test) setup; ensure_test_servers; ensure_cluster_servers; ensure_test_clients; ensure_chromium; exec npm test ;;
+  setup) setup; ensure_test_servers; ensure_cluster_servers; ensure_test_clients; ensure_chromium ;;
   *) say "usage: ./platform.sh [up|test|setup]"; exit 64 ;;
 esac

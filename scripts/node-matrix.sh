@@ -16,7 +16,7 @@ majors=("$@")
 [[ ${#majors[@]} -gt 0 ]] || majors=(22 24)
 tests=(
   test/e2e.test.ts                    # device -> broker -> ingest -> InfluxDB -> API, every payload shape
-  test/registry-store.test.ts         # better-sqlite3: the registry
+  test/registry-store.test.ts         # the registry on better-sqlite3 and on PostgreSQL (pg)
   test/registry-api-partners.test.ts  # Fastify, zod, API keys, 400s naming the field
   test/registry-api-health.test.ts    # OpenAPI, the docs UI, errors in the contract's shape
   test/broker-auth.test.ts            # aedes, mqtt.js

@@ -1,14 +1,44 @@
+/**
+ * The registry stores on real engines: the store contract (test/helpers/registry-contract.ts) on
+ * SQLite files and on PostgreSQL databases, SQLite's own schema and pragmas, and the secrets helpers.
+ * PostgreSQL's own schema, locks and concurrency: test/registry-postgres.test.ts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgresRegistry } from '../core/registry/postgres/index.js';
 import { openSqliteRegistry } from '../core/registry/sqlite/index.js';
 import { MIGRATIONS } from '../core/registry/sqlite/migrations.js';
-import { hashSecret, secretMatches } from '../core/secrets.js';
-
+import { hashSecret, loadOrCreateServiceSecret, newId, secretMatches } from '../core/secrets.js';
+import { startTestPostgres, type TestPostgres } from './helpers/postgres.js';
+import { describeRegistryStore } from './helpers/registry-contract.js';
 import { useRegistryFiles } from './helpers/registry-files.js';
 
-const { t, open, seed } = useRegistryFiles();
+const root = mkdtempSync(path.join(os.tmpdir(), 'registry-'));
+let postgres: TestPostgres;
+beforeAll(async () => {
+  postgres = await startTestPostgres();
+});
+afterAll(async () => {
+  await postgres?.dispose();
+  rmSync(root, { recursive: true, force: true });
+});
 
-describe('schema and pragmas', () => {
+describeRegistryStore('sqlite', async () => {
+  const file = path.join(mkdtempSync(path.join(root, 'store-')), 'sub', 'registry.db');
+  return async (opts) => openSqliteRegistry(file, opts);
+});
+
+describeRegistryStore('postgres', async () => {
+  const url = await postgres.freshDatabase('registry');
+  return (opts) => openPostgresRegistry({ url, max: 4, ...opts });
+});
+
+describe('sqlite schema and pragmas', () => {
+  const { t, open, seed } = useRegistryFiles();
+
   it('applies migrations once, in WAL mode, and reopens without re-applying', async () => {
     const { a, pilot } = await seed();
     const raw = new Database(t.file, { readonly: true });
@@ -26,146 +56,23 @@ describe('schema and pragmas', () => {
     raw.close();
     expect(() => openSqliteRegistry(t.file)).toThrow(/newer/);
   });
-
-  it('ping works, and throws once closed', async () => {
-    await expect(t.store.ping()).resolves.toBeUndefined();
-    await t.store.close();
-    await expect(t.store.ping()).rejects.toThrow();
-  });
 });
 
-describe('partners, pilots, devices', () => {
-  it('finds a partner by key hash and refuses a duplicate name (case-insensitive)', async () => {
-    const keyHash = hashSecret('key-a');
-    const p = await t.store.createPartner({ name: 'Acme', country: 'DE', kind: 'both' }, keyHash);
-    expect(await t.store.findPartnerByApiKeyHash(keyHash)).toEqual(p);
-    expect(await t.store.findPartnerByApiKeyHash(hashSecret('other'))).toBeUndefined();
-    expect(await t.store.getPartner(p.id)).toEqual(p);
-    await expect(
-      t.store.createPartner({ name: 'ACME', country: 'FR', kind: 'both' }, hashSecret('k2')),
-    ).rejects.toThrow(/already exists/);
+describe('secrets', () => {
+  it('makes prefixed base32 ids and checks hashes in constant time', async () => {
+    expect(newId('dev')).toMatch(/^dev_[a-z2-7]{20}$/);
+    expect(secretMatches('a', hashSecret('a'))).toBe(true);
+    expect(secretMatches('b', hashSecret('a'))).toBe(false);
+    expect(secretMatches('a', 'not-a-hash')).toBe(false);
   });
 
-  it('stores the admin key hash', async () => {
-    expect(await t.store.getAdminKeyHash()).toBeUndefined();
-    await t.store.setAdminKeyHash('h1');
-    expect(await open().getAdminKeyHash()).toBe('h1');
-  });
-
-  it('shows a pilot and its devices only to members', async () => {
-    const { a, b, pilot, device } = await seed();
-    expect((await t.store.getPilotForPartner(pilot.id, a.id))?.memberIds).toEqual([a.id]);
-    expect(await t.store.getPilotForPartner(pilot.id, b.id)).toBeUndefined();
-    expect(await t.store.getDeviceForPartner(device.id, b.id)).toBeUndefined();
-    expect(await t.store.addPilotMember(pilot.id, b.id)).toBe(true);
-    expect(await t.store.addPilotMember(pilot.id, b.id)).toBe(false);
-    expect((await t.store.getPilotForPartner(pilot.id, b.id))?.memberIds).toEqual([a.id, b.id]);
-    expect((await t.store.getDeviceForPartner(device.id, b.id))?.metadata).toEqual({ rack: 1 });
-  });
-
-  it('updates a device field by field; null clears', async () => {
-    const { device } = await seed();
-    const updated = await t.store.updateDevice(device.id, { firmwareVersion: '2.0', model: null });
-    expect(updated).toMatchObject({ name: 'd1', model: null, firmwareVersion: '2.0', metadata: { rack: 1 } });
-    expect(await t.store.updateDevice('dev_missing', { name: 'x' })).toBeUndefined();
-  });
-});
-
-describe('credentials and the change log', () => {
-  it('records rotations and deletions; the credential follows', async () => {
-    const { a, device } = await seed();
-    const start = (await t.store.credentialChangesSince(-1)).lastChange;
-    expect(secretMatches('secret-1', (await t.store.getDeviceCredential(device.id))!.secretHash)).toBe(true);
-
-    expect(await t.store.rotateDeviceSecret(device.id, hashSecret('secret-2'))).toBe(true);
-    const afterRotate = await t.store.credentialChangesSince(start);
-    expect(afterRotate.deviceIds).toEqual([device.id]);
-    expect(afterRotate.lastChange).toBeGreaterThan(start);
-    expect(secretMatches('secret-1', (await t.store.getDeviceCredential(device.id))!.secretHash)).toBe(false);
-    expect(secretMatches('secret-2', (await t.store.getDeviceCredential(device.id))!.secretHash)).toBe(true);
-
-    // Nothing new since the last change seen.
-    expect(await t.store.credentialChangesSince(afterRotate.lastChange)).toEqual({
-      lastChange: afterRotate.lastChange,
-      deviceIds: [],
-    });
-
-    expect(await t.store.deleteDevice(device.id)).toBe(true);
-    expect(await t.store.deleteDevice(device.id)).toBe(false);
-    expect(await t.store.rotateDeviceSecret(device.id, hashSecret('x'))).toBe(false);
-    const afterDelete = await t.store.credentialChangesSince(afterRotate.lastChange);
-    expect(afterDelete.deviceIds).toEqual([device.id]);
-    expect(await t.store.getDeviceCredential(device.id)).toBeUndefined();
-    expect(await t.store.getDeviceForPartner(device.id, a.id)).toBeUndefined();
-    // A deleted device's late readings still belong to its pilot.
-    expect(await t.store.getDevicePilot(device.id)).toBe(device.pilotId);
-    expect(await t.store.getDevicePilot('dev_unknown')).toBeUndefined();
-  });
-
-  it('shows another connection (another process) the changes', async () => {
-    const { device } = await seed();
-    const other = open();
-    const since = (await other.credentialChangesSince(-1)).lastChange;
-    await t.store.rotateDeviceSecret(device.id, hashSecret('n'));
-    expect((await other.credentialChangesSince(since)).deviceIds).toEqual([device.id]);
-  });
-});
-
-describe('presence', () => {
-  it('writes a batch; lastSeenAt never goes backwards', async () => {
-    const { a, pilot, device } = await seed();
-    const d2 = await t.store.createDevice(pilot.id, { name: 'd2' }, hashSecret('s'));
-    await t.store.recordPresence([
-      { deviceId: device.id, online: true, lastSeenAt: 5000 },
-      { deviceId: d2.id, online: true, lastSeenAt: 6000 },
-    ]);
-    expect((await t.store.getDeviceForPartner(device.id, a.id))?.status).toEqual({
-      online: true,
-      lastSeenAt: 5000,
-    });
-    await t.store.recordPresence([{ deviceId: device.id, online: false, lastSeenAt: 4000 }]);
-    expect((await t.store.getDeviceForPartner(device.id, a.id))?.status).toEqual({
-      online: false,
-      lastSeenAt: 5000,
-    });
-    expect((await t.store.listDevices(pilot.id, { limit: 10 })).items.map((d) => d.status)).toEqual([
-      { online: false, lastSeenAt: 5000 },
-      { online: true, lastSeenAt: 6000 },
-    ]);
-    await expect(t.store.recordPresence([])).resolves.toBeUndefined();
-  });
-});
-
-describe('key types', () => {
-  it('first writer wins, also across connections; pilots are independent', async () => {
-    const { pilot } = await seed();
-    const other = open();
-    expect(await t.store.claimKeyTypes(pilot.id, new Map([['temp', 'number']]))).toEqual(
-      new Map([['temp', 'number']]),
-    );
-    expect(
-      await other.claimKeyTypes(
-        pilot.id,
-        new Map([
-          ['temp', 'string'],
-          ['door', 'boolean'],
-        ]),
-      ),
-    ).toEqual(
-      new Map([
-        ['temp', 'number'],
-        ['door', 'boolean'],
-      ]),
-    );
-    expect(await t.store.getKeyTypes(pilot.id)).toEqual(
-      new Map([
-        ['temp', 'number'],
-        ['door', 'boolean'],
-      ]),
-    );
-    expect(await t.store.claimKeyTypes('plt_other', new Map([['temp', 'string']]))).toEqual(
-      new Map([['temp', 'string']]),
-    );
-    expect((await t.store.getKeyTypes('plt_none')).size).toBe(0);
+  it('creates the service secret once, mode 0600, and prefers a configured one', async () => {
+    const { statSync } = await import('node:fs');
+    const dir = mkdtempSync(path.join(root, 'secret-'));
+    const first = loadOrCreateServiceSecret(dir);
+    expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(loadOrCreateServiceSecret(dir)).toBe(first);
+    expect(statSync(path.join(dir, 'service-secret')).mode & 0o777).toBe(0o600);
+    expect(loadOrCreateServiceSecret(dir, 'configured')).toBe('configured');
   });
 });

@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: test bodies are parsed JSON, checked field by field
 /**
- * A real API over a real SQLite registry in a temp dir, for `app.inject()` tests, plus small helpers
+ * A real API over a real registry (SQLite in a temp dir, or one passed in), for `app.inject()` tests, plus small helpers
  * that walk the contract's registry steps (partner, pilot, device).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,12 +34,14 @@ export async function startTestApi(
     plugins?: FastifyPluginAsync[];
     /** Default: the production counts with millisecond delays, so suites of 401 checks stay fast. */
     failedAuth?: Partial<FailedAuthOptions>;
+    /** The registry to serve (closed with the API); default a SQLite one in the temp dir. */
+    registry?: RegistryStore;
     /** More of the app's dependencies (stream tokens, CORS origins, the console). */
     deps?: Partial<ApiDeps>;
   } = {},
 ): Promise<TestApi> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'api-test-'));
-  const registry = openSqliteRegistry(path.join(dir, 'registry.db'));
+  const registry = opts.registry ?? openSqliteRegistry(path.join(dir, 'registry.db'));
   const adminKey = generateSecret();
   const logs: string[] = [];
   // No redaction configured here on purpose: the app itself must keep secrets out of its logs.
@@ -64,7 +66,7 @@ export async function startTestApi(
     dir,
     async close() {
       await app.close();
-      registry.close();
+      await registry.close();
       rmSync(dir, { recursive: true, force: true });
     },
   });
