@@ -9,8 +9,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresRegistry } from '../core/registry/postgres/index.js';
+import { openRegistryDb } from '../core/registry/sqlite/db.js';
 import { openSqliteRegistry } from '../core/registry/sqlite/index.js';
 import { MIGRATIONS } from '../core/registry/sqlite/migrations.js';
+import { sqlitePresence } from '../core/registry/sqlite/presence.js';
 import { hashSecret, loadOrCreateServiceSecret, newId, secretMatches } from '../core/secrets.js';
 import { startTestPostgres, type TestPostgres } from './helpers/postgres.js';
 import { describeRegistryStore } from './helpers/registry-contract.js';
@@ -55,6 +57,65 @@ describe('sqlite schema and pragmas', () => {
     raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
     raw.close();
     expect(() => openSqliteRegistry(t.file)).toThrow(/newer/);
+  });
+});
+
+describe('sqlite credential change log', () => {
+  const { t, open, seed } = useRegistryFiles();
+
+  /**
+   * The presence store of `file` on a connection that runs `between` right after it read the rows
+   * newer than `since`: as if another process committed a change at that moment.
+   */
+  function changeLogWithCommitAfterRowsRead(file: string, between: () => void) {
+    const db = openRegistryDb(file);
+    const hook = (statement: Database.Statement) =>
+      new Proxy(statement, {
+        get(target, prop) {
+          if (prop !== 'all') return Reflect.get(target, prop, target);
+          return (...args: unknown[]) => {
+            const rows = target.all(...args);
+            between();
+            return rows;
+          };
+        },
+      });
+    const hooked = new Proxy(db, {
+      get(target, prop) {
+        if (prop === 'prepare')
+          return (sql: string) => {
+            const statement = target.prepare(sql);
+            return /FROM credential_changes WHERE seq >/.test(sql) ? hook(statement) : statement;
+          };
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    return { log: sqlitePresence(hooked), close: () => db.close() };
+  }
+
+  it('never skips a change committed by another process while a poll reads', async () => {
+    const { device } = await seed();
+    const api = open(); // the API process, which rotates the secret
+    const head = (await t.store.credentialChangesSince(-1)).lastChange;
+    let committed = false;
+    const broker = changeLogWithCommitAfterRowsRead(t.file, () => {
+      if (committed) return;
+      committed = true;
+      // The SQLite store is synchronous inside: the change is committed when the call returns.
+      void api.rotateDeviceSecret(device.id, hashSecret('rotated'));
+    });
+    try {
+      const first = await broker.log.credentialChangesSince(head);
+      expect(committed).toBe(true);
+      expect(first).toEqual({ lastChange: head, deviceIds: [] });
+      // The next poll, from where the first left off, sees the rotation.
+      const next = await broker.log.credentialChangesSince(first.lastChange);
+      expect(next.deviceIds).toEqual([device.id]);
+      expect(next.lastChange).toBeGreaterThan(head);
+    } finally {
+      broker.close();
+    }
   });
 });
 

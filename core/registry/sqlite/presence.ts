@@ -21,6 +21,15 @@ export function sqlitePresence(db: Db): PresenceStore & CredentialChangeLog {
   const presenceTx = db.transaction((updates: readonly PresenceUpdate[]) => {
     for (const u of updates) s.presence.run(u.online ? 1 : 0, u.lastSeenAt, u.deviceId);
   });
+  // One read transaction: the rows and the head come from one snapshot. Read apart, a change another
+  // process committed between them would be above `since` but at or below the head: skipped for good.
+  const changesTx = db.transaction((since: number) => {
+    const rows = s.changesSince.all(since, CHANGES_BATCH);
+    const last = rows[rows.length - 1];
+    // With no newer rows, the head: a caller starting at -1 (or ahead after a reset) continues there.
+    const lastChange = last ? last.seq : (s.lastChange.get()?.seq ?? 0);
+    return { lastChange, deviceIds: [...new Set(rows.map((r) => r.device_id))] };
+  });
 
   return {
     async recordPresence(updates) {
@@ -30,11 +39,7 @@ export function sqlitePresence(db: Db): PresenceStore & CredentialChangeLog {
       s.allOffline.run();
     },
     async credentialChangesSince(since) {
-      const rows = s.changesSince.all(since, CHANGES_BATCH);
-      const last = rows[rows.length - 1];
-      // With no newer rows, the head: a caller starting at -1 (or ahead after a reset) continues there.
-      const lastChange = last ? last.seq : (s.lastChange.get()?.seq ?? 0);
-      return { lastChange, deviceIds: [...new Set(rows.map((r) => r.device_id))] };
+      return changesTx.deferred(since);
     },
   };
 }
