@@ -75,6 +75,18 @@ export async function stopStale(
   }
 }
 
+/**
+ * Removes a pid file whose process is gone or a zombie (no command line): a server killed with its
+ * owner can stay unreaped for a moment, and postgres refuses to start while its old pid answers.
+ */
+export async function removeDeadPidFile(pidFile: string, name: string): Promise<void> {
+  const pid = readPidFile(pidFile);
+  if (pid === undefined || processNamed(pid, name)) return;
+  const deadline = Date.now() + 5000;
+  while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  removeFiles(pidFile);
+}
+
 /** Polls `probe` until it answers true; throws when the child exits first or time runs out. */
 export async function waitUntilReady(
   probe: () => Promise<boolean>,

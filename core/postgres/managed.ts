@@ -13,6 +13,7 @@ import {
   logTail,
   processNamed,
   readPidFile,
+  removeDeadPidFile,
   spawnBound,
   stopStale,
   waitForExit,
@@ -103,6 +104,7 @@ export async function startManagedPostgres(options: ManagedPostgresOptions): Pro
     for (const [name, value] of Object.entries(settings)) server.push('-c', `${name}=${value}`);
     // As root: runuser forks, so the server needs a pdeathsig of its own, bound to runuser's life.
     const setpriv = as.prefix.length > 0 ? ['setpriv', '--pdeathsig', 'KILL', '--'] : [];
+    await removeDeadPidFile(pidFile, 'postgres');
     const proc = spawnBound([...as.prefix, ...setpriv, ...server], logFile);
     child = proc;
     try {
