@@ -23,7 +23,10 @@ describe('payload shapes', () => {
       const complete = p.length === 4 && p.some((row) => row.door === 'open' && row.ok === true);
       return complete ? p : undefined;
     });
-    expect(points, `stored: ${JSON.stringify(await pointsFor(f.reg.pilotId, d.id))}, errors: ${JSON.stringify(await errorsOf(d.id))}`).toBeDefined();
+    expect(
+      points,
+      `stored: ${JSON.stringify(await pointsFor(f.reg.pilotId, d.id))}, errors: ${JSON.stringify(await errorsOf(d.id))}`,
+    ).toBeDefined();
     const byTime = new Map(points!.map((p) => [p.time as number, p]));
     expect(byTime.get(1_732_240_000_000)).toMatchObject({ temperature: 21.5, door: 'open', ok: true });
     expect(byTime.get(Date.parse('2024-11-22T01:00:00.000Z'))).toMatchObject({ temperature: 21 });
