@@ -13,6 +13,7 @@ import type { FailedAuthOptions } from '../core/failed-auth-throttle.js';
 import { REDACTION } from '../core/log.js';
 import type { RemoteMetrics } from '../core/metrics-relay.js';
 import type { RegistryStore } from '../core/registry/types.js';
+import type { BrokerUrls } from '../core/urls.js';
 import { installAuth } from './auth.js';
 import type { ConsoleBundle } from './console/bundle.js';
 import { consoleRoutes } from './console/routes.js';
@@ -40,6 +41,8 @@ export interface ApiDeps {
   adminKeyHash: string;
   /** What device credentials advertise, e.g. mqtt://127.0.0.1:1883. */
   mqttPublicUrl: string;
+  /** The broker's other listeners that device credentials list (mqtts, ws, wss). */
+  deviceUrls?: Omit<BrokerUrls, 'mqtt'> | undefined;
   /** Requests per minute per valid API key, on the routes that need one. */
   rateLimitPerMinute: number;
   /** The slowdown of failed authentications per source address; defaults in core/failed-auth-throttle.ts. */
@@ -117,8 +120,9 @@ async function registerRoutes(
 ): Promise<void> {
   await app.register(healthRoutes, { readinessChecks: deps.readinessChecks ?? [] });
   await app.register(partnerRoutes);
-  await app.register(pilotRoutes, { mqttPublicUrl: deps.mqttPublicUrl });
-  await app.register(deviceRoutes, { mqttPublicUrl: deps.mqttPublicUrl });
+  const endpoints = { mqttPublicUrl: deps.mqttPublicUrl, deviceUrls: deps.deviceUrls };
+  await app.register(pilotRoutes, endpoints);
+  await app.register(deviceRoutes, endpoints);
   await app.register(deviceErrorRoutes);
   await app.register(pilotOverviewRoutes);
   await app.register(streamTokenRoutes, { tokens: streamTokens });

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { influxCombinationProblems, influxConfigFrom } from './config-influx.js';
+import { mqttListenersSection } from './config-listeners.js';
 
 // Environment values are strings; an empty string means "unset" (as in `FOO= npm start`).
 const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
@@ -120,6 +121,8 @@ export const SECTIONS = {
     /** What device credentials advertise; defaults to mqtt://MQTT_HOST:port. */
     publicUrl: ['MQTT_PUBLIC_URL', str().optional()],
   }),
+  /** mqtts, ws and wss beside MQTT_PORT (core/config-listeners.ts). */
+  mqttListeners: mqttListenersSection,
   broker: section({
     persistence: [
       'BROKER_PERSISTENCE',

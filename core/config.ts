@@ -14,6 +14,7 @@ export type CommonConfig = PlatformConfig['common'];
 export type HttpConfig = PlatformConfig['http'];
 export type MqttConfig = PlatformConfig['mqtt'];
 export type BrokerConfig = PlatformConfig['broker'];
+export type MqttListenersConfig = PlatformConfig['mqttListeners'];
 export type { InfluxConfig };
 export type IngestConfig = PlatformConfig['ingest'];
 export type JournalConfig = PlatformConfig['journal'];

@@ -8,7 +8,7 @@ import { componentMetrics, startMetricsPublisher } from '../core/metrics-relay.j
 import { runComponent } from './component.js';
 
 await runComponent(
-  ['mqtt', 'broker', 'journal'],
+  ['mqtt', 'mqttListeners', 'broker', 'journal'],
   async (config, { logger, registry, serviceSecret, stack }) => {
     const metrics = componentMetrics('broker');
     const broker = stack.push(
@@ -16,7 +16,9 @@ await runComponent(
       await startBroker(config, { registry, logger, serviceSecret, metrics }),
       (b) => b.close(),
     );
-    process.stdout.write(`MQTT broker listening on ${broker.address.url}\n`);
+    for (const [scheme, url] of Object.entries(broker.urls))
+      process.stdout.write(`MQTT broker listening on ${url}${scheme === 'mqtt' ? '' : ` (${scheme})`}\n`);
+    if (broker.caFile) process.stdout.write(`TLS clients trust the CA in ${broker.caFile}\n`);
     // The API (another process) shows these at its /metrics; see core/metrics-relay.ts.
     const relay = startMetricsPublisher(metrics, 'broker', (topic, payload) => {
       void publishOwn(broker.aedes, topic, payload).catch(() => {});

@@ -22,6 +22,7 @@ import {
 import {
   credentialsFor,
   Device,
+  type DeviceEndpoints,
   DeviceWithCredentials,
   deviceDto,
   NewDevice,
@@ -63,7 +64,7 @@ const pilotDto = (p: PilotRecord) => ({
   createdAt: toTimestamp(p.createdAt),
 });
 
-export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = async (app, opts) => {
+export const pilotRoutes: FastifyPluginAsyncZod<DeviceEndpoints> = async (app, opts) => {
   app.post(
     '/v1/pilots',
     {
@@ -174,7 +175,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = asy
       request.log.info({ deviceId: device.id, pilotId: pilot.id }, 'device created');
       return reply
         .status(201)
-        .send({ ...deviceDto(device), credentials: credentialsFor(device.id, password, opts.mqttPublicUrl) });
+        .send({ ...deviceDto(device), credentials: credentialsFor(device.id, password, opts, request) });
     },
   );
 
