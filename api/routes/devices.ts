@@ -163,6 +163,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<DeviceEndpoints> = async (app, 
     '/v1/devices/:deviceId',
     {
       schema: {
+        operationId: 'getDevice',
         tags: ['devices'],
         summary: 'One device, with its connection status',
         security: BEARER_SECURITY,
@@ -177,6 +178,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<DeviceEndpoints> = async (app, 
     '/v1/devices/:deviceId',
     {
       schema: {
+        operationId: 'updateDevice',
         tags: ['devices'],
         summary: 'Change a device',
         security: BEARER_SECURITY,
@@ -197,6 +199,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<DeviceEndpoints> = async (app, 
     '/v1/devices/:deviceId',
     {
       schema: {
+        operationId: 'deleteDevice',
         tags: ['devices'],
         summary: 'Delete a device',
         description:
@@ -218,6 +221,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<DeviceEndpoints> = async (app, 
     '/v1/devices/:deviceId/credentials',
     {
       schema: {
+        operationId: 'rotateDeviceCredentials',
         tags: ['devices'],
         summary: 'Rotate the device secret',
         description:
@@ -256,6 +260,7 @@ export const deviceErrorRoutes: FastifyPluginAsyncZod = async (app) => {
     '/v1/devices/:deviceId/errors',
     {
       schema: {
+        operationId: 'listDeviceErrors',
         tags: ['devices'],
         summary: "The device's refused messages, newest first",
         description:

@@ -69,6 +69,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<DeviceEndpoints> = async (app, o
     '/v1/pilots',
     {
       schema: {
+        operationId: 'createPilot',
         tags: ['pilots'],
         summary: 'Create a pilot',
         description: 'The caller becomes a member, with the partners in `partnerIds`.',
@@ -100,6 +101,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<DeviceEndpoints> = async (app, o
     '/v1/pilots',
     {
       schema: {
+        operationId: 'listPilots',
         tags: ['pilots'],
         summary: "The caller's pilots",
         security: BEARER_SECURITY,
@@ -118,6 +120,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<DeviceEndpoints> = async (app, o
     '/v1/pilots/:pilotId',
     {
       schema: {
+        operationId: 'getPilot',
         tags: ['pilots'],
         summary: 'One pilot of the caller',
         security: BEARER_SECURITY,
@@ -132,6 +135,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<DeviceEndpoints> = async (app, o
     '/v1/pilots/:pilotId/members',
     {
       schema: {
+        operationId: 'addPilotMember',
         tags: ['pilots'],
         summary: 'Add a partner to a pilot',
         description: 'Any member may add a partner. Adding a member twice is a 409.',
@@ -159,6 +163,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<DeviceEndpoints> = async (app, o
     '/v1/pilots/:pilotId/devices',
     {
       schema: {
+        operationId: 'createDevice',
         tags: ['devices'],
         summary: 'Register a device in a pilot',
         description: 'Returns the device with its MQTT credentials; the password is shown only here.',
@@ -183,6 +188,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<DeviceEndpoints> = async (app, o
     '/v1/pilots/:pilotId/devices',
     {
       schema: {
+        operationId: 'listDevices',
         tags: ['devices'],
         summary: 'Devices of a pilot, with their status',
         security: BEARER_SECURITY,
