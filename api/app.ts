@@ -20,6 +20,7 @@ import { consoleRoutes } from './console/routes.js';
 import { installCors } from './cors.js';
 import { installDocs } from './docs.js';
 import { ApiError, clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
+import { installHttpMetrics } from './http-metrics.js';
 import { installJsonBodyParser } from './json-body.js';
 import { DebugRequestLog, requestSerializer } from './log-redaction.js';
 import { deviceErrorRoutes, deviceRoutes } from './routes/devices.js';
@@ -88,6 +89,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         limitPerMinute: context.max,
       }),
   });
+  if (deps.metrics) installHttpMetrics(app, deps.metrics.registry);
   await installDocs(app);
   await registerRoutes(app, deps, streamTokens);
   return app;

@@ -193,6 +193,14 @@ export const SECTIONS = {
     /** Device errors kept per device. */
     deviceErrorsKept: ['DEVICE_ERRORS_KEPT', intIn(1, 100_000).default(200)],
   }),
+  /** `GET /metrics` of `npm run broker` and `npm run ingest` (the API serves its own on HTTP_PORT). */
+  metrics: section({
+    host: ['METRICS_HOST', str().default('127.0.0.1')],
+    /** `npm run broker`: its /metrics on this port; unset: none (it relays to the API's instead). */
+    brokerPort: ['BROKER_METRICS_PORT', port().optional()],
+    /** `npm run ingest`: likewise. */
+    ingestPort: ['INGEST_METRICS_PORT', port().optional()],
+  }),
   sim: section({
     devices: ['SIM_DEVICES', intIn(0, 100_000).default(5)],
     intervalMs: ['SIM_INTERVAL_MS', intIn(10, 3_600_000).default(1000)],

@@ -20,6 +20,7 @@ export type IngestConfig = PlatformConfig['ingest'];
 export type JournalConfig = PlatformConfig['journal'];
 export type RegistryConfig = PlatformConfig['registry'];
 export type SimConfig = PlatformConfig['sim'];
+export type MetricsConfig = PlatformConfig['metrics'];
 
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string; value: string | undefined }[]) {

@@ -5,10 +5,11 @@
 import { publishOwn } from '../broker/aedes-internals.js';
 import { startBroker } from '../broker/index.js';
 import { componentMetrics, startMetricsPublisher } from '../core/metrics-relay.js';
+import { startMetricsServer } from '../core/metrics-server.js';
 import { runComponent } from './component.js';
 
 await runComponent(
-  ['mqtt', 'mqttListeners', 'broker', 'journal'],
+  ['mqtt', 'mqttListeners', 'broker', 'journal', 'metrics'],
   async (config, { logger, registry, serviceSecret, stack }) => {
     const metrics = componentMetrics('broker');
     const broker = stack.push(
@@ -24,5 +25,13 @@ await runComponent(
       void publishOwn(broker.aedes, topic, payload).catch(() => {});
     });
     stack.push('metrics relay', relay, (r) => r.stop());
+    const port = config.metrics.brokerPort;
+    if (port !== undefined) {
+      const where = { host: config.metrics.host, port };
+      const server = stack.push('metrics', await startMetricsServer(metrics, where, logger), (s) =>
+        s.close(),
+      );
+      process.stdout.write(`Metrics: ${server.url}\n`);
+    }
   },
 );

@@ -14,6 +14,7 @@ export function portVariables(config: {
   mqtt?: { port: number };
   mqttListeners?: { tlsPort?: number | undefined; wsPort?: number | undefined; wssPort?: number | undefined };
   influx?: { backend: string; managedPort?: number | undefined };
+  metrics?: { brokerPort?: number | undefined; ingestPort?: number | undefined };
 }): PortVariable[] {
   return [
     { variable: 'HTTP_PORT', port: config.http?.port },
@@ -21,6 +22,8 @@ export function portVariables(config: {
     { variable: 'MQTT_TLS_PORT', port: config.mqttListeners?.tlsPort },
     { variable: 'MQTT_WS_PORT', port: config.mqttListeners?.wsPort },
     { variable: 'MQTT_WSS_PORT', port: config.mqttListeners?.wssPort },
+    { variable: 'BROKER_METRICS_PORT', port: config.metrics?.brokerPort },
+    { variable: 'INGEST_METRICS_PORT', port: config.metrics?.ingestPort },
     {
       variable: 'INFLUX_MANAGED_PORT',
       port: config.influx?.backend === 'managed' ? config.influx.managedPort : undefined,
