@@ -73,3 +73,19 @@ export function keyLimitsOf(
     perPilot: ingest.maxKeysPerPilot,
   };
 }
+
+/** Every environment variable a section reads (its zod object's keys, under any refinements and transforms). */
+export function sectionVariables(name: SectionName): string[] {
+  let schema: unknown = SECTIONS[name];
+  for (let i = 0; i < 8 && schema; i++) {
+    const def = (schema as { def?: { type?: string; in?: unknown; shape?: Record<string, unknown> } }).def;
+    if (def?.type === 'object' && def.shape) return Object.keys(def.shape);
+    schema = def?.in;
+  }
+  throw new Error(`section ${name}: no object schema found`);
+}
+
+/** Every environment variable the platform reads, once, sorted. */
+export function configVariables(): string[] {
+  return [...new Set(ALL_SECTIONS.flatMap(sectionVariables))].sort();
+}
