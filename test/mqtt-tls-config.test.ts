@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { certificateHosts, loadTlsMaterial } from '../broker/tls-material.js';
 import { loadConfig } from '../core/config.js';
+import { advertisedBrokerUrls, brokerUrls } from '../core/urls.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -96,5 +97,30 @@ describe('the self-signed development certificate', () => {
         [],
       ),
     ).toThrow(/MQTT_TLS_CERT=\/nope\/c.pem/);
+  });
+});
+
+describe('the URLs device credentials list', () => {
+  const urls = brokerUrls('0.0.0.0', { mqtt: 1883, mqtts: 8883, ws: 8083, wss: undefined });
+
+  it('are the listeners, ws with its path, and only those that run', () => {
+    expect(urls).toEqual({
+      mqtt: 'mqtt://0.0.0.0:1883',
+      mqtts: 'mqtts://0.0.0.0:8883',
+      ws: 'ws://0.0.0.0:8083/mqtt',
+    });
+    expect(brokerUrls('::1', { mqtt: 1, wss: 2 })).toEqual({
+      mqtt: 'mqtt://[::1]:1',
+      wss: 'wss://[::1]:2/mqtt',
+    });
+  });
+
+  it('with MQTT_PUBLIC_URL: that URL, and its host in the others', () => {
+    expect(advertisedBrokerUrls(urls, 'mqtt://iot.example.com:1883')).toEqual({
+      mqtt: 'mqtt://iot.example.com:1883',
+      mqtts: 'mqtts://iot.example.com:8883',
+      ws: 'ws://iot.example.com:8083/mqtt',
+    });
+    expect(advertisedBrokerUrls(urls, undefined)).toBe(urls);
   });
 });
