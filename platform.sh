@@ -47,6 +47,13 @@ ensure_influxd() {
   fi
 }
 
+ensure_openssl() {
+  # The quick start's MQTT over TLS (MQTT_TLS=self-signed) makes its development CA with openssl.
+  command -v openssl >/dev/null 2>&1 && return
+  say "openssl is missing (the quick start's development TLS certificate): installing it"
+  apt_install openssl || say "install openssl (sudo apt-get install -y openssl), or start with MQTT_TLS=off"
+}
+
 ensure_test_servers() {
   # The tests of the v2 API backend (and npm run bench -- batched-v2) write to VictoriaMetrics, which
   # accepts the InfluxDB v2 write API. The test suite also needs influxd even when INFLUX_URL is set.
@@ -109,7 +116,7 @@ ensure_packages() {
   fi
 }
 
-setup() { ensure_node; ensure_influxd; ensure_packages; }
+setup() { ensure_node; ensure_influxd; ensure_openssl; ensure_packages; }
 
 case "${1:-up}" in
   up | start) setup; exec npm start --silent ;;

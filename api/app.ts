@@ -13,12 +13,14 @@ import type { FailedAuthOptions } from '../core/failed-auth-throttle.js';
 import { REDACTION } from '../core/log.js';
 import type { RemoteMetrics } from '../core/metrics-relay.js';
 import type { RegistryStore } from '../core/registry/types.js';
+import type { BrokerUrls } from '../core/urls.js';
 import { installAuth } from './auth.js';
 import type { ConsoleBundle } from './console/bundle.js';
 import { consoleRoutes } from './console/routes.js';
 import { installCors } from './cors.js';
 import { installDocs } from './docs.js';
 import { ApiError, clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
+import { installHttpMetrics } from './http-metrics.js';
 import { installJsonBodyParser } from './json-body.js';
 import { DebugRequestLog, requestSerializer } from './log-redaction.js';
 import { deviceErrorRoutes, deviceRoutes } from './routes/devices.js';
@@ -40,6 +42,8 @@ export interface ApiDeps {
   adminKeyHash: string;
   /** What device credentials advertise, e.g. mqtt://127.0.0.1:1883. */
   mqttPublicUrl: string;
+  /** The broker's other listeners that device credentials list (mqtts, ws, wss). */
+  deviceUrls?: Omit<BrokerUrls, 'mqtt'> | undefined;
   /** Requests per minute per valid API key, on the routes that need one. */
   rateLimitPerMinute: number;
   /** The slowdown of failed authentications per source address; defaults in core/failed-auth-throttle.ts. */
@@ -85,6 +89,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         limitPerMinute: context.max,
       }),
   });
+  if (deps.metrics) installHttpMetrics(app, deps.metrics.registry);
   await installDocs(app);
   await registerRoutes(app, deps, streamTokens);
   return app;
@@ -117,8 +122,9 @@ async function registerRoutes(
 ): Promise<void> {
   await app.register(healthRoutes, { readinessChecks: deps.readinessChecks ?? [] });
   await app.register(partnerRoutes);
-  await app.register(pilotRoutes, { mqttPublicUrl: deps.mqttPublicUrl });
-  await app.register(deviceRoutes, { mqttPublicUrl: deps.mqttPublicUrl });
+  const endpoints = { mqttPublicUrl: deps.mqttPublicUrl, deviceUrls: deps.deviceUrls };
+  await app.register(pilotRoutes, endpoints);
+  await app.register(deviceRoutes, endpoints);
   await app.register(deviceErrorRoutes);
   await app.register(pilotOverviewRoutes);
   await app.register(streamTokenRoutes, { tokens: streamTokens });

@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { polishOpenApi } from './openapi-polish.js';
 import { dedupeInputSchemas } from './openapi-schemas.js';
 
 export async function installDocs(app: FastifyInstance): Promise<void> {
@@ -47,7 +48,7 @@ export async function installDocs(app: FastifyInstance): Promise<void> {
     },
     transform: jsonSchemaTransform,
     // One component per schema: the provider writes each twice, as X and XInput (api/openapi-schemas.ts).
-    transformObject: (doc) => dedupeInputSchemas(jsonSchemaTransformObject(doc)),
+    transformObject: (doc) => polishOpenApi(dedupeInputSchemas(jsonSchemaTransformObject(doc))),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { config: { public: true, rateLimit: false }, schema: { hide: true } }, async () =>

@@ -6,6 +6,25 @@
  * Values are only ever added, never renamed.
  */
 
+/** The top-level `error.code`: the coarse family, one per kind of answer (an enum in OpenAPI). */
+export const ERROR_CODES = [
+  'bad_request',
+  'validation_error',
+  'unauthorized',
+  'not_found',
+  'conflict',
+  'payload_too_large',
+  'unsupported_media_type',
+  'uri_too_long',
+  'headers_too_large',
+  'request_timeout',
+  'rate_limited',
+  'too_many_streams',
+  'internal',
+  'unavailable',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
 /** `details.reason` of 401, 404 and 409 answers. */
 export type ErrorReason =
   | 'api_key_missing'

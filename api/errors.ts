@@ -9,25 +9,9 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ApiError as CoreApiError, type FieldProblem as CoreFieldProblem } from '../core/api-error.js';
 import { ConflictError, InvalidCursorError } from '../core/registry/errors.js';
-import { type ErrorReason, type FieldCode, fieldCodeOf } from './error-codes.js';
+import { type ErrorCode, type ErrorReason, type FieldCode, fieldCodeOf } from './error-codes.js';
 
-export type { ErrorReason, FieldCode };
-
-export type ErrorCode =
-  | 'bad_request'
-  | 'validation_error'
-  | 'unauthorized'
-  | 'not_found'
-  | 'conflict'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'uri_too_long'
-  | 'headers_too_large'
-  | 'request_timeout'
-  | 'rate_limited'
-  | 'too_many_streams'
-  | 'internal'
-  | 'unavailable';
+export type { ErrorCode, ErrorReason, FieldCode };
 
 export type FieldProblem = CoreFieldProblem & { code?: FieldCode };
 

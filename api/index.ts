@@ -10,6 +10,7 @@ import type { InfluxBackend } from '../core/influx/backend.js';
 import type { KeyLimits } from '../core/key-limits.js';
 import type { Logger } from '../core/log.js';
 import type { RegistryStore } from '../core/registry/types.js';
+import { advertisedBrokerUrls, type BrokerUrls, brokerUrls } from '../core/urls.js';
 import { resolveAdminKey } from './admin-key.js';
 import { buildApp, type ReadinessCheck } from './app.js';
 import { buildConsoleBundle, type ConsoleBundle } from './console/bundle.js';
@@ -27,6 +28,8 @@ export interface ApiStartDeps {
   mqttUrl: string;
   /** What device credentials advertise; default `mqttUrl`. */
   mqttPublicUrl?: string | undefined;
+  /** The broker's other listeners that device credentials list (mqtts, ws, wss). */
+  deviceUrls?: Omit<BrokerUrls, 'mqtt'> | undefined;
   serviceSecret: string;
   /** Largest HTTP ingest body; the broker's MQTT_MAX_PAYLOAD_BYTES. */
   maxPayloadBytes?: number;
@@ -58,6 +61,7 @@ export async function startApi(
       logger: deps.logger,
       adminKeyHash: adminKey.hash,
       mqttPublicUrl: deps.mqttPublicUrl ?? deps.mqttUrl,
+      deviceUrls: deps.deviceUrls,
       rateLimitPerMinute: config.http.rateLimitPerMinute,
       corsOrigins: config.http.corsOrigins,
       // Every API process sharing the service secret accepts the others' stream tokens.
@@ -83,18 +87,33 @@ export async function startApi(
   });
 }
 
-/** The API's dependencies from the shared parts and the variables of the broker and ingest it mirrors. */
+/**
+ * The API's dependencies from the shared parts and the variables of the broker and ingest it mirrors.
+ * `listening`: the broker's URLs when it runs in this process; else they follow from its variables.
+ */
 export function apiDepsOf(
-  config: Pick<PlatformConfig, 'mqtt' | 'broker' | 'ingest'>,
+  config: Pick<PlatformConfig, 'mqtt' | 'broker' | 'ingest'> & Partial<Pick<PlatformConfig, 'mqttListeners'>>,
   shared: Pick<ApiStartDeps, 'registry' | 'logger' | 'serviceSecret' | 'metrics'>,
   influx: InfluxBackend,
   mqttUrl: string,
+  listening?: BrokerUrls,
 ): ApiStartDeps {
+  const l = config.mqttListeners;
+  const urls =
+    listening ??
+    brokerUrls(config.mqtt.host, {
+      mqtt: config.mqtt.port,
+      mqtts: l?.tlsPort,
+      ws: l?.wsPort,
+      wss: l?.wssPort,
+    });
+  const { mqtt, ...deviceUrls } = advertisedBrokerUrls(urls, config.mqtt.publicUrl);
   return {
     ...shared,
     influx,
     mqttUrl,
-    mqttPublicUrl: config.mqtt.publicUrl,
+    mqttPublicUrl: config.mqtt.publicUrl ?? (listening ? mqtt : undefined),
+    deviceUrls,
     maxPayloadBytes: config.broker.maxPayloadBytes,
     deviceRate: {
       perSecond: config.broker.deviceMaxMessagesPerSecond,

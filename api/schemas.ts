@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { COUNTRY_HINTS, ISO_3166_ALPHA2 } from '../core/countries.js';
+import { ERROR_CODES } from './error-codes.js';
 
 /** Contract: timestamps in responses are RFC 3339 with milliseconds, UTC. */
 export const Timestamp = z
@@ -18,11 +19,8 @@ export const toTimestampOrNull = (ms: number | null): string | null => (ms === n
 export const ErrorResponse = z
   .object({
     error: z.object({
-      code: z.string().meta({
-        description:
-          'Machine-readable and stable: validation_error, bad_request, unauthorized, not_found, conflict, ' +
-          'payload_too_large, unsupported_media_type, uri_too_long, headers_too_large, request_timeout, ' +
-          'rate_limited, too_many_streams, internal, unavailable',
+      code: z.enum(ERROR_CODES).meta({
+        description: 'Machine-readable and stable; values are only ever added (api/error-codes.ts)',
         example: 'validation_error',
       }),
       message: z

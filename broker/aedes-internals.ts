@@ -45,9 +45,13 @@ export function setSessionId(client: Client, id: string): void {
   (client as { id: string }).id = id;
 }
 
-/** The peer's address (`client.conn` is the socket; its type in aedes does not say so). */
+/**
+ * The peer's address: `client.conn` is the TCP or TLS socket; over WebSocket it is a stream without
+ * one, and the upgrade request aedes keeps as `client.req` has the socket.
+ */
 export function remoteAddress(client: Client): string {
-  return (client.conn as { remoteAddress?: string }).remoteAddress ?? 'unknown';
+  const req = (client as unknown as { req?: { socket?: { remoteAddress?: string } } }).req;
+  return (client.conn as { remoteAddress?: string }).remoteAddress ?? req?.socket?.remoteAddress ?? 'unknown';
 }
 
 /** The keepalive timer handleConnect's setKeepAlive arms; refreshed while a throttled client waits. */

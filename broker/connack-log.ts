@@ -9,6 +9,7 @@
 import type { Client } from 'aedes';
 import type { Logger } from '../core/log.js';
 import { SERVICE_USERNAMES } from '../core/topics.js';
+import { remoteAddress } from './aedes-internals.js';
 
 export type RefusalCause =
   | 'empty_client_id_persistent'
@@ -69,7 +70,7 @@ export function logConnackRefusal(
   clientId: string,
 ): void {
   const [code, text] = WORDS[cause];
-  const address = (client.conn as { remoteAddress?: string }).remoteAddress;
+  const address = remoteAddress(client);
   logger.info(
     { connack: code, cause, username: shownUsername(username), clientId, address },
     `CONNECT refused with CONNACK ${code} (${NAMES[code - 2]}): ${text}`,

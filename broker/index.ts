@@ -6,7 +6,13 @@
 import { Aedes, type AedesOptions, type AuthorizeForwardHandler } from 'aedes';
 import { Registry } from 'prom-client';
 import { type CloseStack, startWithCloseStack } from '../core/close-stack.js';
-import type { BrokerConfig, CommonConfig, JournalConfig, MqttConfig } from '../core/config.js';
+import type {
+  BrokerConfig,
+  CommonConfig,
+  JournalConfig,
+  MqttConfig,
+  MqttListenersConfig,
+} from '../core/config.js';
 import { openDataDirJournal } from '../core/journal/sqlite.js';
 import type { JournalAppender } from '../core/journal/types.js';
 import { type Logger, silentLogger } from '../core/log.js';
@@ -17,7 +23,7 @@ import type {
   PresenceStore,
 } from '../core/registry/types.js';
 import { JOURNAL_STATE_TOPIC } from '../core/topics.js';
-import { listenerUrl } from '../core/urls.js';
+import { type BrokerUrls, brokerUrls } from '../core/urls.js';
 import { mayReceive } from './acl.js';
 import { persistenceOf, publishOwn } from './aedes-internals.js';
 import { type Authenticator, createAuthenticator } from './auth.js';
@@ -35,6 +41,7 @@ import { createAuthorizePublish } from './publish.js';
 import { createRetainedQuota, type RetainedQuota } from './retained-quota.js';
 import { DeviceSessions, startRevocationPoller } from './revocation.js';
 import { createAuthorizeSubscribe } from './subscribe.js';
+import { certificateHosts, loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 /** The registry facets the broker uses. */
 export type BrokerRegistry = Pick<DeviceLookup, 'getDeviceCredential'> &
@@ -63,10 +70,16 @@ export interface BrokerStartConfig {
   mqtt: MqttConfig;
   broker: BrokerConfig;
   journal: JournalConfig;
+  /** mqtts, ws and wss; none when omitted. */
+  mqttListeners?: MqttListenersConfig;
 }
 
 export interface RunningBroker {
   address: { host: string; port: number; url: string };
+  /** Every listener's URL (mqtt, and mqtts, ws, wss when on). */
+  urls: BrokerUrls;
+  /** The CA devices trust for mqtts and wss, when known (DATA_DIR/tls/ca.pem when self-signed). */
+  caFile: string | undefined;
   aedes: Aedes;
   /** True while PUBACKs of telemetry are held because the journal is full (group-commit.ts). */
   telemetryHeld(): boolean;
@@ -109,16 +122,27 @@ export async function startBroker(config: BrokerStartConfig, deps: BrokerDeps): 
     trackClients(aedes, parts);
     await startBackground(parts, stack);
     await parts.retained.load(persistenceOf(aedes));
-    const mqtt = await listenMqtt(aedes, config.mqtt, logger);
+    const tls = tlsMaterialOf(config);
+    const mqtt = await listenMqtt(aedes, config.mqtt, logger, { listeners: config.mqttListeners, tls });
     stack.push('MQTT', mqtt, (m) => m.close(() => parts.throttle.close()));
-    const url = listenerUrl('mqtt', config.mqtt.host, mqtt.port);
-    logger.info({ url, persistence: store.location ?? 'memory' }, 'MQTT broker listening');
+    const urls = brokerUrls(config.mqtt.host, { ...mqtt.ports, mqtt: mqtt.port });
+    logger.info({ ...urls, persistence: store.location ?? 'memory' }, 'MQTT broker listening');
     return {
-      address: { host: config.mqtt.host, port: mqtt.port, url },
+      address: { host: config.mqtt.host, port: mqtt.port, url: urls.mqtt },
+      urls,
+      caFile: tls?.caFile,
       aedes,
       telemetryHeld: parts.commit.held,
     };
   });
+}
+
+/** The certificate of mqtts and wss, when TLS is on (broker/tls-material.ts). */
+function tlsMaterialOf(config: BrokerStartConfig): TlsMaterial | undefined {
+  const source = config.mqttListeners?.tls;
+  if (!source) return undefined;
+  const publicHost = URL.parse(config.mqtt.publicUrl ?? '')?.hostname;
+  return loadTlsMaterial(source, config.common.dataDir, certificateHosts(config.mqtt.host, publicHost));
 }
 
 /** Everything the hooks use; what needs closing goes on the stack (closed in reverse order). */

@@ -1,42 +1,113 @@
-/** The TCP server aedes handles connections of; closing it ends sockets that never sent CONNECT too. */
+/**
+ * The servers aedes handles connections of: TCP (MQTT_PORT), and when configured TLS (mqtts),
+ * WebSocket (ws) and WebSocket over TLS (wss) on path /mqtt. All feed the same aedes instance, so
+ * they share authentication, the ACL, the throttles and sessions. Closing ends every socket, also
+ * those that never sent CONNECT.
+ */
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Aedes } from 'aedes';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import { MQTT_WS_PATH, type MqttListenersConfig } from '../core/config-listeners.js';
 import type { Logger } from '../core/log.js';
+import type { TlsMaterial } from './tls-material.js';
+
+export type ListenerKind = 'mqtt' | 'mqtts' | 'ws' | 'wss';
 
 export interface MqttListener {
+  /** The TCP listener's port. */
   port: number;
+  /** The port of each listener that runs. */
+  ports: Partial<Record<ListenerKind, number>>;
   /** Stops accepting, closes aedes (its clients), runs `beforeSockets`, then ends every socket. */
   close(beforeSockets?: () => void): Promise<void>;
+}
+
+interface Served {
+  port: number;
+  server: net.Server;
+  sockets: Set<net.Socket>;
+}
+
+async function serve(server: net.Server, host: string, port: number, logger: Logger): Promise<Served> {
+  const sockets = new Set<net.Socket>();
+  // TLS servers announce the raw socket on 'connection' too, before the handshake.
+  server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => logger.error({ err }, 'MQTT server error'));
+  return { port: (server.address() as net.AddressInfo).port, server, sockets };
+}
+
+/** An HTTP(S) server whose WebSocket upgrades on /mqtt become MQTT connections. */
+function webSocketServer(aedes: Aedes, server: http.Server): http.Server {
+  const wss = new WebSocketServer({ server, path: MQTT_WS_PATH });
+  // aedes reads the peer's address from `req` (broker/aedes-internals.ts remoteAddress).
+  wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket) as never, req as never));
+  wss.on('error', () => {}); // the HTTP server reports its own errors
+  server.on('request', (_req, res) => {
+    if (res.headersSent || res.writableEnded) return;
+    res
+      .writeHead(426, { 'content-type': 'text/plain' })
+      .end(`MQTT over WebSocket: upgrade on ${MQTT_WS_PATH}\n`);
+  });
+  return server;
 }
 
 export async function listenMqtt(
   aedes: Aedes,
   where: { host: string; port: number },
   logger: Logger,
+  extra: { listeners?: MqttListenersConfig | undefined; tls?: TlsMaterial | undefined } = {},
 ): Promise<MqttListener> {
-  const server = net.createServer(aedes.handle);
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(where.port, where.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.on('error', (err) => logger.error({ err }, 'MQTT server error'));
+  const served: Served[] = [];
+  const ports: MqttListener['ports'] = {};
+  const add = async (kind: ListenerKind, server: net.Server, port: number) => {
+    const s = await serve(server, where.host, port, logger);
+    served.push(s);
+    ports[kind] = s.port;
+  };
+  try {
+    await add('mqtt', net.createServer(aedes.handle), where.port);
+    const { listeners, tls: material } = extra;
+    const tlsOptions = material ? { cert: material.cert, key: material.key } : undefined;
+    if (tlsOptions && listeners?.tlsPort !== undefined) {
+      const server = tls.createServer(tlsOptions, aedes.handle);
+      // A plain MQTT client on this port: the handshake fails, the socket is closed, nothing else.
+      server.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
+      await add('mqtts', server, listeners.tlsPort);
+    }
+    if (listeners?.wsPort !== undefined)
+      await add('ws', webSocketServer(aedes, http.createServer()), listeners.wsPort);
+    if (tlsOptions && listeners?.wssPort !== undefined) {
+      const server = webSocketServer(aedes, https.createServer(tlsOptions));
+      server.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
+      await add('wss', server, listeners.wssPort);
+    }
+  } catch (err) {
+    for (const s of served) s.server.close();
+    throw err;
+  }
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port: ports.mqtt as number,
+    ports,
     async close(beforeSockets) {
-      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = served.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve())));
       // Closes every client (their disconnects mark devices offline), then the message emitter.
       await closeAedes(aedes);
       beforeSockets?.();
-      for (const socket of sockets) socket.destroy();
-      await serverClosed;
+      for (const s of served) for (const socket of s.sockets) socket.destroy();
+      await Promise.all(closed);
     },
   };
 }

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { influxCombinationProblems, influxConfigFrom } from './config-influx.js';
+import { mqttListenersSection } from './config-listeners.js';
 
 // Environment values are strings; an empty string means "unset" (as in `FOO= npm start`).
 const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
@@ -120,6 +121,8 @@ export const SECTIONS = {
     /** What device credentials advertise; defaults to mqtt://MQTT_HOST:port. */
     publicUrl: ['MQTT_PUBLIC_URL', str().optional()],
   }),
+  /** mqtts, ws and wss beside MQTT_PORT (core/config-listeners.ts). */
+  mqttListeners: mqttListenersSection,
   broker: section({
     persistence: [
       'BROKER_PERSISTENCE',
@@ -189,6 +192,14 @@ export const SECTIONS = {
   registry: section({
     /** Device errors kept per device. */
     deviceErrorsKept: ['DEVICE_ERRORS_KEPT', intIn(1, 100_000).default(200)],
+  }),
+  /** `GET /metrics` of `npm run broker` and `npm run ingest` (the API serves its own on HTTP_PORT). */
+  metrics: section({
+    host: ['METRICS_HOST', str().default('127.0.0.1')],
+    /** `npm run broker`: its /metrics on this port; unset: none (it relays to the API's instead). */
+    brokerPort: ['BROKER_METRICS_PORT', port().optional()],
+    /** `npm run ingest`: likewise. */
+    ingestPort: ['INGEST_METRICS_PORT', port().optional()],
   }),
   sim: section({
     devices: ['SIM_DEVICES', intIn(0, 100_000).default(5)],

@@ -14,11 +14,13 @@ export type CommonConfig = PlatformConfig['common'];
 export type HttpConfig = PlatformConfig['http'];
 export type MqttConfig = PlatformConfig['mqtt'];
 export type BrokerConfig = PlatformConfig['broker'];
+export type MqttListenersConfig = PlatformConfig['mqttListeners'];
 export type { InfluxConfig };
 export type IngestConfig = PlatformConfig['ingest'];
 export type JournalConfig = PlatformConfig['journal'];
 export type RegistryConfig = PlatformConfig['registry'];
 export type SimConfig = PlatformConfig['sim'];
+export type MetricsConfig = PlatformConfig['metrics'];
 
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string; value: string | undefined }[]) {
@@ -70,4 +72,20 @@ export function keyLimitsOf(
     perDevice: ingest.maxKeysPerDevice,
     perPilot: ingest.maxKeysPerPilot,
   };
+}
+
+/** Every environment variable a section reads (its zod object's keys, under any refinements and transforms). */
+export function sectionVariables(name: SectionName): string[] {
+  let schema: unknown = SECTIONS[name];
+  for (let i = 0; i < 8 && schema; i++) {
+    const def = (schema as { def?: { type?: string; in?: unknown; shape?: Record<string, unknown> } }).def;
+    if (def?.type === 'object' && def.shape) return Object.keys(def.shape);
+    schema = def?.in;
+  }
+  throw new Error(`section ${name}: no object schema found`);
+}
+
+/** Every environment variable the platform reads, once, sorted. */
+export function configVariables(): string[] {
+  return [...new Set(ALL_SECTIONS.flatMap(sectionVariables))].sort();
 }

@@ -25,8 +25,8 @@ export {
 } from './profiles.js';
 export { formatSummary, type Progress, startProgress } from './progress.js';
 export {
+  type ApiClientOptions,
   ApiError,
-  apiRequest,
   loadCredentials,
   type ProvisionOptions,
   provisionDevices,

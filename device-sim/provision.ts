@@ -1,67 +1,18 @@
 /**
- * Provisioning through the platform's REST API (global fetch), and the credentials file.
+ * Provisioning through the platform's REST API (the typed client generated from its OpenAPI document,
+ * core/api-client), and the credentials file.
  *
  * The file keeps device secrets, which the API shows only once: it is written with mode 0600,
  * atomically (temp file, then rename), so a crash never leaves half a file.
  */
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { type ApiClientOptions, createApiClient, dataOf } from '../core/api-client/index.js';
 import { ApiError } from '../core/api-error.js';
 import type { DeviceCredentials } from './types.js';
 
-export interface ApiClientOptions {
-  apiUrl: string;
-  apiKey: string;
-  fetch?: typeof fetch;
-}
-
+export type { ApiClientOptions };
 export { ApiError };
-
-/** Calls the API with the bearer key; throws ApiError with the contract's error code. */
-export async function apiRequest<T>(
-  opts: ApiClientOptions,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  const doFetch = opts.fetch ?? fetch;
-  const url = new URL(path, opts.apiUrl.endsWith('/') ? opts.apiUrl : `${opts.apiUrl}/`);
-  const res = await doFetch(url, {
-    method,
-    headers: {
-      authorization: `Bearer ${opts.apiKey}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  if (!res.ok) {
-    const err = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw new ApiError(
-      res.status,
-      err?.code ?? `http_${res.status}`,
-      `${method} ${url.pathname}: ${res.status} ${err?.message ?? text.slice(0, 200)}`,
-    );
-  }
-  return json as T;
-}
-
-const createdDeviceSchema = z.object({
-  id: z.string().optional(),
-  name: z.string().optional(),
-  credentials: z.object({
-    username: z.string().min(1),
-    password: z.string().min(1),
-    mqttUrl: z.string().optional(),
-    topic: z.string().optional(),
-  }),
-});
 
 export interface ProvisionOptions extends ApiClientOptions {
   pilotId: string;
@@ -78,21 +29,22 @@ export interface ProvisionOptions extends ApiClientOptions {
 export async function provisionDevices(opts: ProvisionOptions): Promise<DeviceCredentials[]> {
   const out: DeviceCredentials[] = new Array(opts.count);
   const profiles = opts.profiles?.length ? opts.profiles : undefined;
+  const api = createApiClient(opts);
   let next = 0;
   const worker = async () => {
     while (next < opts.count) {
       const i = next++;
       const name = `${opts.namePrefix ?? 'sim'}-${i + 1}`;
       const profile = profiles?.[i % profiles.length];
-      const body = await apiRequest<unknown>(
-        opts,
-        'POST',
-        `v1/pilots/${encodeURIComponent(opts.pilotId)}/devices`,
-        { name, ...(profile ? { model: profile, metadata: { simulated: true, profile } } : {}) },
+      const created = dataOf(
+        await api.POST('/v1/pilots/{pilotId}/devices', {
+          params: { path: { pilotId: opts.pilotId } },
+          body: { name, ...(profile ? { model: profile, metadata: { simulated: true, profile } } : {}) },
+        }),
+        `POST /v1/pilots/${opts.pilotId}/devices`,
       );
-      const created = createdDeviceSchema.parse(body);
       out[i] = {
-        deviceId: created.id ?? created.credentials.username,
+        deviceId: created.id,
         username: created.credentials.username,
         password: created.credentials.password,
         mqttUrl: created.credentials.mqttUrl,

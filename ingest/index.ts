@@ -71,7 +71,11 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
     backlog: await journal.length(),
     ...pipeline.status(),
   });
-  const metrics = createIngestMetrics(deps.metrics, status);
+  const metrics = createIngestMetrics(deps.metrics, {
+    backlog: () => journal.length(),
+    oldestReceivedAt: async () => journal.oldestReceivedAt?.(),
+    now: Date.now,
+  });
   const fanOut = connectFanOut(
     {
       url: deps.mqttUrl ?? brokerUrl(config.mqtt),

@@ -232,6 +232,7 @@ export class Pipeline {
 
   private async complete(batch: Batch): Promise<void> {
     const { journal, registry, metrics, logger } = this.deps;
+    if (batch.points.length > 0) this.deps.metrics.batchPoints.observe(batch.points.length);
     const refused = batch.points.length > 0 ? await writeUntilStored(batch.points, this.writeDeps) : [];
     if (refused === ABORTED) return; // stopping: the entries stay in the journal for the next start
     const errors: DeviceErrorInput[] = [...batch.errors];

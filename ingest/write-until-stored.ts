@@ -14,7 +14,7 @@ export type Refused = { point: Point; reason: string };
 
 export interface WriteDeps {
   writer: PointWriter;
-  metrics: Pick<IngestMetrics, 'writeRetries'>;
+  metrics: Pick<IngestMetrics, 'writeRetries' | 'writeDuration'>;
   faults: WriteFaults;
   backoff?: BackoffOptions | undefined;
   /** Aborted when ingest stops: the points stay in the journal for the next start. */
@@ -27,14 +27,17 @@ export async function writeUntilStored(
 ): Promise<Refused[] | typeof ABORTED> {
   let attempt = 0;
   while (!deps.signal.aborted) {
+    const timer = deps.metrics.writeDuration.startTimer();
     try {
       await deps.writer.write(
         points.map((p) => p.line),
         deps.signal,
       );
+      timer({ outcome: 'stored' });
       deps.faults.succeeded();
       return [];
     } catch (err) {
+      timer({ outcome: err instanceof WriteRefusedError ? 'refused' : 'failed' });
       if (err instanceof WriteRefusedError) {
         deps.faults.succeeded();
         return points.length === 1

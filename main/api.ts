@@ -14,7 +14,7 @@ import { FIRST_STEPS } from './banner.js';
 import { runComponent } from './component.js';
 
 await runComponent(
-  ['http', 'mqtt', 'influx', 'broker', 'ingest'],
+  ['http', 'mqtt', 'mqttListeners', 'influx', 'broker', 'ingest'],
   async (config, { logger, dataDir, registry, serviceSecret, stack }) => {
     const influx = stack.push('influxdb', await openInflux(config.influx, dataDir, logger), (i) => i.close());
     const shared = { registry, logger, serviceSecret, metrics: componentMetrics('api') };

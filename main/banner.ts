@@ -10,7 +10,14 @@ export const FIRST_STEPS = `README, "A partner engineer's first steps, with curl
 export interface BannerInput {
   platform: Pick<
     RunningPlatform,
-    'apiUrl' | 'mqttUrl' | 'influxUrl' | 'influxTarget' | 'generatedAdminKey' | 'demo'
+    | 'apiUrl'
+    | 'mqttUrl'
+    | 'brokerUrls'
+    | 'caFile'
+    | 'influxUrl'
+    | 'influxTarget'
+    | 'generatedAdminKey'
+    | 'demo'
   >;
   consoleEnabled: boolean;
   dataDir: string;
@@ -30,8 +37,15 @@ function adminKeyLines(input: BannerInput): string[] {
 
 /** `export` lines a partner engineer pastes into a shell before the README's curl commands. */
 export function exportLines(input: BannerInput): string[] {
-  const { apiUrl, mqttUrl, demo, generatedAdminKey } = input.platform;
+  const { apiUrl, mqttUrl, brokerUrls, caFile, demo, generatedAdminKey } = input.platform;
   const lines = [`export API=${apiUrl} MQTT=${mqttUrl}`];
+  const tlsAndWs = [
+    brokerUrls.mqtts && `MQTTS=${brokerUrls.mqtts}`,
+    brokerUrls.ws && `WS=${brokerUrls.ws}`,
+    brokerUrls.wss && `WSS=${brokerUrls.wss}`,
+    caFile && `CAFILE=${caFile}`,
+  ].filter(Boolean);
+  if (tlsAndWs.length > 0) lines.push(`export ${tlsAndWs.join(' ')}`);
   if (demo) {
     const device = demo.state.devices[0]?.deviceId;
     lines.push(
@@ -51,7 +65,8 @@ export function startBanner(input: BannerInput): string {
     ...(input.consoleEnabled
       ? [`  Console    ${platform.apiUrl}/console/   (sign in with a partner key)`]
       : []),
-    `  MQTT       ${platform.mqttUrl}`,
+    `  MQTT       ${Object.values(platform.brokerUrls).join('  ')}`,
+    ...(platform.caFile ? [`  TLS CA     ${platform.caFile}   (mosquitto_pub --cafile, mqtt.js ca)`] : []),
     `  InfluxDB   ${platform.influxUrl}   ${platform.influxTarget}`,
     `  Data dir   ${input.dataDir}`,
     ...adminKeyLines(input),

@@ -5,10 +5,11 @@
 import { publishOwn } from '../broker/aedes-internals.js';
 import { startBroker } from '../broker/index.js';
 import { componentMetrics, startMetricsPublisher } from '../core/metrics-relay.js';
+import { startMetricsServer } from '../core/metrics-server.js';
 import { runComponent } from './component.js';
 
 await runComponent(
-  ['mqtt', 'broker', 'journal'],
+  ['mqtt', 'mqttListeners', 'broker', 'journal', 'metrics'],
   async (config, { logger, registry, serviceSecret, stack }) => {
     const metrics = componentMetrics('broker');
     const broker = stack.push(
@@ -16,11 +17,21 @@ await runComponent(
       await startBroker(config, { registry, logger, serviceSecret, metrics }),
       (b) => b.close(),
     );
-    process.stdout.write(`MQTT broker listening on ${broker.address.url}\n`);
+    for (const [scheme, url] of Object.entries(broker.urls))
+      process.stdout.write(`MQTT broker listening on ${url}${scheme === 'mqtt' ? '' : ` (${scheme})`}\n`);
+    if (broker.caFile) process.stdout.write(`TLS clients trust the CA in ${broker.caFile}\n`);
     // The API (another process) shows these at its /metrics; see core/metrics-relay.ts.
     const relay = startMetricsPublisher(metrics, 'broker', (topic, payload) => {
       void publishOwn(broker.aedes, topic, payload).catch(() => {});
     });
     stack.push('metrics relay', relay, (r) => r.stop());
+    const port = config.metrics.brokerPort;
+    if (port !== undefined) {
+      const where = { host: config.metrics.host, port };
+      const server = stack.push('metrics', await startMetricsServer(metrics, where, logger), (s) =>
+        s.close(),
+      );
+      process.stdout.write(`Metrics: ${server.url}\n`);
+    }
   },
 );

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../core/config.js';
 import { runningManagedInfluxdUrl } from '../core/influx/managed.js';
 import { createReadOnlyUser } from '../core/influx/managed-auth.js';
+import { loadDotEnv } from './env-file.js';
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`influx-user: ${message}\n`);
@@ -15,6 +16,7 @@ function fail(message: string, code = 1): never {
 }
 
 let config: ReturnType<typeof loadConfig<'common' | 'influx'>>;
+loadDotEnv();
 try {
   config = loadConfig(process.env, ['common', 'influx']);
 } catch (err) {

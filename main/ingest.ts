@@ -6,12 +6,13 @@
 import { openInflux } from '../core/influx/resolve.js';
 import { journalFile } from '../core/journal/sqlite.js';
 import { componentMetrics } from '../core/metrics-relay.js';
+import { startMetricsServer } from '../core/metrics-server.js';
 import { brokerUrl } from '../core/urls.js';
 import { startIngest } from '../ingest/index.js';
 import { runComponent } from './component.js';
 
 await runComponent(
-  ['mqtt', 'influx', 'ingest'],
+  ['mqtt', 'influx', 'ingest', 'metrics'],
   async (config, { logger, dataDir, registry, serviceSecret, stack }) => {
     const influx = stack.push('influxdb', await openInflux(config.influx, dataDir, logger), (i) => i.close());
     const metrics = componentMetrics('ingest');
@@ -24,6 +25,14 @@ await runComponent(
       publishMetricsEveryMs: 5000,
     };
     const ingest = stack.push('ingest', await startIngest(config, deps), (i) => i.close());
+    const port = config.metrics.ingestPort;
+    if (port !== undefined) {
+      const where = { host: config.metrics.host, port };
+      const server = stack.push('metrics', await startMetricsServer(metrics, where, logger), (m) =>
+        m.close(),
+      );
+      process.stdout.write(`Metrics: ${server.url}\n`);
+    }
     const s = await ingest.status();
     process.stdout.write(
       `ingest running: ${journalFile(dataDir)} -> ${influx.connection.url} ` +

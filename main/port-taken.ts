@@ -12,11 +12,18 @@ export interface PortVariable {
 export function portVariables(config: {
   http?: { port: number };
   mqtt?: { port: number };
+  mqttListeners?: { tlsPort?: number | undefined; wsPort?: number | undefined; wssPort?: number | undefined };
   influx?: { backend: string; managedPort?: number | undefined };
+  metrics?: { brokerPort?: number | undefined; ingestPort?: number | undefined };
 }): PortVariable[] {
   return [
     { variable: 'HTTP_PORT', port: config.http?.port },
     { variable: 'MQTT_PORT', port: config.mqtt?.port },
+    { variable: 'MQTT_TLS_PORT', port: config.mqttListeners?.tlsPort },
+    { variable: 'MQTT_WS_PORT', port: config.mqttListeners?.wsPort },
+    { variable: 'MQTT_WSS_PORT', port: config.mqttListeners?.wssPort },
+    { variable: 'BROKER_METRICS_PORT', port: config.metrics?.brokerPort },
+    { variable: 'INGEST_METRICS_PORT', port: config.metrics?.ingestPort },
     {
       variable: 'INFLUX_MANAGED_PORT',
       port: config.influx?.backend === 'managed' ? config.influx.managedPort : undefined,

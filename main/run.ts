@@ -8,6 +8,7 @@
 import { ConfigError, loadConfig, type PlatformConfig, type SectionName } from '../core/config.js';
 import { InfluxdMissingError } from '../core/influx/managed.js';
 import { createLogger, type Logger } from '../core/log.js';
+import { loadDotEnv } from './env-file.js';
 import { endGracefully } from './graceful.js';
 import { portTakenMessage, portVariables } from './port-taken.js';
 
@@ -18,13 +19,16 @@ export interface Running {
 export async function runMain<S extends SectionName>(
   sections: readonly S[],
   start: (config: Pick<PlatformConfig, S>, logger: Logger) => Promise<Running>,
+  /** Values used where the environment sets none (the quick start's listeners). */
+  defaults: Record<string, string> = {},
 ): Promise<void> {
   // Everything the platform and its libraries create (SQLite -wal/-shm, LevelDB, influxd's files) is
   // private to this user: 0600 files, 0700 directories (issue 19, data at rest).
   process.umask(0o077);
+  loadDotEnv();
   let config: Pick<PlatformConfig, S>;
   try {
-    config = loadConfig(process.env, sections);
+    config = loadConfig({ ...defaults, ...process.env }, sections);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

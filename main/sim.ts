@@ -6,12 +6,14 @@
 import { ConfigError } from '../core/config.js';
 import { createLogger } from '../core/log.js';
 import { HELP, listProfiles, loadProfiles, parseSimArgs, runSim, UsageError } from '../device-sim/cli.js';
+import { loadDotEnv } from './env-file.js';
 import { endGracefully } from './graceful.js';
 
 /** Flushing the offline buffers of a large fleet may take longer than a server's close. */
 const SIM_STOP_DEADLINE_MS = 15_000;
 
 async function main(): Promise<number> {
+  loadDotEnv();
   const config = parseSimArgs(process.argv.slice(2), process.env);
   if (config === 'help') {
     process.stdout.write(`${HELP}\n`);

@@ -17,12 +17,17 @@ import { ReadinessProblem } from '../core/readiness.js';
 import { openDataDirRegistry } from '../core/registry/sqlite/index.js';
 import type { RegistryStore } from '../core/registry/types.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
+import type { BrokerUrls } from '../core/urls.js';
 import { type IngestHandle, startIngest } from '../ingest/index.js';
 import { type DemoFleet, startDemoFleet } from './demo.js';
 
 export interface RunningPlatform {
   apiUrl: string;
   mqttUrl: string;
+  /** Every MQTT listener's URL (mqtt, and mqtts, ws, wss when on). */
+  brokerUrls: BrokerUrls;
+  /** The CA of mqtts and wss, when known (self-signed: DATA_DIR/tls/ca.pem). */
+  caFile: string | undefined;
   influxUrl: string;
   /** Where readings go, e.g. `database "telemetry"` or `org "o", bucket "b"`. */
   influxTarget: string;
@@ -61,7 +66,7 @@ export async function startPlatform(
     const api = stack.push(
       'api',
       await startApi(config, {
-        ...apiDepsOf(config, shared, influx.connection, mqttUrl),
+        ...apiDepsOf(config, shared, influx.connection, mqttUrl, broker.urls),
         readinessChecks: [ingestReadiness(ingest)],
       }),
       (a) => a.close(),
@@ -73,6 +78,8 @@ export async function startPlatform(
     return {
       apiUrl: api.address.url,
       mqttUrl,
+      brokerUrls: broker.urls,
+      caFile: broker.caFile,
       influxUrl: influx.connection.url,
       influxTarget: influx.connection.describe,
       generatedAdminKey: api.generatedAdminKey,

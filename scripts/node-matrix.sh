@@ -24,6 +24,8 @@ tests=(
   test/broker-durability.test.ts      # classic-level (LevelDB) sessions, SIGKILL
   test/quickstart.test.ts             # npm start as a child process under that node
   test/process-hygiene.test.ts        # signals, uncaught errors, close-with-grace
+  test/mqtt-tls-ws.test.ts            # node:tls, ws, openssl-made certificates, mosquitto_pub --cafile
+  test/env-file.test.ts               # process.loadEnvFile: .env loaded, the environment wins
 )
 mkdir -p "$cache"
 trap 'rm -rf "$cache"/work-*' EXIT

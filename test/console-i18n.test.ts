@@ -6,9 +6,11 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { en } from '../console/src/i18n/en.js';
 import { zh } from '../console/src/i18n/zh.js';
+import { ApiError } from '../core/api-error.js';
+import { idKindOf } from '../core/secrets.js';
 
 const SRC = path.join(import.meta.dirname, '..', 'console', 'src');
 const languages = { en, zh } as Record<string, Record<string, string>>;
@@ -81,6 +83,38 @@ describe('console translations', () => {
         `no messages for ${prefix}*`,
       ).toBe(true);
     }
+  });
+
+  it('name what an id pasted as a key is (details.looksLike), in both languages', async () => {
+    vi.stubGlobal('localStorage', { getItem: () => null, setItem: () => {} });
+    vi.stubGlobal('document', { documentElement: {} });
+    // Imported by name at run time: these modules use DOM types, which the root tsconfig leaves out
+    // (console/tsconfig.json type-checks them).
+    const consoleModule = (file: string) => import(/* @vite-ignore */ path.join(SRC, 'i18n', `${file}.ts`));
+    const { describeError } = (await consoleModule('api-errors')) as { describeError(err: unknown): string };
+    const { setLang } = (await consoleModule('index')) as { setLang(lang: 'en' | 'zh'): void };
+    const refusal = (looksLike?: string) =>
+      new ApiError(401, 'unauthorized', 'invalid API key', { reason: 'api_key_invalid', looksLike });
+    const kinds = ['prt', 'plt', 'dev'].map((p) => idKindOf(`${p}_${'a'.repeat(20)}`) as string);
+    expect(kinds).toEqual(['partner_id', 'pilot_id', 'device_id']);
+    for (const [lang, words] of [
+      ['en', ['a partner id', 'a pilot id', 'a device id']],
+      ['zh', ['合作伙伴 ID', '试点项目 ID', '设备 ID']],
+    ] as const) {
+      setLang(lang);
+      const plain = describeError(refusal());
+      expect(plain).toBe(
+        lang === 'en' ? en['error.reason.api_key_invalid'] : zh['error.reason.api_key_invalid'],
+      );
+      kinds.forEach((kind, i) => {
+        const text = describeError(refusal(kind));
+        expect(text.startsWith(plain), text).toBe(true);
+        expect(text).toContain(words[i]);
+        expect(text).toContain('pk_');
+      });
+    }
+    setLang('en');
+    vi.unstubAllGlobals();
   });
 
   it('cover every error reason and field code the API sends', () => {

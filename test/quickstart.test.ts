@@ -68,6 +68,11 @@ describe('quick start', () => {
     expect(exported.PILOT).toMatch(/^plt_/);
     expect(exported.DEVICE).toMatch(/^dev_/);
     expect(exported.ADMIN_KEY).toMatch(/^ak_/);
+    // The quick start serves MQTT over TLS and WebSocket too, with a development CA in DATA_DIR.
+    expect(exported.MQTTS).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
+    expect(exported.WS).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/mqtt$/);
+    expect(exported.WSS).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/mqtt$/);
+    expect(exported.CAFILE).toBe(path.join(dataDir, 'tls', 'ca.pem'));
     const key = exported.KEY!;
     const url = `${exported.API}/v1/devices/${exported.DEVICE}/telemetry?order=desc&limit=5`;
 

@@ -53,6 +53,8 @@ describe('devices', () => {
       username: d.id,
       password: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       mqttUrl: MQTT_URL,
+      // Every URL the device is served at; HTTP ingest at the origin the caller used.
+      urls: { mqtt: MQTT_URL, http: `http://localhost:80/v1/devices/${d.id}/telemetry` },
       topic: `devices/${d.id}/telemetry`,
     });
     const stored = (await api.registry.getDeviceCredential(d.id))!;

@@ -59,8 +59,14 @@ describe('components as separate processes', () => {
       ADMIN_API_KEY: adminKey,
       LOG_LEVEL: 'warn',
     };
-    await run('broker', env, /MQTT broker listening/);
-    await Promise.all([run('ingest', env, /ingest running/), run('api', env, /API listening/)]);
+    // Each process serves its own /metrics (any free port here); npm run api serves its own on HTTP_PORT.
+    const withMetrics = { ...env, BROKER_METRICS_PORT: '0', INGEST_METRICS_PORT: '0' };
+    const brokerOut = await run('broker', withMetrics, /Metrics: http:\S+\n/);
+    const [ingestOut] = await Promise.all([
+      run('ingest', withMetrics, /Metrics: http:\S+\n[\s\S]*ingest running/),
+      run('api', env, /API listening/),
+    ]);
+    const metricsUrl = (out: string) => /Metrics: (http:\S+)/.exec(out)?.[1] as string;
     const api = `http://127.0.0.1:${httpPort}`;
     const post = async (url: string, key: string, body: unknown) => {
       const res = await fetch(`${api}${url}`, {
@@ -117,6 +123,20 @@ describe('components as separate processes', () => {
       'broker and ingest metrics at the API',
     );
     expect(metrics).toMatch(/process_resident_memory_bytes\{component="api"\}/);
+    expect(metrics).toMatch(/api_http_request_duration_seconds_count\{[^}]*route="\/v1\/pilots"[^}]*\} 1/);
+
+    // Scraped one by one, each process answers for itself (Prometheus' up, job, instance).
+    const brokerMetrics = await (await fetch(metricsUrl(brokerOut))).text();
+    expect(brokerMetrics).toMatch(/broker_telemetry_accepted_total\{component="broker"\} [1-9]/);
+    expect(brokerMetrics).not.toContain('ingest_points_stored_total');
+    const ingestMetrics = await waitFor(async () => {
+      const text = await (await fetch(metricsUrl(ingestOut))).text();
+      return /ingest_points_stored_total\{component="ingest"\} [1-9]/.test(text) ? text : undefined;
+    });
+    expect(ingestMetrics).toMatch(/ingest_batch_points_count\{component="ingest"\} [1-9]/);
+    expect(ingestMetrics).toMatch(/ingest_write_duration_seconds_count\{[^}]*outcome="stored"[^}]*\} [1-9]/);
+    expect(ingestMetrics).toMatch(/ingest_journal_oldest_age_seconds\{component="ingest"\} 0\n/);
+    expect(ingestMetrics).not.toContain('broker_telemetry_accepted_total');
   });
 });
 

@@ -3,11 +3,13 @@
  * sees the credential change), and credential rotation. Every route answers 404 for a device outside
  * the caller's pilots. The device schemas here are shared with the pilot routes.
  */
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Device as DeviceRecord } from '../../core/registry/types.js';
 import { generateSecret, hashSecret } from '../../core/secrets.js';
 import { telemetryTopic } from '../../core/topics.js';
+import type { BrokerUrls } from '../../core/urls.js';
 import { BEARER_SECURITY, deviceForCaller } from '../auth.js';
 import { notFound } from '../errors.js';
 import {
@@ -83,6 +85,27 @@ export const Credentials = z
       example: 'Xy3kP0s9QmL2vB7nR4tW8zC1dF6gH5jK0aE3uI9oY2w',
     }),
     mqttUrl: z.string().meta({ example: 'mqtt://127.0.0.1:1883' }),
+    urls: z
+      .object({
+        mqtt: z.string().meta({ description: 'MQTT over TCP', example: 'mqtt://127.0.0.1:1883' }),
+        mqtts: z
+          .string()
+          .optional()
+          .meta({ description: 'MQTT over TLS, when on', example: 'mqtts://127.0.0.1:8883' }),
+        ws: z
+          .string()
+          .optional()
+          .meta({ description: 'MQTT over WebSocket, when on', example: 'ws://127.0.0.1:8083/mqtt' }),
+        wss: z.string().optional().meta({
+          description: 'MQTT over WebSocket with TLS, when on',
+          example: 'wss://127.0.0.1:8084/mqtt',
+        }),
+        http: z.string().meta({
+          description: 'HTTP ingest: POST the same payloads with HTTP Basic (device id and secret)',
+          example: 'http://127.0.0.1:8080/v1/devices/dev_q2w3e4r5t6y7u2i3o4p5/telemetry',
+        }),
+      })
+      .meta({ description: 'Every URL the platform serves this device at' }),
     topic: z.string().meta({
       description: 'Where to publish readings',
       example: 'devices/dev_q2w3e4r5t6y7u2i3o4p5/telemetry',
@@ -112,19 +135,35 @@ export function newDeviceSecret() {
   return { password, secretHash: hashSecret(password) };
 }
 
-/** What a device needs to log in and publish. */
-export const credentialsFor = (deviceId: string, password: string, mqttPublicUrl: string) => ({
-  username: deviceId,
-  password,
-  mqttUrl: mqttPublicUrl,
-  topic: telemetryTopic(deviceId),
-});
+/** Where devices reach the platform: the advertised broker URLs (mqtt, and mqtts, ws, wss when on). */
+export interface DeviceEndpoints {
+  mqttPublicUrl: string;
+  deviceUrls?: Omit<BrokerUrls, 'mqtt'> | undefined;
+}
 
-export const deviceRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = async (app, opts) => {
+/** What a device needs to log in and publish; HTTP ingest at the origin the caller reached the API by. */
+export function credentialsFor(
+  deviceId: string,
+  password: string,
+  endpoints: DeviceEndpoints,
+  request: Pick<FastifyRequest, 'protocol' | 'host'>,
+) {
+  const http = `${request.protocol}://${request.host}/v1/devices/${deviceId}/telemetry`;
+  return {
+    username: deviceId,
+    password,
+    mqttUrl: endpoints.mqttPublicUrl,
+    urls: { mqtt: endpoints.mqttPublicUrl, ...endpoints.deviceUrls, http },
+    topic: telemetryTopic(deviceId),
+  };
+}
+
+export const deviceRoutes: FastifyPluginAsyncZod<DeviceEndpoints> = async (app, opts) => {
   app.get(
     '/v1/devices/:deviceId',
     {
       schema: {
+        operationId: 'getDevice',
         tags: ['devices'],
         summary: 'One device, with its connection status',
         security: BEARER_SECURITY,
@@ -139,6 +178,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = as
     '/v1/devices/:deviceId',
     {
       schema: {
+        operationId: 'updateDevice',
         tags: ['devices'],
         summary: 'Change a device',
         security: BEARER_SECURITY,
@@ -159,6 +199,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = as
     '/v1/devices/:deviceId',
     {
       schema: {
+        operationId: 'deleteDevice',
         tags: ['devices'],
         summary: 'Delete a device',
         description:
@@ -180,6 +221,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = as
     '/v1/devices/:deviceId/credentials',
     {
       schema: {
+        operationId: 'rotateDeviceCredentials',
         tags: ['devices'],
         summary: 'Rotate the device secret',
         description:
@@ -196,7 +238,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = as
       request.log.info({ deviceId: device.id }, 'device credentials rotated');
       return {
         ...deviceDto(await deviceForCaller(request, device.id)),
-        credentials: credentialsFor(device.id, password, opts.mqttPublicUrl),
+        credentials: credentialsFor(device.id, password, opts, request),
       };
     },
   );
@@ -218,6 +260,7 @@ export const deviceErrorRoutes: FastifyPluginAsyncZod = async (app) => {
     '/v1/devices/:deviceId/errors',
     {
       schema: {
+        operationId: 'listDeviceErrors',
         tags: ['devices'],
         summary: "The device's refused messages, newest first",
         description:

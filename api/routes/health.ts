@@ -53,6 +53,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ readinessChecks: ReadinessChe
     {
       config: { public: true, rateLimit: false },
       schema: {
+        operationId: 'getHealth',
         tags: ['health'],
         summary: 'Liveness: the API process is serving',
         response: { 200: z.object({ status: z.literal('ok') }) },
@@ -66,6 +67,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ readinessChecks: ReadinessChe
     {
       config: { public: true, rateLimit: false },
       schema: {
+        operationId: 'getReadiness',
         tags: ['health'],
         summary: 'Readiness: the registry and every dependency (e.g. InfluxDB) answer',
         description:

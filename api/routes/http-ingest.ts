@@ -93,6 +93,7 @@ export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
         // Before the body is read: an unauthenticated client cannot make us buffer its upload.
         onRequest: deviceGate(devices, buckets),
         schema: {
+          operationId: 'ingestTelemetry',
           tags: ['telemetry'],
           summary: 'Send readings over HTTP (device credentials)',
           description:

@@ -53,6 +53,7 @@ export const partnerRoutes: FastifyPluginAsyncZod = async (app) => {
     '/v1/partners',
     {
       schema: {
+        operationId: 'createPartner',
         tags: ['partners'],
         summary: 'Create a partner (admin)',
         description: 'Returns the partner with its API key, shown once. A name already taken is a 409.',
@@ -74,6 +75,7 @@ export const partnerRoutes: FastifyPluginAsyncZod = async (app) => {
     '/v1/partners/me',
     {
       schema: {
+        operationId: 'getMyPartner',
         tags: ['partners'],
         summary: 'The calling partner',
         security: BEARER_SECURITY,

@@ -44,6 +44,7 @@ export const pilotOverviewRoutes: FastifyPluginAsyncZod = async (app) => {
     '/v1/pilots/:pilotId/members',
     {
       schema: {
+        operationId: 'listPilotMembers',
         tags: ['pilots'],
         summary: 'The member partners of a pilot: name, country, kind',
         security: BEARER_SECURITY,
@@ -70,6 +71,7 @@ export const pilotOverviewRoutes: FastifyPluginAsyncZod = async (app) => {
     '/v1/pilots/:pilotId/error-counts',
     {
       schema: {
+        operationId: 'getPilotErrorCounts',
         tags: ['devices'],
         summary: 'How many refused messages each device of a pilot has',
         description:

@@ -22,6 +22,7 @@ import {
 import {
   credentialsFor,
   Device,
+  type DeviceEndpoints,
   DeviceWithCredentials,
   deviceDto,
   NewDevice,
@@ -63,11 +64,12 @@ const pilotDto = (p: PilotRecord) => ({
   createdAt: toTimestamp(p.createdAt),
 });
 
-export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = async (app, opts) => {
+export const pilotRoutes: FastifyPluginAsyncZod<DeviceEndpoints> = async (app, opts) => {
   app.post(
     '/v1/pilots',
     {
       schema: {
+        operationId: 'createPilot',
         tags: ['pilots'],
         summary: 'Create a pilot',
         description: 'The caller becomes a member, with the partners in `partnerIds`.',
@@ -99,6 +101,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = asy
     '/v1/pilots',
     {
       schema: {
+        operationId: 'listPilots',
         tags: ['pilots'],
         summary: "The caller's pilots",
         security: BEARER_SECURITY,
@@ -117,6 +120,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = asy
     '/v1/pilots/:pilotId',
     {
       schema: {
+        operationId: 'getPilot',
         tags: ['pilots'],
         summary: 'One pilot of the caller',
         security: BEARER_SECURITY,
@@ -131,6 +135,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = asy
     '/v1/pilots/:pilotId/members',
     {
       schema: {
+        operationId: 'addPilotMember',
         tags: ['pilots'],
         summary: 'Add a partner to a pilot',
         description: 'Any member may add a partner. Adding a member twice is a 409.',
@@ -158,6 +163,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = asy
     '/v1/pilots/:pilotId/devices',
     {
       schema: {
+        operationId: 'createDevice',
         tags: ['devices'],
         summary: 'Register a device in a pilot',
         description: 'Returns the device with its MQTT credentials; the password is shown only here.',
@@ -174,7 +180,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = asy
       request.log.info({ deviceId: device.id, pilotId: pilot.id }, 'device created');
       return reply
         .status(201)
-        .send({ ...deviceDto(device), credentials: credentialsFor(device.id, password, opts.mqttPublicUrl) });
+        .send({ ...deviceDto(device), credentials: credentialsFor(device.id, password, opts, request) });
     },
   );
 
@@ -182,6 +188,7 @@ export const pilotRoutes: FastifyPluginAsyncZod<{ mqttPublicUrl: string }> = asy
     '/v1/pilots/:pilotId/devices',
     {
       schema: {
+        operationId: 'listDevices',
         tags: ['devices'],
         summary: 'Devices of a pilot, with their status',
         security: BEARER_SECURITY,

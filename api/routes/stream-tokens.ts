@@ -35,6 +35,7 @@ export const streamTokenRoutes: FastifyPluginAsyncZod<{ tokens: StreamTokens }> 
     '/v1/stream-tokens',
     {
       schema: {
+        operationId: 'createStreamToken',
         tags: ['telemetry'],
         summary: 'A short-lived token to open one live stream (for EventSource)',
         description:

@@ -93,6 +93,7 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
       '/v1/devices/:deviceId/telemetry',
       {
         schema: {
+          operationId: 'getDeviceTelemetry',
           tags: TAGS,
           security: BEARER_SECURITY,
           summary: 'Readings of a device: a raw range, or aggregated windows',
@@ -165,6 +166,7 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
       '/v1/devices/:deviceId/telemetry/latest',
       {
         schema: {
+          operationId: 'getLatestTelemetry',
           tags: TAGS,
           security: BEARER_SECURITY,
           summary: 'The last value of each key of a device, each with its own time',
@@ -189,6 +191,7 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
       '/v1/pilots/:pilotId/telemetry',
       {
         schema: {
+          operationId: 'getPilotTelemetry',
           tags: TAGS,
           security: BEARER_SECURITY,
           summary: 'One aggregated series per device of a pilot, for one key',
@@ -240,6 +243,7 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
       {
         config: { streamToken: 'device' },
         schema: {
+          operationId: 'streamDeviceTelemetry',
           tags: TAGS,
           security: BEARER_SECURITY,
           summary: 'Live readings of a device (server-sent events)',
@@ -259,6 +263,7 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
       {
         config: { streamToken: 'pilot' },
         schema: {
+          operationId: 'streamPilotTelemetry',
           tags: TAGS,
           security: BEARER_SECURITY,
           summary: 'Live readings of every device of a pilot (server-sent events)',

@@ -113,6 +113,8 @@ export interface Credentials {
   username: string;
   password: string;
   mqttUrl: string;
+  /** Every URL the platform serves the device at (mqtts, ws, wss only when on). */
+  urls?: { mqtt: string; mqtts?: string; ws?: string; wss?: string; http: string };
   topic: string;
 }
 export type Value = number | boolean | string;

@@ -7,7 +7,7 @@ import './styles.css';
 import { ApiError, createApi, type Partner } from './api.js';
 import type { Ctx, View, Who } from './context.js';
 import { announce, h, replace } from './dom.js';
-import { describeError } from './i18n/api-errors.js';
+import { describeError, looksLikeHint } from './i18n/api-errors.js';
 import { initLang, LANGS, type Lang, lang, setLang, t } from './i18n/index.js';
 import { session } from './session.js';
 import { adminView } from './views/admin.js';
@@ -23,7 +23,8 @@ let rendered = 0;
 
 const api = createApi(
   () => session.key(),
-  () => signOut(t('signin.rejected')),
+  // A key that is really an id (prt_..., the README's old mistake) says so, translated.
+  (err) => signOut(`${t('signin.rejected')}${looksLikeHint(err)}`),
 );
 
 function signOut(message?: string) {

@@ -66,6 +66,13 @@ export async function openRedisJournal(options: RedisJournalOptions): Promise<Te
       if (!results || failed) throw failed ?? new Error('redis discarded the append');
     },
     length: () => redis.xlen(stream),
+    async oldestReceivedAt() {
+      // Acknowledged entries are deleted (XDEL): the first one left is the oldest not yet stored.
+      const [first] = await redis.xrange(stream, '-', '+', 'COUNT', 1);
+      const fields = first?.[1] ?? [];
+      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 't') return Number(fields[i + 1]);
+      return undefined;
+    },
     read: (limit) => consumer.read(limit),
     ack: (ids) => consumer.ack(ids),
     reclaim: (limit, minIdleMs) => consumer.reclaim(limit, minIdleMs),

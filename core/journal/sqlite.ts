@@ -80,6 +80,8 @@ export function openSqliteJournal(file: string): TelemetryJournal {
     grow.run(-removed);
   });
   const size = db.prepare<[], { n: number }>('SELECT n FROM size WHERE id = 1');
+  // The lowest seq is the oldest entry still here (acknowledged ones are deleted); a primary-key probe.
+  const oldest = db.prepare<[], { t: number }>('SELECT received_at AS t FROM messages ORDER BY seq LIMIT 1');
   // Everything at or below it was handed out; it starts at 0, so a restart re-reads what is left.
   let cursor = 0;
 
@@ -89,6 +91,9 @@ export function openSqliteJournal(file: string): TelemetryJournal {
     },
     async length() {
       return size.get()?.n ?? 0;
+    },
+    async oldestReceivedAt() {
+      return oldest.get()?.t;
     },
     async read(limit) {
       const rows = select.all(cursor, limit) as unknown as Row[];

@@ -45,6 +45,8 @@ export interface JournalConsumer {
    */
   reclaim(limit: number, minIdleMs: number): Promise<JournalEntry[]>;
   length(): Promise<number>;
+  /** When the oldest entry not yet acknowledged was accepted (its receivedAt); undefined when empty. */
+  oldestReceivedAt?(): Promise<number | undefined>;
   /** Optional: calls `listener` soon after entries are appended (maybe coalesced); returns an unwatch. */
   watch?(listener: () => void): () => void;
   close(): Promise<void>;

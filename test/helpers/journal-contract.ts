@@ -42,6 +42,19 @@ export function describeJournal(kind: string, open: OpenJournal): void {
       expect(await journal.length()).toBe(0);
     });
 
+    it('knows when its oldest unacknowledged entry was accepted (the age metric of ingest)', async () => {
+      const journal = await opened(fresh());
+      expect(await journal.oldestReceivedAt?.()).toBeUndefined();
+      await journal.append([entry(5), entry(6), entry(7)]);
+      expect(await journal.oldestReceivedAt?.()).toBe(1_700_000_000_005);
+      const read = await journal.read(10);
+      expect(await journal.oldestReceivedAt?.()).toBe(1_700_000_000_005); // read is not stored
+      await journal.ack([read[0]!.id]);
+      expect(await journal.oldestReceivedAt?.()).toBe(1_700_000_000_006);
+      await journal.ack([read[1]!.id, read[2]!.id]);
+      expect(await journal.oldestReceivedAt?.()).toBeUndefined();
+    });
+
     it('reads at most `limit` entries at a time', async () => {
       const journal = await opened(fresh());
       await journal.append(Array.from({ length: 5 }, (_, i) => entry(i)));

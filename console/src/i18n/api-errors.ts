@@ -20,6 +20,16 @@ function fieldMessage(f: FieldProblem): string {
   return hasMessage(key) ? t(key, { limit }) : t('fieldError.invalid');
 }
 
+/**
+ * A key that is really an id (`prt_...` pasted where `pk_...` belongs): the 401's `details.looksLike`
+ * names what it is (partner_id, pilot_id, device_id), and the hint says which key to use instead.
+ */
+export function looksLikeHint(err: ApiError): string {
+  const kind = (err.details as { looksLike?: unknown } | undefined)?.looksLike;
+  const key = `error.looksLike.${String(kind)}`;
+  return typeof kind === 'string' && hasMessage(key) ? ` ${t(key)}` : '';
+}
+
 export function describeError(err: unknown): string {
   if (err instanceof NetworkError) return t('error.network');
   if (!(err instanceof ApiError)) return t('error.unexpected');
@@ -27,7 +37,7 @@ export function describeError(err: unknown): string {
     return err.fields.map((f) => `${fieldLabel(f.path)}: ${fieldMessage(f)}`).join('; ');
   }
   const reasonKey = `error.reason.${err.reason}`;
-  if (err.reason && hasMessage(reasonKey)) return t(reasonKey);
+  if (err.reason && hasMessage(reasonKey)) return t(reasonKey) + looksLikeHint(err);
   const codeKey = `error.code.${err.code}`;
   if (hasMessage(codeKey)) return t(codeKey);
   return t('error.status', { status: err.statusCode });

@@ -80,6 +80,9 @@ export const en = {
   'cred.username': 'Username (device id)',
   'cred.password': 'Password (secret)',
   'cred.mqttUrl': 'Broker',
+  'cred.mqttsUrl': 'Broker (TLS)',
+  'cred.wsUrl': 'Broker (WebSocket)',
+  'cred.wssUrl': 'Broker (WebSocket, TLS)',
   'cred.topic': 'Topic',
   'cred.snippets': 'Send a first reading',
   'cred.close': 'I have copied it, close',
@@ -184,6 +187,12 @@ export const en = {
 
   'error.reason.api_key_missing': 'Sign in with an API key first.',
   'error.reason.api_key_invalid': 'This API key is not valid.',
+  'error.looksLike.partner_id':
+    'It looks like a partner id (prt_…), not a key: a partner key starts with pk_ (shown once when the partner was created), the admin key with ak_.',
+  'error.looksLike.pilot_id':
+    'It looks like a pilot id (plt_…), not a key: a partner key starts with pk_, the admin key with ak_.',
+  'error.looksLike.device_id':
+    'It looks like a device id (dev_…), not a key: a partner key starts with pk_, the admin key with ak_.',
   'error.reason.admin_key_required': 'Only the admin key may do this.',
   'error.reason.partner_key_required': 'This needs a partner API key, not the admin key.',
   'error.reason.device_credentials_invalid': 'The device id or secret is wrong.',

@@ -77,6 +77,9 @@ export const zh: Record<MessageKey, string> = {
   'cred.username': '用户名（设备 ID）',
   'cred.password': '密码（密钥）',
   'cred.mqttUrl': '代理服务器',
+  'cred.mqttsUrl': '代理服务器（TLS）',
+  'cred.wsUrl': '代理服务器（WebSocket）',
+  'cred.wssUrl': '代理服务器（WebSocket，TLS）',
   'cred.topic': '主题',
   'cred.snippets': '发送第一条读数',
   'cred.close': '已复制，关闭',
@@ -181,6 +184,12 @@ export const zh: Record<MessageKey, string> = {
 
   'error.reason.api_key_missing': '请先使用 API 密钥登录。',
   'error.reason.api_key_invalid': '此 API 密钥无效。',
+  'error.looksLike.partner_id':
+    '这看起来是合作伙伴 ID（prt_…），而不是密钥：合作伙伴密钥以 pk_ 开头（仅在创建合作伙伴时显示一次），管理员密钥以 ak_ 开头。',
+  'error.looksLike.pilot_id':
+    '这看起来是试点项目 ID（plt_…），而不是密钥：合作伙伴密钥以 pk_ 开头，管理员密钥以 ak_ 开头。',
+  'error.looksLike.device_id':
+    '这看起来是设备 ID（dev_…），而不是密钥：合作伙伴密钥以 pk_ 开头，管理员密钥以 ak_ 开头。',
   'error.reason.admin_key_required': '只有管理员密钥可以执行此操作。',
   'error.reason.partner_key_required': '此操作需要合作伙伴 API 密钥，而不是管理员密钥。',
   'error.reason.device_credentials_invalid': '设备 ID 或密钥错误。',

@@ -17,6 +17,11 @@ export function showCredentials(deviceName: string, c: Credentials, title: strin
       ['mqttUrl', t('cred.mqttUrl'), c.mqttUrl],
       ['topic', t('cred.topic'), c.topic],
     ];
+    // The broker's other listeners, when the platform runs them (MQTT over TLS, WebSocket).
+    for (const scheme of ['mqtts', 'ws', 'wss'] as const) {
+      const url = c.urls?.[scheme];
+      if (url) rows.splice(rows.length - 1, 0, [`${scheme}Url`, t(`cred.${scheme}Url`), url]);
+    }
     const close = h('button', { type: 'button' }, t('cred.close'));
     const dialog = h(
       'dialog',
