@@ -20,7 +20,10 @@ import { installCors } from './cors.js';
 import { installDocs } from './docs.js';
 import { ApiError, clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
 import { installJsonBodyParser } from './json-body.js';
+import type { DeviceChanges } from './live/device-changes.js';
 import { DebugRequestLog, requestSerializer } from './log-redaction.js';
+import { commandRoutes } from './routes/commands.js';
+import { deviceControlRoutes } from './routes/device-control.js';
 import { deviceErrorRoutes, deviceRoutes } from './routes/devices.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { type HttpIngestDeps, httpIngestRoutes } from './routes/http-ingest.js';
@@ -30,6 +33,7 @@ import { pilotOverviewRoutes } from './routes/pilot-overview.js';
 import { pilotRoutes } from './routes/pilots.js';
 import { streamTokenRoutes } from './routes/stream-tokens.js';
 import { type TelemetryRoutesDeps, telemetryRoutes } from './routes/telemetry.js';
+import { twinRoutes } from './routes/twin.js';
 import { installStreamTokenAuth } from './stream-tokens/auth.js';
 import { createStreamTokens, type StreamTokens } from './stream-tokens/token.js';
 
@@ -52,6 +56,8 @@ export interface ApiDeps {
   httpIngest?: HttpIngestDeps;
   /** GET /metrics: this process's registry and what other processes publish; unset: not served. */
   metrics?: { registry: Registry; remote?: RemoteMetrics | undefined };
+  /** Where command and twin changes are announced (the broker delivers on them); unset: not announced. */
+  deviceChanges?: Pick<DeviceChanges, 'publish'>;
   /** More route plugins, registered under the same auth, limits and error handling. */
   plugins?: FastifyPluginAsync[];
   /** Mints and checks `?token=` for live streams; default: a random key (tokens of this process only). */
@@ -120,6 +126,9 @@ async function registerRoutes(
   await app.register(pilotRoutes, { mqttPublicUrl: deps.mqttPublicUrl });
   await app.register(deviceRoutes, { mqttPublicUrl: deps.mqttPublicUrl });
   await app.register(deviceErrorRoutes);
+  await app.register(commandRoutes, { changes: deps.deviceChanges });
+  await app.register(twinRoutes, { changes: deps.deviceChanges });
+  await app.register(deviceControlRoutes, { changes: deps.deviceChanges });
   await app.register(pilotOverviewRoutes);
   await app.register(streamTokenRoutes, { tokens: streamTokens });
   if (deps.console) await app.register(consoleRoutes(deps.console));

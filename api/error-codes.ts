@@ -6,7 +6,7 @@
  * Values are only ever added, never renamed.
  */
 
-/** `details.reason` of 401, 404 and 409 answers. */
+/** `details.reason` of 401, 404, 409 and 412 answers. */
 export type ErrorReason =
   | 'api_key_missing'
   | 'api_key_invalid'
@@ -20,7 +20,11 @@ export type ErrorReason =
   | 'device_not_found'
   | 'route_not_found'
   | 'already_member'
-  | 'name_taken';
+  | 'name_taken'
+  | 'command_not_found'
+  | 'command_not_queued'
+  | 'command_closed'
+  | 'twin_version_stale';
 
 /** `details[].code` of a `validation_error`. */
 export type FieldCode =
@@ -46,6 +50,7 @@ export type FieldCode =
   | 'agg_needs_numbers'
   | 'forbidden_characters'
   | 'unknown_country'
+  | 'too_deep'
   | 'invalid';
 
 /** A zod issue (as fastify-type-provider-zod reports it) to a field code and its limit, if any. */
