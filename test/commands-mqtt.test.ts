@@ -143,10 +143,10 @@ describe('commands over MQTT', () => {
       const e = await api.errors();
       return e.body.items.length >= 5 ? e.body.items.map((i: any) => i.reason as string) : undefined;
     });
-    expect(reasons.some((r) => r.includes('not JSON'))).toBe(true);
-    expect(reasons.some((r) => r.includes('"status": "ok" or "error"'))).toBe(true);
-    expect(reasons.some((r) => r.includes('unknown command cmd_unknown'))).toBe(true);
-    expect(reasons.filter((r) => r.includes('the platform publishes there'))).toHaveLength(2);
+    expect(reasons.some((r: string) => r.includes('not JSON'))).toBe(true);
+    expect(reasons.some((r: string) => r.includes('"status": "ok" or "error"'))).toBe(true);
+    expect(reasons.some((r: string) => r.includes('unknown command cmd_unknown'))).toBe(true);
+    expect(reasons.filter((r: string) => r.includes('the platform publishes there'))).toHaveLength(2);
     expect(d.client.connected).toBe(true);
     // Another device's command topic: refused (SUBACK 0x80).
     await expect(d.client.subscribeAsync('devices/dev_someoneelse/commands', { qos: 1 })).rejects.toThrow(
