@@ -5,6 +5,7 @@
  * Round trip = `POST .../commands` sent -> the `command` event with status succeeded on the stream
  * (the broker announces it after the answer is stored, so a GET sees it from then on).
  */
+import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { commandsTopic } from '../core/command-topics.js';
@@ -93,6 +94,7 @@ export const commandsPart: BenchPart = {
         if (t === undefined) early.set(id, at);
         else roundTrips.push(at - t);
       });
+      const loadAtStart = os.loadavg()[0]!;
       const total = Math.round((durationMs / 1000) * RATE);
       let failedPosts = 0;
       const start = performance.now();
@@ -177,6 +179,7 @@ function commandsResult(
     sendSeconds: number;
     roundTrips: number[];
     succeeded: number;
+    load: string;
   },
 ): PartResult {
   const sorted = [...m.roundTrips].sort((a, b) => a - b);
@@ -193,6 +196,8 @@ function commandsResult(
       'round trip p95 (ms)': percentile(sorted, 0.95),
       'round trip p99 (ms)': p99,
       'round trip max (ms)': sorted.at(-1) ?? Number.NaN,
+      // The machine may be shared: a load above its 2 cores shows in the tail first.
+      'load average (1 min) at start / end': m.load,
     },
     goals: [
       {
