@@ -124,6 +124,7 @@ export const commandsPart: BenchPart = {
         sendSeconds,
         roundTrips,
         succeeded,
+        load: `${loadAtStart.toFixed(1)} / ${os.loadavg()[0]!.toFixed(1)}`,
       });
     });
   },

@@ -108,7 +108,7 @@ describe('device twin', () => {
     await d.client.publishAsync(reported, '[1,2]', { qos: 1 });
     await d.client.publishAsync(reported, JSON.stringify({ __proto__x: 1 }), { qos: 1 });
     await d.client.publishAsync(reported, JSON.stringify({ big: 'y'.repeat(9000) }), { qos: 1 });
-    await d.client.publishAsync(reported, '{"a":'.repeat(20) + '1' + '}'.repeat(20), { qos: 1 });
+    await d.client.publishAsync(reported, `${'{"a":'.repeat(20)}1${'}'.repeat(20)}`, { qos: 1 });
     const reasons = await waitFor(async () => {
       const e = await api.errors();
       return e.body.items.length >= 4 ? e.body.items.map((i: any) => i.reason as string) : undefined;
