@@ -230,7 +230,7 @@ async function startBackground(parts: Parts, stack: CloseStack): Promise<void> {
     intervalMs: parts.deps.revocationPollMs ?? 250,
   });
   stack.push('revocation poller', revocation, (r) => r.stop());
-  startControl(
+  await startControl(
     parts.aedes(),
     parts.control,
     { identityOf: parts.auth.identityOf, sweepMs: parts.deps.commandSweepMs ?? 1000, logger },

@@ -151,12 +151,9 @@ function control(
     ctx.policy.refuse(identity, packet, 'commands and twins are not served by this broker');
     return callback(null);
   }
-  if (decision.verdict === 'device-change') {
-    // The API changed a command or the desired state: act on it, and forward it to API processes.
-    if (packet.payload.includes('"type":"twin"')) parts.twins.desiredChanged(decision.deviceId);
-    else parts.commands.deliver(decision.deviceId);
-    return forward(ctx, identity, packet, callback);
-  }
+  // The API changed a command or the desired state: forwarded to the broker's own subscription
+  // (control.ts, which delivers) and to every API process's live streams.
+  if (decision.verdict === 'device-change') return forward(ctx, identity, packet, callback);
   if (identity.kind !== 'device') return callback(null);
   packet.retain = false;
   const done = (err?: Error) => {
