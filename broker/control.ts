@@ -88,18 +88,24 @@ export async function startControl(
     (fn) =>
       new Promise<void>((resolve) => aedes.unsubscribe(DEVICE_CHANGES_FILTER, fn as never, () => resolve())),
   );
-  const onReady = (client: Client) => {
+  // `filters`: what was just subscribed (SUBSCRIBE) or everything the session has (clientReady).
+  const onReady = (client: Client, filters = subscriptionFiltersOf(client)) => {
     const identity = opts.identityOf(client);
     if (identity?.kind !== 'device' || !client.connected) return;
     const { deviceId } = identity;
-    if (subscriptionFiltersOf(client).some((f) => filterMatches(f, commandsTopic(deviceId))))
-      control.commands.deliver(deviceId);
-    control.twins.subscribed(client, deviceId);
+    if (filters.some((f) => filterMatches(f, commandsTopic(deviceId)))) control.commands.deliver(deviceId);
+    control.twins.subscribed(client, deviceId, filters);
   };
   // 'subscribe' also fires while a persistent session's subscriptions are restored, before the
   // CONNACK (client.connected is still false then): that case waits for 'clientReady'.
-  aedes.on('subscribe', (_subs, client) => onReady(client));
-  aedes.on('clientReady', onReady);
+  // A refused filter was rewritten to `$platform/refused` (subscribe.ts), so it matches nothing here.
+  aedes.on('subscribe', (subs, client) =>
+    onReady(
+      client,
+      subs.map((s) => s.topic),
+    ),
+  );
+  aedes.on('clientReady', (client) => onReady(client));
   let sweeping = false;
   const timer = setInterval(() => {
     if (sweeping) return;

@@ -10,7 +10,7 @@ import { jsonDepthExceededAt } from '../core/json-depth.js';
 import type { Logger } from '../core/log.js';
 import type { TwinRecord, TwinStore } from '../core/registry/command-types.js';
 import { checkTwinPatch, reportedChange, TWIN_MAX_DEPTH, TwinLimitError, twinDelta } from '../core/twin.js';
-import { publishOwn, subscriptionFiltersOf } from './aedes-internals.js';
+import { publishOwn } from './aedes-internals.js';
 import { announce } from './commands.js';
 import type { DeviceErrorBuffer } from './device-errors.js';
 
@@ -27,8 +27,8 @@ export interface DeviceTwins {
   get(deviceId: string, payload: Buffer, done: (err?: Error) => void): void;
   /** The desired state changed (the API announced it): desired and delta to the device. */
   desiredChanged(deviceId: string): void;
-  /** A connection subscribed (or came back subscribed): it gets desired and delta it subscribes to. */
-  subscribed(client: Client, deviceId: string): void;
+  /** A connection subscribed `filters` (or came back with them): it gets desired and delta they match. */
+  subscribed(client: Client, deviceId: string, filters: string[]): void;
 }
 
 const desiredMessage = (t: TwinRecord) => JSON.stringify({ version: t.version, desired: t.desired });
@@ -102,13 +102,14 @@ export function createDeviceTwins(deps: TwinDeps): DeviceTwins {
       .catch((err) => logger.warn({ err, deviceId }, 'could not send the desired state'));
   }
 
-  function subscribed(client: Client, deviceId: string) {
-    const filters = subscriptionFiltersOf(client);
+  function subscribed(client: Client, deviceId: string, filters: string[]) {
     const wants = (leaf: 'desired' | 'delta') =>
       filters.some((f) => filterMatches(f, twinTopic(deviceId, leaf)));
     if (!wants('desired') && !wants('delta')) return;
     registry.getTwin(deviceId).then(
       (twin) => {
+        // No desired state was ever set: nothing to tell (a `devices/{id}/#` subscriber gets no noise).
+        if (twin.version === 0) return;
         const send = (leaf: 'desired' | 'delta', message: string) => {
           if (!wants(leaf)) return;
           const packet = {
