@@ -58,6 +58,8 @@ export interface ApiDeps {
   metrics?: { registry: Registry; remote?: RemoteMetrics | undefined };
   /** Where command and twin changes are announced (the broker delivers on them); unset: not announced. */
   deviceChanges?: Pick<DeviceChanges, 'publish'>;
+  /** Open commands per device (default 1000: api/control/schemas.ts). */
+  commandsMaxOpenPerDevice?: number;
   /** More route plugins, registered under the same auth, limits and error handling. */
   plugins?: FastifyPluginAsync[];
   /** Mints and checks `?token=` for live streams; default: a random key (tokens of this process only). */
@@ -126,7 +128,10 @@ async function registerRoutes(
   await app.register(pilotRoutes, { mqttPublicUrl: deps.mqttPublicUrl });
   await app.register(deviceRoutes, { mqttPublicUrl: deps.mqttPublicUrl });
   await app.register(deviceErrorRoutes);
-  await app.register(commandRoutes, { changes: deps.deviceChanges });
+  await app.register(commandRoutes, {
+    changes: deps.deviceChanges,
+    maxOpenPerDevice: deps.commandsMaxOpenPerDevice,
+  });
   await app.register(twinRoutes, { changes: deps.deviceChanges });
   await app.register(deviceControlRoutes, { changes: deps.deviceChanges });
   await app.register(pilotOverviewRoutes);

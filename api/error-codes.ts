@@ -6,7 +6,7 @@
  * Values are only ever added, never renamed.
  */
 
-/** `details.reason` of 401, 404, 409 and 412 answers. */
+/** `details.reason` of 401, 404, 409 and 412 answers (and of the 429 `too_many_open_commands`). */
 export type ErrorReason =
   | 'api_key_missing'
   | 'api_key_invalid'
@@ -24,7 +24,8 @@ export type ErrorReason =
   | 'command_not_found'
   | 'command_not_queued'
   | 'command_closed'
-  | 'twin_version_stale';
+  | 'twin_version_stale'
+  | 'too_many_open_commands';
 
 /** `details[].code` of a `validation_error`. */
 export type FieldCode =

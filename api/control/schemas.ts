@@ -7,6 +7,8 @@ import { DeviceId, ErrorResponse, Timestamp } from '../schemas.js';
 export const COMMAND_PARAMS_MAX_BYTES = 8 * 1024;
 export const COMMAND_MAX_TTL_MS = 7 * 24 * 3600 * 1000;
 export const COMMAND_DEFAULT_TTL_MS = 60_000;
+/** Commands a device may have queued or delivered (not yet answered or expired) at once. */
+export const COMMANDS_MAX_OPEN_PER_DEVICE = 1000;
 
 export const CommandId = z.string().min(1).max(100).meta({ example: 'cmd_h3k2m4n5p6q7r2s3t4u5' });
 export const CommandParams = z.strictObject({ deviceId: DeviceId, commandId: CommandId });

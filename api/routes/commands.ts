@@ -5,9 +5,15 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { type CommandJson, commandJson } from '../../core/command-json.js';
-import type { CommandRecord } from '../../core/registry/command-types.js';
+import { type CommandRecord, TooManyOpenCommands } from '../../core/registry/command-types.js';
 import { BEARER_SECURITY, deviceForCaller, requirePartner } from '../auth.js';
-import { Command, CommandAccepted, CommandParams, NewCommand } from '../control/schemas.js';
+import {
+  COMMANDS_MAX_OPEN_PER_DEVICE,
+  Command,
+  CommandAccepted,
+  CommandParams,
+  NewCommand,
+} from '../control/schemas.js';
 import { ApiError, conflict } from '../errors.js';
 import type { DeviceChanges } from '../live/device-changes.js';
 import { DeviceParams, errorResponses, pageOf, RegistryPageQuery } from '../schemas.js';
@@ -15,6 +21,8 @@ import { DeviceParams, errorResponses, pageOf, RegistryPageQuery } from '../sche
 export interface ControlRoutesOptions {
   /** Where changes are announced (the broker delivers on them); unset: nothing is announced. */
   changes?: Pick<DeviceChanges, 'publish'> | undefined;
+  /** Open (queued or delivered) commands per device; default COMMANDS_MAX_OPEN_PER_DEVICE. */
+  maxOpenPerDevice?: number | undefined;
   now?: () => number;
 }
 
@@ -48,7 +56,8 @@ export const commandRoutes: FastifyPluginAsyncZod<ControlRoutesOptions> = async 
         description:
           'Queued at once (202). Delivered on MQTT `devices/{deviceId}/commands` (QoS 1) while the device is ' +
           'subscribed there, else when it subscribes or its persistent session comes back; over HTTP by ' +
-          '`GET .../commands/pending`. Not answered within `ttlMs`, it expires.',
+          '`GET .../commands/pending`. Not answered within `ttlMs`, it expires. A device has at most 1,000 ' +
+          'open (queued or delivered) commands: past that a 429 `too_many_open_commands`.',
         security: BEARER_SECURITY,
         params: DeviceParams,
         body: NewCommand,
@@ -59,15 +68,28 @@ export const commandRoutes: FastifyPluginAsyncZod<ControlRoutesOptions> = async 
       const partner = requirePartner(request);
       const device = await deviceForCaller(request, request.params.deviceId);
       const { name, params, ttlMs } = request.body;
-      const command = await app.registry.createCommand({
-        deviceId: device.id,
-        pilotId: device.pilotId,
-        name,
-        params: params ?? null,
-        ttlMs,
-        sentBy: partner.id,
-        now: now(),
-      });
+      const maxOpen = opts.maxOpenPerDevice ?? COMMANDS_MAX_OPEN_PER_DEVICE;
+      let command: CommandRecord;
+      try {
+        command = await app.registry.createCommand({
+          deviceId: device.id,
+          pilotId: device.pilotId,
+          name,
+          params: params ?? null,
+          ttlMs,
+          sentBy: partner.id,
+          now: now(),
+          maxOpen,
+        });
+      } catch (err) {
+        if (!(err instanceof TooManyOpenCommands)) throw err;
+        throw new ApiError(
+          429,
+          'rate_limited',
+          `the device has ${maxOpen} commands not yet answered or expired; wait for them or cancel queued ones`,
+          { reason: 'too_many_open_commands', limit: maxOpen },
+        );
+      }
       request.log.info(
         { deviceId: device.id, commandId: command.id, name, partnerId: partner.id },
         'command queued',

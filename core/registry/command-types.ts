@@ -42,6 +42,16 @@ export interface NewCommand {
   ttlMs: number;
   sentBy: string;
   now: number;
+  /** Refused (TooManyOpenCommands) when the device has this many queued or delivered commands. */
+  maxOpen?: number;
+}
+
+/** A device has too many commands not yet answered or expired (the API answers 429). */
+export class TooManyOpenCommands extends Error {
+  constructor(readonly limit: number) {
+    super(`the device has ${limit} open commands (queued or delivered), the limit`);
+    this.name = 'TooManyOpenCommands';
+  }
 }
 
 /** What a device's answer did. */

@@ -4,6 +4,7 @@
  * device twins (merge patches with per-leaf times, versions, atomic changes across connections).
  */
 import { describe, expect, it } from 'vitest';
+import { TooManyOpenCommands } from '../../core/registry/command-types.js';
 import { InvalidCursorError } from '../../core/registry/errors.js';
 import { desiredChange, reportedChange, TwinLimitError, TwinVersionConflict } from '../../core/twin.js';
 import type { RegistryContext } from './registry-contract.js';
@@ -103,6 +104,32 @@ function describeCommands(ctx: RegistryContext): void {
         command: { status: 'delivered' },
       });
       expect(await ctx.store.cancelCommand('dev_other', d.c.id, 1_600)).toBeUndefined();
+    });
+
+    it('caps open commands per device, also for creators racing on several connections', async () => {
+      const { a, device, pilot } = await ctx.seed();
+      const stores = [ctx.store, await ctx.open()];
+      const input = {
+        deviceId: device.id,
+        pilotId: pilot.id,
+        name: 'x',
+        params: null,
+        ttlMs: 1000,
+        sentBy: a.id,
+        now: 0,
+        maxOpen: 3,
+      };
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) => stores[i % 2]!.createCommand(input)),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+      const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+      expect(refused.every((r) => r.reason instanceof TooManyOpenCommands)).toBe(true);
+      // An answered (or expired, cancelled) command frees its place.
+      const first = (results[0] as PromiseFulfilledResult<{ id: string }>).value;
+      await ctx.store.recordCommandResponse(device.id, first.id, { ok: true, result: null }, 1);
+      await expect(ctx.store.createCommand(input)).resolves.toMatchObject({ status: 'queued' });
+      await expect(ctx.store.createCommand(input)).rejects.toThrow(TooManyOpenCommands);
     });
 
     it('lists newest first in pages', async () => {

@@ -200,6 +200,8 @@ export const en = {
   'error.reason.command_not_queued': 'Only a queued command can be cancelled; this one has already left.',
   'error.reason.command_closed': 'This command has expired or was cancelled; its answer came too late.',
   'error.reason.twin_version_stale': 'Someone changed the twin meanwhile. Reload it and try again.',
+  'error.reason.too_many_open_commands':
+    'This device has too many commands waiting. Wait for answers or cancel some.',
   'error.code.validation_error': 'The request was refused: some values are not valid.',
   'error.code.unauthorized': 'Not signed in, or not allowed.',
   'error.code.not_found': 'Not found.',

@@ -197,6 +197,7 @@ export const zh: Record<MessageKey, string> = {
   'error.reason.command_not_queued': '只有排队中的命令可以取消；这条命令已经发出。',
   'error.reason.command_closed': '此命令已过期或已取消；应答来得太晚。',
   'error.reason.twin_version_stale': '设备孪生已被他人修改。请重新加载后再试。',
+  'error.reason.too_many_open_commands': '此设备等待中的命令太多。请等待应答或取消部分命令。',
   'error.code.validation_error': '请求被拒绝：部分数值无效。',
   'error.code.unauthorized': '未登录或没有权限。',
   'error.code.not_found': '未找到。',

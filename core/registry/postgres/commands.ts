@@ -15,10 +15,10 @@ import {
   toTwin,
   twinValues,
 } from '../command-rows.js';
-import type { CommandStore, TwinStore } from '../command-types.js';
+import { type CommandStore, TooManyOpenCommands, type TwinStore } from '../command-types.js';
 import { decodeCursor } from '../errors.js';
 import { page } from '../sqlite/db.js';
-import { type Pool, type Queryable, tx } from './db.js';
+import { LOCK, lockFor, type Pool, type Queryable, tx } from './db.js';
 
 async function one(q: Queryable, id: string) {
   const { rows } = await q.query<CommandRow>(`SELECT ${COMMAND_COLUMNS} FROM commands WHERE id = $1`, [id]);
@@ -28,22 +28,33 @@ async function one(q: Queryable, id: string) {
 export function pgCommands(pool: Pool): CommandStore {
   return {
     async createCommand(c) {
-      const { rows } = await pool.query<CommandRow>(
-        `INSERT INTO commands (id, device_id, pilot_id, name, params, ttl_ms, status, sent_by, queued_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9) RETURNING ${COMMAND_COLUMNS}`,
-        [
-          newId('cmd'),
-          c.deviceId,
-          c.pilotId,
-          c.name,
-          jsonText(c.params),
-          c.ttlMs,
-          c.sentBy,
-          c.now,
-          c.now + c.ttlMs,
-        ],
-      );
-      return toCommand(rows[0]!);
+      return tx(pool, async (client) => {
+        if (c.maxOpen !== undefined) {
+          // One creator per device at a time, so concurrent requests cannot pass the cap together.
+          await lockFor(client, LOCK.deviceCommands, c.deviceId);
+          const { rows } = await client.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM commands WHERE device_id = $1 AND status IN ('queued', 'delivered')`,
+            [c.deviceId],
+          );
+          if (rows[0]!.n >= c.maxOpen) throw new TooManyOpenCommands(c.maxOpen);
+        }
+        const { rows } = await client.query<CommandRow>(
+          `INSERT INTO commands (id, device_id, pilot_id, name, params, ttl_ms, status, sent_by, queued_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9) RETURNING ${COMMAND_COLUMNS}`,
+          [
+            newId('cmd'),
+            c.deviceId,
+            c.pilotId,
+            c.name,
+            jsonText(c.params),
+            c.ttlMs,
+            c.sentBy,
+            c.now,
+            c.now + c.ttlMs,
+          ],
+        );
+        return toCommand(rows[0]!);
+      });
     },
     async getCommand(deviceId, commandId) {
       const c = await one(pool, commandId);

@@ -14,7 +14,13 @@ import {
   toTwin,
   twinValues,
 } from '../command-rows.js';
-import type { CommandRecord, CommandStore, TwinStore } from '../command-types.js';
+import {
+  type CommandRecord,
+  type CommandStore,
+  type NewCommand,
+  TooManyOpenCommands,
+  type TwinStore,
+} from '../command-types.js';
 import { decodeCursor } from '../errors.js';
 import { type Db, page } from './db.js';
 
@@ -47,6 +53,9 @@ export function sqliteCommands(db: Db): CommandStore {
       `SELECT ${COMMAND_COLUMNS} FROM commands
        WHERE status IN ('queued', 'delivered') AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
     ),
+    open: db.prepare<[string], { n: number }>(
+      `SELECT count(*) AS n FROM commands WHERE device_id = ? AND status IN ('queued', 'delivered')`,
+    ),
     expire: db.prepare(
       `UPDATE commands SET status = 'expired', finished_at = ? WHERE id = ? AND status IN ('queued', 'delivered')`,
     ),
@@ -55,6 +64,23 @@ export function sqliteCommands(db: Db): CommandStore {
     const row = one.get(id);
     return row ? toCommand(row) : undefined;
   };
+  const createTx = db.transaction((c: NewCommand): CommandRecord => {
+    if (c.maxOpen !== undefined && s.open.get(c.deviceId)!.n >= c.maxOpen)
+      throw new TooManyOpenCommands(c.maxOpen);
+    const id = newId('cmd');
+    s.insert.run(
+      id,
+      c.deviceId,
+      c.pilotId,
+      c.name,
+      jsonText(c.params),
+      c.ttlMs,
+      c.sentBy,
+      c.now,
+      c.now + c.ttlMs,
+    );
+    return get(id)!;
+  });
   const expireTx = db.transaction((now: number, limit: number): CommandRecord[] => {
     const rows = s.overdue.all(now, limit);
     for (const r of rows) s.expire.run(now, r.id);
@@ -63,19 +89,7 @@ export function sqliteCommands(db: Db): CommandStore {
 
   return {
     async createCommand(c) {
-      const id = newId('cmd');
-      s.insert.run(
-        id,
-        c.deviceId,
-        c.pilotId,
-        c.name,
-        jsonText(c.params),
-        c.ttlMs,
-        c.sentBy,
-        c.now,
-        c.now + c.ttlMs,
-      );
-      return get(id)!;
+      return createTx.immediate(c);
     },
     async getCommand(deviceId, commandId) {
       const c = get(commandId);
