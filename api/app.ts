@@ -58,6 +58,8 @@ export interface ApiDeps {
   metrics?: { registry: Registry; remote?: RemoteMetrics | undefined };
   /** Where command and twin changes are announced (the broker delivers on them); unset: not announced. */
   deviceChanges?: Pick<DeviceChanges, 'publish'>;
+  /** Each device's rate on its command and twin routes; default HTTP ingest's `deviceRate`. */
+  deviceRate?: { perSecond: number; burst: number };
   /** Open commands per device (default 1000: api/control/schemas.ts). */
   commandsMaxOpenPerDevice?: number;
   /** More route plugins, registered under the same auth, limits and error handling. */
@@ -133,7 +135,10 @@ async function registerRoutes(
     maxOpenPerDevice: deps.commandsMaxOpenPerDevice,
   });
   await app.register(twinRoutes, { changes: deps.deviceChanges });
-  await app.register(deviceControlRoutes, { changes: deps.deviceChanges });
+  await app.register(deviceControlRoutes, {
+    changes: deps.deviceChanges,
+    deviceRate: deps.deviceRate ?? deps.httpIngest?.deviceRate,
+  });
   await app.register(pilotOverviewRoutes);
   await app.register(streamTokenRoutes, { tokens: streamTokens });
   if (deps.console) await app.register(consoleRoutes(deps.console));

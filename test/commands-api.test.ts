@@ -39,6 +39,29 @@ describe('command routes: bounds', () => {
     expect((await call(api.app, 'POST', url, partner.apiKey, { name: 'x' })).status).toBe(202);
   });
 
+  it('hold a device to its own rate on its HTTP routes (429 with Retry-After), and to its own id', async () => {
+    const api = await startTestApi({ deps: { deviceRate: { perSecond: 1, burst: 2 } } });
+    const partner = await createPartner(api, 'Rate');
+    const pilot = await createPilot(api, partner.apiKey, 'rate');
+    const [d, other] = [
+      await createDevice(api, partner.apiKey, pilot.id, 'd'),
+      await createDevice(api, partner.apiKey, pilot.id, 'e'),
+    ];
+    const basic = (id: string, secret: string) =>
+      `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+    const pending = (id: string, auth: string) =>
+      api.app.inject({ url: `/v1/devices/${id}/commands/pending`, headers: { authorization: auth } });
+    const own = basic(d.id, d.credentials.password);
+    expect((await pending(d.id, own)).statusCode).toBe(200);
+    expect((await pending(d.id, own)).statusCode).toBe(200);
+    const limited = await pending(d.id, own);
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toBe('1');
+    // Another device's budget is its own; its credentials do not open this device's routes.
+    expect((await pending(other.id, basic(other.id, other.credentials.password))).statusCode).toBe(200);
+    expect((await pending(d.id, basic(other.id, other.credentials.password))).statusCode).toBe(401);
+  });
+
   it('name every command and twin route in the OpenAPI description', async () => {
     const api = await startTestApi();
     const doc = (await api.app.inject({ url: '/openapi.json' })).json() as any;

@@ -6,6 +6,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { commandJson, commandMessage, twinJson } from '../../core/command-json.js';
+import { TokenBuckets } from '../../core/token-bucket.js';
 import { checkTwinPatch, reportedChange, TwinLimitError } from '../../core/twin.js';
 import { authenticateDevice, DEVICE_BASIC } from '../control/device-auth.js';
 import {
@@ -25,8 +26,13 @@ const TAGS = ['devices (HTTP)'];
 // Device routes take no API key and are not in the partners' per-key rate limit.
 const DEVICE_ROUTE = { public: true, rateLimit: false } as const;
 
-export const deviceControlRoutes: FastifyPluginAsyncZod<ControlRoutesOptions> = async (app, opts) => {
+export const deviceControlRoutes: FastifyPluginAsyncZod<
+  ControlRoutesOptions & { deviceRate?: { perSecond: number; burst: number } | undefined }
+> = async (app, opts) => {
   const now = opts.now ?? Date.now;
+  // Per device, as HTTP ingest: many devices behind one NAT each get their own budget.
+  const rate = opts.deviceRate ?? { perSecond: 200, burst: 200 };
+  const buckets = new TokenBuckets(rate.perSecond, rate.burst, now);
 
   app.get(
     '/v1/devices/:deviceId/commands/pending',
@@ -43,7 +49,7 @@ export const deviceControlRoutes: FastifyPluginAsyncZod<ControlRoutesOptions> = 
       },
     },
     async (request, reply) => {
-      const device = await authenticateDevice(request, reply, request.params.deviceId);
+      const device = await authenticateDevice(request, reply, request.params.deviceId, buckets);
       const items = [];
       for (const c of await app.registry.pendingCommands(device.deviceId, now(), 100)) {
         const claimed = await app.registry.markCommandDelivered(c.id, now());
@@ -73,7 +79,7 @@ export const deviceControlRoutes: FastifyPluginAsyncZod<ControlRoutesOptions> = 
       },
     },
     async (request, reply) => {
-      const device = await authenticateDevice(request, reply, request.params.deviceId);
+      const device = await authenticateDevice(request, reply, request.params.deviceId, buckets);
       const { status, result } = request.body;
       const outcome = await app.registry.recordCommandResponse(
         device.deviceId,
@@ -105,7 +111,7 @@ export const deviceControlRoutes: FastifyPluginAsyncZod<ControlRoutesOptions> = 
       },
     },
     async (request, reply) => {
-      const device = await authenticateDevice(request, reply, request.params.deviceId);
+      const device = await authenticateDevice(request, reply, request.params.deviceId, buckets);
       try {
         const patch = checkTwinPatch(request.body, 'body');
         const twin = twinJson(await app.registry.updateTwin(device.deviceId, reportedChange(patch, now())));
