@@ -123,7 +123,8 @@ export const commandsPart: BenchPart = {
         failedPosts,
         sendSeconds,
         roundTrips,
-        succeeded,
+        succeeded: succeeded.n,
+        steps: succeeded,
         load: `${loadAtStart.toFixed(1)} / ${os.loadavg()[0]!.toFixed(1)}`,
       });
     });
@@ -153,9 +154,16 @@ async function send(
   if (seen !== undefined) roundTrips.push(seen - t);
 }
 
-/** Commands with status succeeded, read back through the API (every device's list). */
-async function countSucceeded(apiUrl: string, fleet: Fleet): Promise<number> {
+type Listed = { status: string; queuedAt: string; deliveredAt: string | null; succeededAt: string | null };
+
+/**
+ * Commands with status succeeded, read back through the API (every device's list), and the stored
+ * steps of each: queued -> delivered (API, broker, registry) and delivered -> answered (the device).
+ */
+async function countSucceeded(apiUrl: string, fleet: Fleet) {
   let n = 0;
+  const toDelivered: number[] = [];
+  const toAnswered: number[] = [];
   for (const d of fleet.devices) {
     let cursor: string | null = null;
     do {
@@ -163,12 +171,18 @@ async function countSucceeded(apiUrl: string, fleet: Fleet): Promise<number> {
       const res = await fetch(`${apiUrl}/v1/devices/${d.id}/commands?limit=1000${q}`, {
         headers: { authorization: `Bearer ${fleet.partnerApiKey}` },
       });
-      const page = (await res.json()) as { items: { status: string }[]; nextCursor: string | null };
-      n += page.items.filter((c) => c.status === 'succeeded').length;
+      const page = (await res.json()) as { items: Listed[]; nextCursor: string | null };
+      for (const c of page.items) {
+        if (c.status !== 'succeeded' || !c.deliveredAt || !c.succeededAt) continue;
+        n++;
+        toDelivered.push(Date.parse(c.deliveredAt) - Date.parse(c.queuedAt));
+        toAnswered.push(Date.parse(c.succeededAt) - Date.parse(c.deliveredAt));
+      }
       cursor = page.nextCursor;
     } while (cursor);
   }
-  return n;
+  const sort = (a: number[]) => a.sort((x, y) => x - y);
+  return { n, toDelivered: sort(toDelivered), toAnswered: sort(toAnswered) };
 }
 
 function commandsResult(
@@ -180,6 +194,7 @@ function commandsResult(
     sendSeconds: number;
     roundTrips: number[];
     succeeded: number;
+    steps: { toDelivered: number[]; toAnswered: number[] };
     load: string;
   },
 ): PartResult {
@@ -197,6 +212,8 @@ function commandsResult(
       'round trip p95 (ms)': percentile(sorted, 0.95),
       'round trip p99 (ms)': p99,
       'round trip max (ms)': sorted.at(-1) ?? Number.NaN,
+      'stored steps: queued -> delivered p50 / p99 (ms)': `${percentile(m.steps.toDelivered, 0.5)} / ${percentile(m.steps.toDelivered, 0.99)}`,
+      'stored steps: delivered -> answered p50 / p99 (ms)': `${percentile(m.steps.toAnswered, 0.5)} / ${percentile(m.steps.toAnswered, 0.99)}`,
       // The machine may be shared: a load above its 2 cores shows in the tail first.
       'load average (1 min) at start / end': m.load,
     },
