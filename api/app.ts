@@ -22,7 +22,10 @@ import { installDocs } from './docs.js';
 import { ApiError, clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
 import { installHttpMetrics } from './http-metrics.js';
 import { installJsonBodyParser } from './json-body.js';
+import type { DeviceChanges } from './live/device-changes.js';
 import { DebugRequestLog, requestSerializer } from './log-redaction.js';
+import { commandRoutes } from './routes/commands.js';
+import { deviceControlRoutes } from './routes/device-control.js';
 import { deviceErrorRoutes, deviceRoutes } from './routes/devices.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { type HttpIngestDeps, httpIngestRoutes } from './routes/http-ingest.js';
@@ -32,6 +35,7 @@ import { pilotOverviewRoutes } from './routes/pilot-overview.js';
 import { pilotRoutes } from './routes/pilots.js';
 import { streamTokenRoutes } from './routes/stream-tokens.js';
 import { type TelemetryRoutesDeps, telemetryRoutes } from './routes/telemetry.js';
+import { twinRoutes } from './routes/twin.js';
 import { installStreamTokenAuth } from './stream-tokens/auth.js';
 import { createStreamTokens, type StreamTokens } from './stream-tokens/token.js';
 
@@ -56,6 +60,12 @@ export interface ApiDeps {
   httpIngest?: HttpIngestDeps;
   /** GET /metrics: this process's registry and what other processes publish; unset: not served. */
   metrics?: { registry: Registry; remote?: RemoteMetrics | undefined };
+  /** Where command and twin changes are announced (the broker delivers on them); unset: not announced. */
+  deviceChanges?: Pick<DeviceChanges, 'publish'>;
+  /** Each device's rate on its command and twin routes; default HTTP ingest's `deviceRate`. */
+  deviceRate?: { perSecond: number; burst: number };
+  /** Open commands per device (default 1000: api/control/schemas.ts). */
+  commandsMaxOpenPerDevice?: number;
   /** More route plugins, registered under the same auth, limits and error handling. */
   plugins?: FastifyPluginAsync[];
   /** Mints and checks `?token=` for live streams; default: a random key (tokens of this process only). */
@@ -126,6 +136,15 @@ async function registerRoutes(
   await app.register(pilotRoutes, endpoints);
   await app.register(deviceRoutes, endpoints);
   await app.register(deviceErrorRoutes);
+  await app.register(commandRoutes, {
+    changes: deps.deviceChanges,
+    maxOpenPerDevice: deps.commandsMaxOpenPerDevice,
+  });
+  await app.register(twinRoutes, { changes: deps.deviceChanges });
+  await app.register(deviceControlRoutes, {
+    changes: deps.deviceChanges,
+    deviceRate: deps.deviceRate ?? deps.httpIngest?.deviceRate,
+  });
   await app.register(pilotOverviewRoutes);
   await app.register(streamTokenRoutes, { tokens: streamTokens });
   if (deps.console) await app.register(consoleRoutes(deps.console));

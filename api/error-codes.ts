@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'unauthorized',
   'not_found',
   'conflict',
+  'precondition_failed',
   'payload_too_large',
   'unsupported_media_type',
   'uri_too_long',
@@ -25,7 +26,7 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** `details.reason` of 401, 404 and 409 answers. */
+/** `details.reason` of 401, 404, 409 and 412 answers (and of the 429 `too_many_open_commands`). */
 export type ErrorReason =
   | 'api_key_missing'
   | 'api_key_invalid'
@@ -39,7 +40,12 @@ export type ErrorReason =
   | 'device_not_found'
   | 'route_not_found'
   | 'already_member'
-  | 'name_taken';
+  | 'name_taken'
+  | 'command_not_found'
+  | 'command_not_queued'
+  | 'command_closed'
+  | 'twin_version_stale'
+  | 'too_many_open_commands';
 
 /** `details[].code` of a `validation_error`. */
 export type FieldCode =
@@ -65,6 +71,7 @@ export type FieldCode =
   | 'agg_needs_numbers'
   | 'forbidden_characters'
   | 'unknown_country'
+  | 'too_deep'
   | 'invalid';
 
 /** A zod issue (as fastify-type-provider-zod reports it) to a field code and its limit, if any. */

@@ -69,6 +69,7 @@ export async function startApi(
       console: config.http.consoleEnabled ? consoleInBackground(deps.logger) : undefined,
       readinessChecks: [...deps.influx.readiness, ...(deps.readinessChecks ?? [])],
       metrics: { registry: deps.metrics, remote: services.remoteMetrics },
+      deviceChanges: services.deviceChanges,
       telemetry: {
         influx: deps.influx,
         liveFeed: services.liveFeed,

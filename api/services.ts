@@ -5,12 +5,15 @@
 import type { Logger } from 'pino';
 import { createRemoteMetrics, type RemoteMetrics } from '../core/metrics-relay.js';
 import { METRICS_TOPIC_FILTER } from '../core/topics.js';
+import { createDeviceChanges, type DeviceChanges } from './live/device-changes.js';
 import { createMqttLiveFeed, type MqttLiveFeed } from './live/mqtt-feed.js';
 import { connectServiceMqtt } from './live/service-mqtt.js';
 import { createMqttIngestPublisher, type IngestPublisher } from './telemetry/ingest-publisher.js';
 
 export interface ApiServices {
   liveFeed: MqttLiveFeed;
+  /** Command and twin changes: announced to the broker, and to this process's streams. */
+  deviceChanges: DeviceChanges;
   publisher: IngestPublisher;
   /** Metrics that broker and ingest publish when they run as their own processes. */
   remoteMetrics: RemoteMetrics;
@@ -29,7 +32,10 @@ export async function connectApiServices(deps: {
   const client = connectServiceMqtt({ url: deps.mqttUrl, serviceSecret: deps.serviceSecret });
   client.on('error', (err) => logger.warn({ err }, 'broker connection error'));
   client.on('offline', () => logger.warn('broker connection lost; live streams and HTTP ingest wait for it'));
-  const liveFeed = createMqttLiveFeed(client, { logger });
+  const deviceChanges = createDeviceChanges(client, logger);
+  const liveFeed = Object.assign(createMqttLiveFeed(client, { logger }), {
+    subscribeChanges: deviceChanges.subscribe,
+  });
   const subscribed = liveFeed.ready.then(
     () => true,
     () => false,
@@ -48,10 +54,12 @@ export async function connectApiServices(deps: {
   client.subscribe(METRICS_TOPIC_FILTER, { qos: 0 });
   return {
     liveFeed,
+    deviceChanges,
     publisher: createMqttIngestPublisher(client),
     remoteMetrics,
     async close() {
       client.off('message', onMetrics);
+      deviceChanges.close();
       await liveFeed.close();
       await client.endAsync(true);
     },

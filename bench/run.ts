@@ -3,13 +3,14 @@
  * against one private influxd and rewrites their sections of bench/RESULTS.md and bench/results.json.
  * --quick: a smoke run for CI; --profile: V8 CPU profiles of the platform processes, summarised;
  * --keep: keep .bench-tmp/ for a post-mortem. Parts: e2e, batched, batched-v2, latency,
- * connections, isolation, console, telemetry-query (a script of its own).
+ * connections, isolation, console, commands, telemetry-query (a script of its own).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { batchedPart } from './batched.js';
 import { batchedV2Part } from './batched-v2.js';
+import { commandsPart } from './commands.js';
 import { connectionsPart } from './connections.js';
 import { consolePart } from './console.js';
 import { e2ePart } from './e2e.js';
@@ -26,6 +27,7 @@ const PARTS: BenchPart[] = [
   connectionsPart,
   isolationPart,
   consolePart,
+  commandsPart,
 ];
 const TELEMETRY_QUERY = path.join(BENCH_DIR, 'telemetry-query.ts');
 

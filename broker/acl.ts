@@ -3,6 +3,7 @@
  * only under `devices/{its id}/`; services on their `$platform/...` topics; nobody on `$SYS/`
  * [MQTT-4.7.2-1]. The full table: docs/DESIGN.md, "Who may publish, subscribe and receive".
  */
+import { controlTopicOf, parseDeviceChangesTopic } from '../core/command-topics.js';
 import { JOURNAL_STATE_TOPIC, THINGSBOARD_TELEMETRY_TOPIC, telemetryTopic } from '../core/topics.js';
 
 export type Identity =
@@ -15,6 +16,12 @@ export type PublishDecision =
   | { verdict: 'telemetry'; deviceId: string }
   /** A service's own `$platform/telemetry/{deviceId}/{receivedAt}` publish (HTTP ingest). */
   | { verdict: 'service-telemetry' }
+  /** A device's answer to a command, twin report or twin request (broker/commands.ts, twin.ts). */
+  | { verdict: 'command-response'; deviceId: string; commandId: string }
+  | { verdict: 'twin-reported'; deviceId: string }
+  | { verdict: 'twin-get'; deviceId: string }
+  /** The API's `$platform/device-changes/{pilot}/{device}`: deliver, then forward to API processes. */
+  | { verdict: 'device-change'; pilotId: string; deviceId: string }
   | { verdict: 'allow' }
   | { verdict: 'deny'; reason: string };
 
@@ -22,6 +29,7 @@ const TELEMETRY_PREFIX = '$platform/telemetry/';
 const STORED_PREFIX = '$platform/stored/';
 const METRICS_PREFIX = '$platform/metrics/';
 const LIVE_INTEREST_PREFIX = '$platform/live-interest/';
+const DEVICE_CHANGES_PREFIX = '$platform/device-changes/';
 
 /**
  * Where refused or already-handled publishes are re-addressed to. aedes publishes every packet that
@@ -41,6 +49,8 @@ export function decidePublish(identity: Identity, topic: string): PublishDecisio
       if (topic === telemetryTopic(deviceId) || topic === THINGSBOARD_TELEMETRY_TOPIC) {
         return { verdict: 'telemetry', deviceId };
       }
+      const control = controlTopicOf(deviceId, topic);
+      if (control) return controlDecision(deviceId, topic, control);
       if (topic.startsWith(devicePrefix(deviceId))) return { verdict: 'allow' };
       return {
         verdict: 'deny',
@@ -52,6 +62,12 @@ export function decidePublish(identity: Identity, topic: string): PublishDecisio
         return topic.split('/').length === 4
           ? { verdict: 'service-telemetry' }
           : { verdict: 'deny', reason: 'malformed telemetry topic' };
+      }
+      if (topic.startsWith(DEVICE_CHANGES_PREFIX) && identity.service === 'api') {
+        const where = parseDeviceChangesTopic(topic);
+        return where
+          ? { verdict: 'device-change', ...where }
+          : { verdict: 'deny', reason: 'malformed device-changes topic' };
       }
       if (topic.startsWith(STORED_PREFIX)) return { verdict: 'allow' };
       if (topic === `${METRICS_PREFIX}${identity.service}`) return { verdict: 'allow' };
@@ -71,6 +87,7 @@ export function maySubscribe(identity: Identity, filter: string): boolean {
       return identity.service === 'api'
         ? filter.startsWith(STORED_PREFIX) ||
             filter.startsWith(METRICS_PREFIX) ||
+            filter.startsWith(DEVICE_CHANGES_PREFIX) ||
             filter === JOURNAL_STATE_TOPIC
         : filter.startsWith(LIVE_INTEREST_PREFIX);
     case 'anonymous':
@@ -87,10 +104,33 @@ export function mayReceive(identity: Identity, topic: string): boolean {
       return topic.startsWith(devicePrefix(identity.deviceId));
     case 'service':
       return identity.service === 'api'
-        ? topic.startsWith(STORED_PREFIX) || topic.startsWith(METRICS_PREFIX) || topic === JOURNAL_STATE_TOPIC
+        ? topic.startsWith(STORED_PREFIX) ||
+            topic.startsWith(METRICS_PREFIX) ||
+            topic.startsWith(DEVICE_CHANGES_PREFIX) ||
+            topic === JOURNAL_STATE_TOPIC
         : topic.startsWith(LIVE_INTEREST_PREFIX);
     case 'anonymous':
       return isPublicTopic(topic);
+  }
+}
+
+function controlDecision(
+  deviceId: string,
+  topic: string,
+  control: NonNullable<ReturnType<typeof controlTopicOf>>,
+): PublishDecision {
+  switch (control.kind) {
+    case 'command-response':
+      return { verdict: 'command-response', deviceId, commandId: control.commandId };
+    case 'twin-reported':
+      return { verdict: 'twin-reported', deviceId };
+    case 'twin-get':
+      return { verdict: 'twin-get', deviceId };
+    case 'reserved':
+      return {
+        verdict: 'deny',
+        reason: `publish to "${topic}" refused: the platform publishes there; a device publishes commands/{commandId}/response, twin/reported and twin/get`,
+      };
   }
 }
 

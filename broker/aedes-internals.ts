@@ -88,3 +88,8 @@ export function publishOwn(
     broker.publish(packet as PublishPacket, (err?: Error) => (err ? reject(err) : resolve())),
   );
 }
+
+/** The filters a client is subscribed to now (`client.subscriptions`, set by handleSubscribe's addSubs). */
+export function subscriptionFiltersOf(client: Client): string[] {
+  return Object.keys((client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {});
+}

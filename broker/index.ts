@@ -16,6 +16,7 @@ import type {
 import { openDataDirJournal } from '../core/journal/sqlite.js';
 import type { JournalAppender } from '../core/journal/types.js';
 import { type Logger, silentLogger } from '../core/log.js';
+import type { CommandStore, TwinStore } from '../core/registry/command-types.js';
 import type {
   CredentialChangeLog,
   DeviceErrorLog,
@@ -28,6 +29,7 @@ import { mayReceive } from './acl.js';
 import { persistenceOf, publishOwn } from './aedes-internals.js';
 import { type Authenticator, createAuthenticator } from './auth.js';
 import { createConnectThrottle } from './connect-throttle.js';
+import { type Control, createControl, startControl } from './control.js';
 import { DeviceErrorBuffer } from './device-errors.js';
 import { trackClients } from './events.js';
 import { createGroupCommit, type GroupCommit } from './group-commit.js';
@@ -47,7 +49,9 @@ import { certificateHosts, loadTlsMaterial, type TlsMaterial } from './tls-mater
 export type BrokerRegistry = Pick<DeviceLookup, 'getDeviceCredential'> &
   CredentialChangeLog &
   PresenceStore &
-  DeviceErrorLog;
+  DeviceErrorLog &
+  CommandStore &
+  TwinStore;
 
 export interface BrokerDeps {
   registry: BrokerRegistry;
@@ -63,6 +67,8 @@ export interface BrokerDeps {
   revocationPollMs?: number;
   /** How often presence and device errors are written (default 1000 ms). */
   flushMs?: number;
+  /** How often expired commands are swept (default 1000 ms). */
+  commandSweepMs?: number;
 }
 
 export interface BrokerStartConfig {
@@ -100,6 +106,7 @@ interface Parts {
   sessions: DeviceSessions;
   auth: Authenticator;
   retained: RetainedQuota;
+  control: Control;
   /** The broker, once it exists (the hooks and the journal-state announcement need it). */
   aedes: () => Aedes;
 }
@@ -162,7 +169,8 @@ function openParts(
   });
   const journal =
     deps.journal ?? stack.push('journal', openDataDirJournal(config.common.dataDir), (j) => j.close());
-  const parts = { config, deps, logger, now, errors, presence, aedes, sessions: new DeviceSessions() };
+  const sessions = new DeviceSessions();
+  const parts = { config, deps, logger, now, errors, presence, aedes, sessions };
   const commit = createGroupCommit(journal, {
     maxMessages: config.journal.maxMessages,
     logger,
@@ -184,6 +192,7 @@ function openParts(
       logger,
       onDeviceAuthenticated: (client, identity) => parts.sessions.add(client, identity),
     }),
+    control: createControl({ registry: deps.registry, sessions, aedes, errors, logger, now }),
     retained: createRetainedQuota({
       maxCount: config.broker.retainedMaxPerDevice,
       maxBytes: config.broker.retainedMaxBytesPerDevice,
@@ -213,6 +222,7 @@ function hooks(parts: Parts) {
       journal: parts.commit,
       identityOf: auth.identityOf,
       limits: config.broker,
+      control: parts.control,
     }),
     authorizeSubscribe: createAuthorizeSubscribe({
       ...parts,
@@ -222,6 +232,7 @@ function hooks(parts: Parts) {
     authorizeForward: ((client, packet) => {
       const identity = auth.identityOf(client);
       if (!identity || !mayReceive(identity, packet.topic)) return null;
+      if (!parts.control.commands.mayForward(packet)) return null;
       metrics.messagesOut.inc();
       return packet;
     }) satisfies AuthorizeForwardHandler,
@@ -243,6 +254,12 @@ async function startBackground(parts: Parts, stack: CloseStack): Promise<void> {
     intervalMs: parts.deps.revocationPollMs ?? 250,
   });
   stack.push('revocation poller', revocation, (r) => r.stop());
+  await startControl(
+    parts.aedes(),
+    parts.control,
+    { identityOf: parts.auth.identityOf, sweepMs: parts.deps.commandSweepMs ?? 1000, logger },
+    stack,
+  );
   const flushTimer = setInterval(() => {
     void parts.presence.flush();
     void parts.errors.flush();

@@ -1,5 +1,5 @@
 /**
- * A QoS 1 message between clients (e.g. to a device's `devices/{id}/commands`): aedes' handlePublish
+ * A QoS 1 message between clients (e.g. to a device's own `devices/{id}/inbox`): aedes' handlePublish
  * writes the PUBACK before Aedes#publish queues the message for offline persistent sessions. Publishing
  * a copy here, before the hook calls back, puts that queueing (on disk) before the PUBACK.
  */

@@ -8,6 +8,7 @@ import type { BrokerConfig } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { parseHttpIngestTopic, telemetryTopic } from '../core/topics.js';
 import { decidePublish, type Identity, topicLevels } from './acl.js';
+import type { CommandDelivery } from './commands.js';
 import type { DeviceErrorBuffer } from './device-errors.js';
 import { createDropPolicy, type DropPolicy } from './drop.js';
 import type { GroupCommit } from './group-commit.js';
@@ -17,6 +18,7 @@ import type { PresenceTracker } from './presence.js';
 import { publishBeforeAck } from './publish-before-ack.js';
 import type { RetainedQuota } from './retained-quota.js';
 import { createTelemetryHandOff, type HandOff } from './telemetry-handoff.js';
+import type { DeviceTwins } from './twin.js';
 
 export interface PublishDeps {
   broker: () => Aedes;
@@ -32,6 +34,8 @@ export interface PublishDeps {
   metrics: BrokerMetrics;
   logger: Logger;
   now: () => number;
+  /** Commands and twins (commands.ts, twin.ts); their topics are refused when omitted. */
+  control?: { commands: CommandDelivery; twins: DeviceTwins };
 }
 
 type Callback = (err?: Error | null) => void;
@@ -109,6 +113,11 @@ function decide(ctx: Ctx, client: Client, identity: Identity, packet: PublishPac
         if (!err) packet.topic = telemetryTopic(decision.deviceId);
         callback(err);
       });
+    case 'command-response':
+    case 'twin-reported':
+    case 'twin-get':
+    case 'device-change':
+      return control(ctx, identity, packet, decision, callback);
     case 'service-telemetry': {
       // The API's HTTP ingest, stamped when the API took the request; the original is sunk.
       const where = parseHttpIngestTopic(packet.topic);
@@ -122,6 +131,41 @@ function decide(ctx: Ctx, client: Client, identity: Identity, packet: PublishPac
       });
     }
   }
+}
+
+type ControlDecision = Extract<
+  ReturnType<typeof decidePublish>,
+  { verdict: 'command-response' | 'twin-reported' | 'twin-get' | 'device-change' }
+>;
+
+/** Commands and twins: the device's answers and reports are stored before the PUBACK, then sunk. */
+function control(
+  ctx: Ctx,
+  identity: Identity,
+  packet: PublishPacket,
+  decision: ControlDecision,
+  callback: Callback,
+) {
+  const parts = ctx.deps.control;
+  if (!parts) {
+    ctx.policy.refuse(identity, packet, 'commands and twins are not served by this broker');
+    return callback(null);
+  }
+  // The API changed a command or the desired state: forwarded to the broker's own subscription
+  // (control.ts, which delivers) and to every API process's live streams.
+  if (decision.verdict === 'device-change') return forward(ctx, identity, packet, callback);
+  if (identity.kind !== 'device') return callback(null);
+  packet.retain = false;
+  const done = (err?: Error) => {
+    if (!err) ctx.policy.sink(packet);
+    callback(err ?? null);
+  };
+  const { deviceId, pilotId } = identity;
+  const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+  if (decision.verdict === 'command-response')
+    return parts.commands.answer(deviceId, pilotId, decision.commandId, payload, done);
+  if (decision.verdict === 'twin-reported') return parts.twins.reported(deviceId, pilotId, payload, done);
+  return parts.twins.get(deviceId, payload, done);
 }
 
 function forward(ctx: Ctx, identity: Identity, packet: PublishPacket, callback: Callback) {

@@ -29,7 +29,9 @@ Connection:
 Readings:
   --profile A,B            profiles assigned round-robin (default ${DEFAULT_PROFILES.join(',')})
   --profile-file FILE      profiles from a JSON (or .yaml) file: {"profiles": [{name, intervalMs,
-                           jitterMs, keys: {key: {type: sine|walk|counter|onoff|constant, ...}}}]}
+                           jitterMs, keys: {key: {type: sine|walk|counter|onoff|constant, ...}},
+                           commands: [setInterval, reboot], firmwareVersion}]}; devices answer
+                           those commands and report {firmwareVersion, intervalMs} in their twin
   --list-profiles          print the known profiles as JSON and exit
   --interval DUR           reading interval for every device, overriding profiles
                            (env SIM_INTERVAL_MS)

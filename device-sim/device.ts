@@ -7,19 +7,13 @@ import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
 import { telemetryTopic } from '../core/topics.js';
 import { OfflineBuffer } from './buffer.js';
+import { DeviceControl } from './control.js';
 import { type DeviceCounters, zeroCounters } from './counters.js';
 import { createReadingGenerator, type Profile } from './profiles.js';
 import { createRng, hashSeed } from './signals.js';
-import { type DeviceOptions, encodePayload, type Reading } from './types.js';
+import { type DeviceOptions, encodePayload, type Pending, type Reading } from './types.js';
 
 export type { DeviceHooks, DeviceOptions } from './types.js';
-
-interface Pending {
-  readings: readonly Reading[];
-  /** live: only in this message; buffer: still in the disk buffer until acknowledged. */
-  kind: 'live' | 'buffer';
-  settle?: (err?: Error) => void;
-}
 
 /** Events: `ack` (a message was acknowledged), `connect`, `disconnect`. */
 export class SimDevice extends EventEmitter<{ ack: []; connect: []; disconnect: [] }> {
@@ -39,6 +33,9 @@ export class SimDevice extends EventEmitter<{ ack: []; connect: []; disconnect: 
   private lastConnectError = '';
   private readonly generate: (ts: number) => Reading;
   private readonly timingRng: () => number;
+  /** Set by the `setInterval` command or the twin's desired `intervalMs`. */
+  private intervalOverride: number | undefined;
+  private readonly control: DeviceControl | undefined;
 
   constructor(readonly options: DeviceOptions) {
     super();
@@ -46,6 +43,7 @@ export class SimDevice extends EventEmitter<{ ack: []; connect: []; disconnect: 
     this.topic = options.credentials.topic ?? telemetryTopic(this.id);
     this.generate = createReadingGenerator(options.profile, options.seed, this.id);
     this.timingRng = createRng(hashSeed(options.seed, this.id, '$timing'));
+    if (options.periodic) this.control = new DeviceControl(this, options.profile, options.logger);
   }
 
   get profile(): Profile {
@@ -124,8 +122,21 @@ export class SimDevice extends EventEmitter<{ ack: []; connect: []; disconnect: 
     await this.buffer?.settled();
   }
 
-  private get intervalMs(): number {
-    return this.options.intervalMs ?? this.options.profile.intervalMs;
+  get intervalMs(): number {
+    return this.intervalOverride ?? this.options.intervalMs ?? this.options.profile.intervalMs;
+  }
+
+  /** A new reading period, from the next reading on. */
+  setIntervalMs(ms: number): void {
+    this.intervalOverride = ms;
+    if (this.timer === undefined || this.closing) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.tick(), ms);
+  }
+
+  /** The `reboot` command: an outage of `downMs`. */
+  reboot(downMs: number): void {
+    void this.goOffline(500).then(() => setTimeout(() => this.goOnline(), downMs));
   }
 
   private tick(): void {
@@ -223,6 +234,7 @@ export class SimDevice extends EventEmitter<{ ack: []; connect: []; disconnect: 
       keepalive: this.options.keepaliveSeconds,
     });
     this.client = client;
+    this.control?.attach(client);
     let wasConnected = false;
     client.on('connect', () => {
       if (this.client !== client) return;

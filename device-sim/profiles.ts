@@ -1,7 +1,7 @@
 /**
  * Device profiles: per device type, the keys it reports with their signal shapes, and how often.
  * Built in: `environment`, `energy-meter`, `door`. More come from a JSON (or YAML) file:
- * `{"profiles": [{"name": ..., "intervalMs": ..., "jitterMs": ..., "keys": {...}}]}`,
+ * `{"profiles": [{"name": ..., "intervalMs": ..., "jitterMs": ..., "keys": {...}, "commands": [...]}]}`,
  * a bare array of profiles, or a single profile.
  */
 import { readFile } from 'node:fs/promises';
@@ -17,6 +17,10 @@ export const profileSchema = z
     intervalMs: z.number().int().min(1).max(86_400_000).default(1000),
     jitterMs: z.number().int().min(0).max(86_400_000).default(0),
     keys: z.record(z.string(), signalSpecSchema),
+    /** Commands the device answers (device-sim/control.ts); others get status "error". */
+    commands: z.array(z.enum(['setInterval', 'reboot'])).default(['setInterval', 'reboot']),
+    /** Reported in the twin. */
+    firmwareVersion: z.string().min(1).max(64).default('1.0.0'),
   })
   .superRefine((p, ctx) => {
     if (Object.keys(p.keys).length === 0)

@@ -54,3 +54,11 @@ export interface DeviceOptions {
   now: () => number;
   logger: Logger;
 }
+
+/** A message in flight (device.ts). */
+export interface Pending {
+  readings: readonly Reading[];
+  /** live: only in this message; buffer: still in the disk buffer until acknowledged. */
+  kind: 'live' | 'buffer';
+  settle?: (err?: Error) => void;
+}

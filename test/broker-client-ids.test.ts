@@ -54,21 +54,21 @@ describe('client ids', () => {
     const shared = { clientId: 'sensor-1', clean: false };
     const a1 = await session(deviceOptions(a, shared));
     const b1 = await session(deviceOptions(b, shared));
-    await a1.client.subscribeAsync(`devices/${a.id}/commands`, { qos: 1 });
-    await b1.client.subscribeAsync(`devices/${b.id}/commands`, { qos: 1 });
+    await a1.client.subscribeAsync(`devices/${a.id}/inbox`, { qos: 1 });
+    await b1.client.subscribeAsync(`devices/${b.id}/inbox`, { qos: 1 });
     await sleep(200);
     // Neither connection disconnected the other.
     expect(a1.client.connected && b1.client.connected).toBe(true);
     await a1.client.endAsync();
     await b1.client.endAsync();
 
-    // While both are offline, each device's tool (again one client id for both) queues a command.
+    // While both are offline, each device's tool (again one client id for both) queues a message.
     for (const [device, text] of [
       [a, 'for A'],
       [b, 'for B'],
     ] as const) {
       const tool = await connect(broker.address.url, deviceOptions(device, { clientId: 'tool' }));
-      await tool.publishAsync(`devices/${device.id}/commands`, text, { qos: 1 });
+      await tool.publishAsync(`devices/${device.id}/inbox`, text, { qos: 1 });
       await tool.endAsync();
     }
 
@@ -76,8 +76,8 @@ describe('client ids', () => {
     const b2 = await session(deviceOptions(b, shared));
     expect(a2.sessionPresent && b2.sessionPresent).toBe(true);
     await sleep(500);
-    expect(a2.got).toEqual([`devices/${a.id}/commands for A`]);
-    expect(b2.got).toEqual([`devices/${b.id}/commands for B`]);
+    expect(a2.got).toEqual([`devices/${a.id}/inbox for A`]);
+    expect(b2.got).toEqual([`devices/${b.id}/inbox for B`]);
     expect(a2.client.connected && b2.client.connected).toBe(true);
     await a2.client.endAsync();
     await b2.client.endAsync();
@@ -87,7 +87,7 @@ describe('client ids', () => {
     const a = await reg.addDevice();
     const b = await reg.addDevice();
     const bOwn = await session(deviceOptions(b, { clean: false })); // client id = b's device id
-    await bOwn.client.subscribeAsync(`devices/${b.id}/commands`, { qos: 1 });
+    await bOwn.client.subscribeAsync(`devices/${b.id}/inbox`, { qos: 1 });
     const aAsB = await session(deviceOptions(a, { clientId: b.id, clean: false }));
     expect(aAsB.sessionPresent).toBe(false); // a session of its own, not b's
     await sleep(200);
@@ -99,7 +99,7 @@ describe('client ids', () => {
   it('the same device with the same client id takes its own session over [MQTT-3.1.4-2]', async () => {
     const a = await reg.addDevice();
     const first = await session(deviceOptions(a, { clientId: 'fridge-1', clean: false }));
-    await first.client.subscribeAsync(`devices/${a.id}/commands`, { qos: 1 });
+    await first.client.subscribeAsync(`devices/${a.id}/inbox`, { qos: 1 });
     const gone = closed(first.client);
     const second = await session(deviceOptions(a, { clientId: 'fridge-1', clean: false }));
     await gone;

@@ -32,13 +32,13 @@ describe('durability across broker restarts', () => {
     const device = await reg.addDevice();
     let broker = await startTestBroker(reg, { persistence: 'level' });
 
-    // The device's persistent session subscribes to its own commands, then goes offline.
-    const commands = `devices/${device.id}/commands`;
+    // The device's persistent session subscribes to a topic of its own, then goes offline.
+    const commands = `devices/${device.id}/inbox`; // a topic of its own (commands/ is the platform's)
     const subscriber = await connect(broker.address.url, deviceOptions(device, { clean: false }));
     expect(await subackCodes(subscriber, { [commands]: { qos: 1 } })).toEqual([1]);
     await subscriber.endAsync();
 
-    // A second connection of the same device publishes commands (queued) and telemetry (journal).
+    // A second connection of the same device publishes there (queued) and telemetry (journal).
     const N = 100;
     const sender = await connect(broker.address.url, deviceOptions(device, { clientId: `${device.id}-b` }));
     const sentFrom = Date.now();

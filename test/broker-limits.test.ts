@@ -136,8 +136,8 @@ describe('metrics', () => {
   it('exports connections, messages in and out, drops by reason and auth failures', async () => {
     const device = await reg.addDevice();
     const client = await connect(broker.address.url, deviceOptions(device));
-    // The device watches its own commands topic, so one message is forwarded (messages out).
-    const commands = `devices/${device.id}/commands`;
+    // The device watches a topic of its own, so one message is forwarded (messages out).
+    const commands = `devices/${device.id}/inbox`;
     let forwarded = 0;
     client.on('message', () => forwarded++);
     await client.subscribeAsync(commands, { qos: 1 });

@@ -137,6 +137,47 @@ describe('components as separate processes', () => {
     expect(ingestMetrics).toMatch(/ingest_write_duration_seconds_count\{[^}]*outcome="stored"[^}]*\} [1-9]/);
     expect(ingestMetrics).toMatch(/ingest_journal_oldest_age_seconds\{component="ingest"\} 0\n/);
     expect(ingestMetrics).not.toContain('broker_telemetry_accepted_total');
+
+    // A command and a desired state from the API process reach the device on the broker process.
+    const control = await mqtt.connectAsync(device.credentials.mqttUrl, {
+      username: device.credentials.username,
+      password: device.credentials.password,
+      reconnectPeriod: 0,
+    });
+    const received: { topic: string; body: Record<string, string> }[] = [];
+    control.on('message', (topic, payload) => received.push({ topic, body: JSON.parse(payload.toString()) }));
+    await control.subscribeAsync([`devices/${device.id}/commands`, `devices/${device.id}/twin/desired`], {
+      qos: 1,
+    });
+    const sent = await fetch(`${api}/v1/devices/${device.id}/commands`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${partner.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'reboot' }),
+    });
+    const { commandId } = (await sent.json()) as { commandId: string };
+    const command = await waitFor(
+      () => received.find((m) => m.topic.endsWith('/commands')),
+      10_000,
+      'the command',
+    );
+    await control.publishAsync(command.body.responseTopic!, JSON.stringify({ status: 'ok' }), { qos: 1 });
+    await waitFor(async () => {
+      const res = await fetch(`${api}/v1/devices/${device.id}/commands/${commandId}`, {
+        headers: { authorization: `Bearer ${partner.apiKey}` },
+      });
+      return ((await res.json()) as { status: string }).status === 'succeeded';
+    });
+    await fetch(`${api}/v1/devices/${device.id}/twin`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${partner.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ desired: { intervalMs: 500 } }),
+    });
+    await waitFor(
+      () => received.some((m) => m.topic.endsWith('/twin/desired') && m.body.version),
+      10_000,
+      'desired',
+    );
+    await control.endAsync();
   });
 });
 

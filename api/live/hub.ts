@@ -3,6 +3,7 @@
  * pilot so a batch visits only its pilot's listeners. Fed over MQTT (mqtt-feed.ts) or in-process.
  */
 import type { Logger } from 'pino';
+import type { DeviceChange } from '../../core/command-json.js';
 import type { TelemetryValue as Value } from '../../core/reading.js';
 import type { LiveInterest } from '../../core/topics.js';
 
@@ -36,6 +37,11 @@ export interface LiveFeed {
   interestSent?(): Promise<void>;
   /** Listeners currently subscribed (for tests and metrics). */
   listenerCount(): number;
+  /** Command and twin changes of the filter's devices (api/live/device-changes.ts), when served. */
+  subscribeChanges?(
+    filter: LiveFilter,
+    listener: (deviceId: string, change: DeviceChange) => void,
+  ): () => void;
   close(): Promise<void>;
 }
 

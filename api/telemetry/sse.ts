@@ -73,6 +73,11 @@ export function streamReadings(
     }
     write(chunk);
   });
+  // Command status and twin changes of the same devices, as `command` and `twin` events (issue 15).
+  const unsubscribeChanges = feed.subscribeChanges?.(filter, (_deviceId, change) => {
+    const data = change.type === 'command' ? change.command : change.twin;
+    write(`event: ${change.type}\ndata: ${JSON.stringify(data)}\n\n`);
+  });
   const heartbeat = setInterval(() => write(': heartbeat\n\n'), opts.heartbeatMs);
   // Answer once ingest can know this stream exists (at most a second when the broker is slow or down).
   void Promise.race([
@@ -87,6 +92,7 @@ export function streamReadings(
     done = true;
     clearInterval(heartbeat);
     unsubscribe();
+    unsubscribeChanges?.();
     if (early !== undefined && !res.headersSent) answer();
     if (!res.writableEnded) res.end();
     resolveClosed();

@@ -18,6 +18,8 @@ export interface Page<T> {
 export interface Api {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
+  /** PATCH with extra headers (e.g. If-Match). */
+  patch<T>(path: string, body: unknown, headers?: Record<string, string>): Promise<T>;
   del(path: string): Promise<void>;
   /** A text response (e.g. CSV) and its headers. */
   text(path: string, accept: string): Promise<{ text: string; headers: Headers }>;
@@ -26,8 +28,14 @@ export interface Api {
 }
 
 export function createApi(getKey: () => string | null, onKeyRejected: (err: ApiError) => void): Api {
-  async function request(method: string, path: string, body?: unknown, accept = 'application/json') {
-    const headers: Record<string, string> = { accept };
+  async function request(
+    method: string,
+    path: string,
+    body?: unknown,
+    accept = 'application/json',
+    extra: Record<string, string> = {},
+  ) {
+    const headers: Record<string, string> = { accept, ...extra };
     const key = getKey();
     if (key) headers.authorization = `Bearer ${key}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -61,6 +69,9 @@ export function createApi(getKey: () => string | null, onKeyRejected: (err: ApiE
     },
     async post<T>(path: string, body?: unknown) {
       return (await (await request('POST', path, body ?? {})).json()) as T;
+    },
+    async patch<T>(path: string, body: unknown, headers: Record<string, string> = {}) {
+      return (await (await request('PATCH', path, body, 'application/json', headers)).json()) as T;
     },
     async del(path) {
       await request('DELETE', path);

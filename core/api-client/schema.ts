@@ -83,6 +83,56 @@ export interface paths {
      */
     get: operations["listDeviceErrors"];
   };
+  "/v1/devices/{deviceId}/commands": {
+    /** A device's commands, newest first, with the time of each step and who sent each */
+    get: operations["listCommands"];
+    /**
+     * Send a command to a device
+     * @description Queued at once (202). Delivered on MQTT `devices/{deviceId}/commands` (QoS 1) while the device is subscribed there, else when it subscribes or its persistent session comes back; over HTTP by `GET .../commands/pending`. Not answered within `ttlMs`, it expires. A device has at most 1,000 open (queued or delivered) commands: past that a 429 `too_many_open_commands`.
+     */
+    post: operations["sendCommand"];
+  };
+  "/v1/devices/{deviceId}/commands/{commandId}": {
+    /** One command: its status and the time of each step */
+    get: operations["getCommand"];
+  };
+  "/v1/devices/{deviceId}/commands/{commandId}/cancel": {
+    /**
+     * Cancel a command that is still queued
+     * @description A command already handed to the device cannot be called back: 409 `command_not_queued`.
+     */
+    post: operations["cancelCommand"];
+  };
+  "/v1/devices/{deviceId}/twin": {
+    /**
+     * The device's twin: desired, reported, delta, versions, per-leaf times
+     * @description The `ETag` header is the desired version, for `If-Match` on PATCH.
+     */
+    get: operations["getTwin"];
+    /**
+     * Change the desired state (JSON merge patch)
+     * @description With `If-Match: "<version>"` the change applies only to that version (412 `twin_version_stale` otherwise); without it, to whatever is current. The device gets the new desired state on `devices/{deviceId}/twin/desired` and the delta on `.../twin/delta`.
+     */
+    patch: operations["patchTwinDesired"];
+  };
+  "/v1/devices/{deviceId}/commands/pending": {
+    /**
+     * Take the queued commands (device credentials)
+     * @description Oldest first, at most 100; each one returned is delivered from then on.
+     */
+    get: operations["takePendingCommands"];
+  };
+  "/v1/devices/{deviceId}/commands/{commandId}/response": {
+    /**
+     * Answer a command (device credentials)
+     * @description The first answer stands: repeating it answers 200 with the stored command; after expiry or cancellation 409 `command_closed`.
+     */
+    post: operations["answerCommand"];
+  };
+  "/v1/devices/{deviceId}/twin/reported": {
+    /** Report state: a JSON merge patch of the reported state (device credentials) */
+    patch: operations["reportTwin"];
+  };
   "/v1/pilots/{pilotId}/error-counts": {
     /**
      * How many refused messages each device of a pilot has
@@ -140,6 +190,73 @@ export type webhooks = Record<string, never>;
 
 export interface components {
   schemas: {
+    Command: {
+      /** @example cmd_h3k2m4n5p6q7r2s3t4u5 */
+      commandId: string;
+      /** @example dev_q2w3e4r5t6y7u2i3o4p5 */
+      deviceId: string;
+      name: string;
+      params: unknown;
+      ttlMs: number;
+      /** @enum {string} */
+      status: "queued" | "delivered" | "succeeded" | "failed" | "expired" | "cancelled";
+      /** @description The device's `result` (succeeded or failed) */
+      result: unknown;
+      /** @description The partner who sent it (audit trail) */
+      sentBy: string;
+      /**
+       * @description RFC 3339 timestamp with milliseconds, UTC
+       * @example 2026-11-22T10:15:30.123Z
+       */
+      expiresAt: string;
+      /**
+       * @description When it was sent (queued)
+       * @example 2026-11-22T10:15:30.123Z
+       */
+      queuedAt: string;
+      /**
+       * @description When it was handed to the device; null if not (yet)
+       * @example 2026-11-22T10:15:30.123Z
+       */
+      deliveredAt: string | null;
+      /**
+       * @description When it was answered with status ok; null if not (yet)
+       * @example 2026-11-22T10:15:30.123Z
+       */
+      succeededAt: string | null;
+      /**
+       * @description When it was answered with status error; null if not (yet)
+       * @example 2026-11-22T10:15:30.123Z
+       */
+      failedAt: string | null;
+      /**
+       * @description When it expired unanswered; null if not (yet)
+       * @example 2026-11-22T10:15:30.123Z
+       */
+      expiredAt: string | null;
+      /**
+       * @description When it was cancelled; null if not (yet)
+       * @example 2026-11-22T10:15:30.123Z
+       */
+      cancelledAt: string | null;
+    };
+    CommandAccepted: {
+      /** @example cmd_h3k2m4n5p6q7r2s3t4u5 */
+      commandId: string;
+      /** @enum {string} */
+      status: "queued";
+      /**
+       * @description RFC 3339 timestamp with milliseconds, UTC
+       * @example 2026-11-22T10:15:30.123Z
+       */
+      expiresAt: string;
+    };
+    CommandAnswer: {
+      /** @enum {string} */
+      status: "ok" | "error";
+      /** @description Any JSON; stored with the command */
+      result?: unknown;
+    };
     CreatedPartner: {
       /** @example prt_3kq7x2m4yz5n6p7r8s9t */
       id: string;
@@ -323,7 +440,7 @@ export interface components {
          * @example validation_error
          * @enum {string}
          */
-        code: "bad_request" | "validation_error" | "unauthorized" | "not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "uri_too_long" | "headers_too_large" | "request_timeout" | "rate_limited" | "too_many_streams" | "internal" | "unavailable";
+        code: "bad_request" | "validation_error" | "unauthorized" | "not_found" | "conflict" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "uri_too_long" | "headers_too_large" | "request_timeout" | "rate_limited" | "too_many_streams" | "internal" | "unavailable";
         /**
          * @description Human-readable summary
          * @example body.country: expected ...
@@ -332,6 +449,23 @@ export interface components {
         /** @description For validation_error: a list of {path, message, code, limit?}, one per wrong field (code: required, too_short, too_long, invalid_format, invalid_value, unknown_field, no_such_partner, ...). For 401, 404 and 409: {reason}, e.g. api_key_invalid, partner_key_required, device_not_found, already_member, stream_token_expired; an api_key_invalid whose value is an id also has looksLike (partner_id, pilot_id, device_id). Codes and reasons are stable; messages are English text. */
         details?: unknown;
       };
+    };
+    NewCommand: {
+      /** @example setInterval */
+      name: string;
+      /**
+       * @description Any JSON (at most 8 KiB); the device gets it as is
+       * @example {
+       *   "ms": 500
+       * }
+       */
+      params?: unknown;
+      /**
+       * @description Expires when not answered within this time (1 s to 7 days; default 60 s)
+       * @default 60000
+       * @example 30000
+       */
+      ttlMs?: number;
     };
     NewDevice: {
       /** @example boiler-sensor-1 */
@@ -412,6 +546,19 @@ export interface components {
        */
       createdAt: string;
     };
+    PendingCommand: {
+      /** @example cmd_h3k2m4n5p6q7r2s3t4u5 */
+      commandId: string;
+      name: string;
+      params: unknown;
+      /**
+       * @description RFC 3339 timestamp with milliseconds, UTC
+       * @example 2026-11-22T10:15:30.123Z
+       */
+      expiresAt: string;
+      /** @description Where an MQTT device would answer */
+      responseTopic: string;
+    };
     Pilot: {
       /** @example plt_a2b3c4d5e6f7g2h3i4j5 */
       id: string;
@@ -462,6 +609,10 @@ export interface components {
               value: (number | boolean | string) | null;
             })[];
         })[];
+    };
+    /** @description A JSON merge patch of the reported state */
+    ReportedPatch: {
+      [key: string]: unknown;
     };
     StreamToken: {
       /** @description Pass as `?token=`; opens one stream, once */
@@ -530,6 +681,48 @@ export interface components {
       items: components["schemas"]["TelemetryItem"][];
       /** @description Raw ranges: pass as `cursor` for the next page; null on the last page and for windows */
       nextCursor: string | null;
+    };
+    Twin: {
+      /** @example dev_q2w3e4r5t6y7u2i3o4p5 */
+      deviceId: string;
+      desired: {
+        [key: string]: unknown;
+      };
+      reported: {
+        [key: string]: unknown;
+      };
+      /** @description Desired values the reported state does not have (yet) */
+      delta: {
+        [key: string]: unknown;
+      };
+      /** @description Version of `desired`; the ETag and If-Match value */
+      version: number;
+      reportedVersion: number;
+      /** @description When each leaf was last set, shaped like the documents */
+      metadata: {
+        desired: {
+          [key: string]: unknown;
+        };
+        reported: {
+          [key: string]: unknown;
+        };
+      };
+      /**
+       * @description RFC 3339 timestamp with milliseconds, UTC
+       * @example 2026-11-22T10:15:30.123Z
+       */
+      updatedAt: string | null;
+    };
+    TwinPatch: {
+      /**
+       * @description A JSON merge patch (RFC 7396) of the desired state: null deletes a key. Keys: a letter, then letters, digits, "_" or "-" (at most 64); at most 6 levels; the document at most 8192 bytes.
+       * @example {
+       *   "interval": 5000
+       * }
+       */
+      desired: {
+        [key: string]: unknown;
+      };
     };
   };
   responses: never;
@@ -1260,6 +1453,489 @@ export interface operations {
       };
       /** @description Not Found */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** A device's commands, newest first, with the time of each step and who sent each */
+  listCommands: {
+    parameters: {
+      query?: {
+        /** @description Items per page (1-1000) */
+        limit?: number;
+        /** @description The `nextCursor` of the previous page (opaque) */
+        cursor?: string;
+      };
+      path: {
+        deviceId: string;
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": {
+            items: components["schemas"]["Command"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page */
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Send a command to a device
+   * @description Queued at once (202). Delivered on MQTT `devices/{deviceId}/commands` (QoS 1) while the device is subscribed there, else when it subscribes or its persistent session comes back; over HTTP by `GET .../commands/pending`. Not answered within `ttlMs`, it expires. A device has at most 1,000 open (queued or delivered) commands: past that a 429 `too_many_open_commands`.
+   */
+  sendCommand: {
+    parameters: {
+      path: {
+        deviceId: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["NewCommand"];
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      202: {
+        content: {
+          "application/json": components["schemas"]["CommandAccepted"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Payload Too Large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unsupported Media Type */
+      415: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** One command: its status and the time of each step */
+  getCommand: {
+    parameters: {
+      path: {
+        deviceId: string;
+        commandId: string;
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Command"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Cancel a command that is still queued
+   * @description A command already handed to the device cannot be called back: 409 `command_not_queued`.
+   */
+  cancelCommand: {
+    parameters: {
+      path: {
+        deviceId: string;
+        commandId: string;
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Command"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Payload Too Large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unsupported Media Type */
+      415: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * The device's twin: desired, reported, delta, versions, per-leaf times
+   * @description The `ETag` header is the desired version, for `If-Match` on PATCH.
+   */
+  getTwin: {
+    parameters: {
+      path: {
+        deviceId: string;
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Twin"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Change the desired state (JSON merge patch)
+   * @description With `If-Match: "<version>"` the change applies only to that version (412 `twin_version_stale` otherwise); without it, to whatever is current. The device gets the new desired state on `devices/{deviceId}/twin/desired` and the delta on `.../twin/delta`.
+   */
+  patchTwinDesired: {
+    parameters: {
+      header?: {
+        /** @description The twin version (ETag) the change is based on; 412 when stale */
+        "if-match"?: string;
+      };
+      path: {
+        deviceId: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["TwinPatch"];
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Twin"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Precondition Failed */
+      412: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Payload Too Large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unsupported Media Type */
+      415: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Take the queued commands (device credentials)
+   * @description Oldest first, at most 100; each one returned is delivered from then on.
+   */
+  takePendingCommands: {
+    parameters: {
+      path: {
+        deviceId: string;
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": {
+            items: components["schemas"]["PendingCommand"][];
+          };
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Answer a command (device credentials)
+   * @description The first answer stands: repeating it answers 200 with the stored command; after expiry or cancellation 409 `command_closed`.
+   */
+  answerCommand: {
+    parameters: {
+      path: {
+        deviceId: string;
+        commandId: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["CommandAnswer"];
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Command"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Payload Too Large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unsupported Media Type */
+      415: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Report state: a JSON merge patch of the reported state (device credentials) */
+  reportTwin: {
+    parameters: {
+      path: {
+        deviceId: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ReportedPatch"];
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Twin"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Payload Too Large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unsupported Media Type */
+      415: {
         content: {
           "application/json": components["schemas"]["Error"];
         };

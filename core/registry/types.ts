@@ -40,6 +40,7 @@ export interface Device {
 }
 
 import type { ValueType } from '../reading.js';
+import type { CommandStore, TwinStore } from './command-types.js';
 
 export type { ValueType };
 
@@ -202,7 +203,9 @@ export interface RegistryStore
     DeviceErrorLog,
     KeyTypeStore,
     PresenceStore,
-    CredentialChangeLog {
+    CredentialChangeLog,
+    CommandStore,
+    TwinStore {
   /** For /readyz: rejects when the store is unusable. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Device, Partner, Pilot, RegistryStore } from '../../core/registry/types.js';
 import { hashSecret, newId, secretMatches } from '../../core/secrets.js';
+import { describeCommandsAndTwins } from './registry-contract-commands.js';
 import { describeKeysErrorsAndPages } from './registry-contract-keys.js';
 
 /** Opens a connection (another process, as far as the store can tell) to one registry. */
@@ -61,6 +62,7 @@ export function describeRegistryStore(kind: string, fresh: FreshRegistry): void 
   describe(`registry store: ${kind}`, () => {
     describeEntities(ctx);
     describeKeysErrorsAndPages(ctx);
+    describeCommandsAndTwins(ctx);
   });
 }
 

@@ -20,6 +20,8 @@ let shared: { id: string };
 let sharedDevice: { id: string };
 let cPilot: { id: string };
 let cDevice: { id: string };
+/** A command to A's private device (issue 15). */
+let privateCommandId = 'cmd_doesnotexist';
 /** Strings that must never appear in a foreign caller's response. */
 let secretsOfA: string[];
 
@@ -46,6 +48,16 @@ export function describeTenancy(kind: string, startApi: () => Promise<TestApi>):
       sharedDevice = await createDevice(api, b.apiKey, shared.id, 'shared-device');
       cPilot = await createPilot(api, c.apiKey, 'pilot-of-C');
       cDevice = await createDevice(api, c.apiKey, cPilot.id, 'device-of-C');
+      const command = await api.registry.createCommand({
+        deviceId: privateDevice.id,
+        pilotId: privatePilot.id,
+        name: 'reboot',
+        params: { note: PRIVATE_META },
+        ttlMs: 3_600_000,
+        sentBy: a.id,
+        now: Date.now(),
+      });
+      privateCommandId = command.id;
       await api.registry.recordDeviceErrors([
         { deviceId: privateDevice.id, at: 1, reason: 'refused', payloadPrefix: PRIVATE_ERROR },
       ]);
@@ -87,7 +99,25 @@ function routesFor(pilotId: string, deviceId: string, partnerId: string): [strin
     ['GET', `/v1/pilots/${pilotId}/error-counts`],
     ['POST', '/v1/stream-tokens', { deviceId }],
     ['POST', '/v1/stream-tokens', { pilotId }],
+    // Commands and the twin (issue 15).
+    ['POST', `/v1/devices/${deviceId}/commands`, { name: 'reboot', ttlMs: 60_000 }],
+    ['GET', `/v1/devices/${deviceId}/commands`],
+    ['GET', `/v1/devices/${deviceId}/commands/${privateCommandId}`],
+    ['POST', `/v1/devices/${deviceId}/commands/${privateCommandId}/cancel`],
+    ['GET', `/v1/devices/${deviceId}/twin`],
+    ['PATCH', `/v1/devices/${deviceId}/twin`, { desired: { hijacked: true } }],
   ];
+}
+
+async function callFrom(remoteAddress: string, method: string, url: string, key?: string, payload?: unknown) {
+  const res = await api.app.inject({
+    method: method as any,
+    url,
+    remoteAddress,
+    headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  });
+  return { status: res.statusCode, body: res.json() as any, raw: res.body };
 }
 
 function expectNoLeak(raw: string, what: string) {
@@ -128,6 +158,12 @@ function describeForeignPrivateData(): void {
       expect(devices.body.items.map((d: any) => d.id)).toEqual([privateDevice.id]);
       const errors = await call(api.app, 'GET', `/v1/devices/${privateDevice.id}/errors`, a.apiKey);
       expect(errors.body.items.map((e: any) => e.payloadPrefix)).toEqual([PRIVATE_ERROR]);
+      const commands = await call(api.app, 'GET', `/v1/devices/${privateDevice.id}/commands`, a.apiKey);
+      expect(commands.body.items.map((x: any) => [x.commandId, x.status])).toEqual([
+        [privateCommandId, 'queued'],
+      ]);
+      const twin = await call(api.app, 'GET', `/v1/devices/${privateDevice.id}/twin`, a.apiKey);
+      expect(twin.body).toMatchObject({ desired: {}, version: 0 });
       const stored = (await api.registry.getDeviceCredential(privateDevice.id))!;
       expect(secretMatches(privateDevice.credentials.password, stored.secretHash)).toBe(true);
     });
@@ -196,9 +232,10 @@ function describeNoKeyBadKeyAdminKey(): void {
     ];
 
     it('401 on every /v1 route without a key or with a wrong key, with no data', async () => {
-      for (const key of [undefined, 'not-a-key', `${a.apiKey}x`]) {
+      // Each key from its own address: one address's 60 failures would earn a 429 (issue 19).
+      for (const [i, key] of [undefined, 'not-a-key', `${a.apiKey}x`].entries()) {
         for (const [method, url, body] of allRoutes()) {
-          const res = await call(api.app, method as any, url as string, key, body);
+          const res = await callFrom(`10.9.0.${i + 1}`, method as string, url as string, key, body);
           expect(res.status, `${method} ${url} key=${key}`).toBe(401);
           expect(res.body.error.code).toBe('unauthorized');
           expectNoLeak(res.raw, `${method} ${url}`);

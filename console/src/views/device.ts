@@ -8,6 +8,7 @@ import { h } from '../dom.js';
 import { t } from '../i18n/index.js';
 import { type LiveReading, openLive } from '../stream.js';
 import { deleteDevice, rotateSecret } from './device-actions.js';
+import { deviceControl } from './device-control.js';
 import { deviceHistory } from './device-history.js';
 import { deviceFacts, latestTable, liveCharts } from './device-parts.js';
 import { errorLog } from './error-log.js';
@@ -49,6 +50,7 @@ function layout(p: {
   live: { el: HTMLElement };
   history: { el: HTMLElement };
   errors: { el: HTMLElement };
+  control: { el: HTMLElement };
   badge: { el: HTMLElement };
   actions: HTMLElement;
 }): HTMLElement[] {
@@ -73,6 +75,7 @@ function layout(p: {
       live.el,
     ),
     history.el,
+    p.control.el,
     errors.el,
   ];
 }
@@ -90,6 +93,7 @@ export const deviceView: View = async (ctx, main, deviceId) => {
   const allKeys = () => ({ numeric: numericKeys(), all: [...values.keys()].sort() });
   const history = deviceHistory(ctx.api, device, allKeys);
   const errors = errorLog(ctx.api, device.id);
+  const control = deviceControl(ctx.api, device.id);
   const badge = liveBadge();
   main.append(
     ...layout({
@@ -100,6 +104,7 @@ export const deviceView: View = async (ctx, main, deviceId) => {
       live,
       history,
       errors,
+      control,
       badge,
       actions: actions(ctx, device, pilot),
     }),
@@ -111,6 +116,7 @@ export const deviceView: View = async (ctx, main, deviceId) => {
   paint();
   void history.load();
   void errors.load();
+  void control.load();
 
   const pollStatus = async () => {
     try {

@@ -43,6 +43,7 @@ export const LOCK = {
   migrations: 7_100_001,
   credentialChanges: 7_100_002,
   pilotKeys: 7_100_003,
+  deviceCommands: 7_100_004,
 } as const;
 
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected

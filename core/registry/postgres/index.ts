@@ -4,6 +4,7 @@
  * (migrations.ts). Broker nodes learn of revocations by polling the credential change log.
  */
 import type { RegistryStore } from '../types.js';
+import { pgCommands, pgTwins } from './commands.js';
 import { createPool, type PoolOptions } from './db.js';
 import { pgDeviceErrors } from './device-errors.js';
 import { pgDevices } from './devices.js';
@@ -34,6 +35,8 @@ export async function openPostgresRegistry(options: PostgresRegistryOptions): Pr
     ...pgDeviceErrors(pool, options.deviceErrorsKept ?? 200),
     ...pgKeyTypes(pool),
     ...pgPresence(pool),
+    ...pgCommands(pool),
+    ...pgTwins(pool),
     async ping() {
       await pool.query('SELECT 1');
     },

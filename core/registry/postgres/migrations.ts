@@ -88,6 +88,38 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX device_errors_device ON device_errors (device_id, id);
   `,
+  // 2: commands to devices (with the partner who sent each) and device twins (issue 15)
+  `
+  CREATE TABLE commands (
+    seq          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id           text NOT NULL UNIQUE,
+    device_id    text NOT NULL,
+    pilot_id     text NOT NULL,
+    name         text NOT NULL,
+    params       text NOT NULL,
+    ttl_ms       bigint NOT NULL,
+    status       text NOT NULL CHECK (status IN ('queued', 'delivered', 'succeeded', 'failed', 'expired', 'cancelled')),
+    sent_by      text NOT NULL,
+    queued_at    bigint NOT NULL,
+    expires_at   bigint NOT NULL,
+    delivered_at bigint,
+    finished_at  bigint,
+    result       text
+  );
+  CREATE INDEX commands_device ON commands (device_id, seq);
+  CREATE INDEX commands_open ON commands (expires_at) WHERE status IN ('queued', 'delivered');
+
+  CREATE TABLE twins (
+    device_id        text PRIMARY KEY,
+    desired          text NOT NULL,
+    reported         text NOT NULL,
+    desired_meta     text NOT NULL,
+    reported_meta    text NOT NULL,
+    version          bigint NOT NULL,
+    reported_version bigint NOT NULL,
+    updated_at       bigint NOT NULL
+  );
+  `,
 ];
 
 /** Applies pending migrations under a session advisory lock; refuses a schema newer than this code. */

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import type { RegistryStore } from '../types.js';
+import { sqliteCommands, sqliteTwins } from './commands.js';
 import { openRegistryDb } from './db.js';
 import { sqliteDeviceErrors } from './device-errors.js';
 import { sqliteDevices } from './devices.js';
@@ -33,6 +34,8 @@ export function openSqliteRegistry(file: string, opts: SqliteRegistryOptions = {
     ...sqliteDeviceErrors(db, opts.deviceErrorsKept ?? 200),
     ...sqliteKeyTypes(db),
     ...sqlitePresence(db),
+    ...sqliteCommands(db),
+    ...sqliteTwins(db),
     async ping() {
       ping.get();
     },

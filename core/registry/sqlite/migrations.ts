@@ -90,4 +90,36 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO meta (key, value)
     SELECT 'device_keys_complete_after_seq', CAST(coalesce(max(seq), 0) AS TEXT) FROM devices;
   `,
+  // 3: commands to devices (with the partner who sent each) and device twins (issue 15)
+  `
+  CREATE TABLE commands (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           TEXT NOT NULL UNIQUE,
+    device_id    TEXT NOT NULL,
+    pilot_id     TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    params       TEXT NOT NULL,
+    ttl_ms       INTEGER NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('queued', 'delivered', 'succeeded', 'failed', 'expired', 'cancelled')),
+    sent_by      TEXT NOT NULL,
+    queued_at    INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    delivered_at INTEGER,
+    finished_at  INTEGER,
+    result       TEXT
+  );
+  CREATE INDEX commands_device ON commands (device_id, seq);
+  CREATE INDEX commands_open ON commands (expires_at) WHERE status IN ('queued', 'delivered');
+
+  CREATE TABLE twins (
+    device_id        TEXT PRIMARY KEY,
+    desired          TEXT NOT NULL,
+    reported         TEXT NOT NULL,
+    desired_meta     TEXT NOT NULL,
+    reported_meta    TEXT NOT NULL,
+    version          INTEGER NOT NULL,
+    reported_version INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
