@@ -88,6 +88,16 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX device_errors_device ON device_errors (device_id, id);
   `,
+  // 2: presence per broker node: a node's connections, and when the node counts as dead
+  `
+  CREATE TABLE broker_nodes (node_id text PRIMARY KEY, expires_at bigint NOT NULL);
+  CREATE TABLE device_connections (
+    device_id text NOT NULL,
+    node_id   text NOT NULL,
+    PRIMARY KEY (device_id, node_id)
+  );
+  CREATE INDEX device_connections_node ON device_connections (node_id);
+  `,
 ];
 
 /** Applies pending migrations under a session advisory lock; refuses a schema newer than this code. */
