@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { openPostgresRegistry } from '../core/registry/postgres/index.js';
-import type { RegistryStore } from '../core/registry/types.js';
 import { hashSecret } from '../core/secrets.js';
 import { startTestPostgres, type TestPostgres } from './helpers/postgres.js';
 
