@@ -3,6 +3,8 @@
  * packets, retained messages and wills in Redis, and mqemitter-redis carries every publish to every
  * node, so a device may reconnect to any node and resume its session. Imported only in cluster mode.
  */
+import type { EventEmitter } from 'node:events';
+import { Redis } from 'ioredis';
 import { redisOptionsFromUrl, WAIT_FOR_REDIS } from '../core/cluster/redis-options.js';
 import type { Logger } from '../core/log.js';
 import type { BrokerPersistence } from './persistence.js';
@@ -18,14 +20,18 @@ export async function openRedisMqtt(url: string, logger: Logger): Promise<Cluste
     import('mqemitter-redis'),
   ]);
   const options = { ...redisOptionsFromUrl(url), ...WAIT_FOR_REDIS };
-  const mq = mqemitterRedis(options);
-  // ioredis reconnects by itself; without a listener an 'error' would be thrown.
-  (mq as unknown as { state: import('node:events').EventEmitter }).state.on('error', (err: Error) =>
-    logger.warn({ err: err.message }, 'redis (MQTT routing) unavailable'),
-  );
-  const persistence = aedesPersistenceRedis(options) as {
-    destroy(cb: () => void): void;
+  // ioredis reconnects by itself; without listeners its errors would be printed as unhandled.
+  let lastWarning = 0;
+  const warn = (err: Error) => {
+    if (Date.now() - lastWarning < 10_000) return;
+    lastWarning = Date.now();
+    logger.warn({ err: err.message }, 'redis unavailable: PUBACKs and deliveries wait for it');
   };
+  const mq = mqemitterRedis(options);
+  (mq as unknown as { state: EventEmitter }).state.on('error', warn);
+  const conn = new Redis(options);
+  conn.on('error', warn);
+  const persistence = aedesPersistenceRedis({ ...options, conn }) as { destroy(cb: () => void): void };
   const location = `redis ${options.host}:${options.port}`;
   return {
     mq,

@@ -55,15 +55,18 @@ export async function runFailoverFleet(
       let next = 0;
       await new Promise<void>((resolve) => {
         let inFlight = 0;
-        let timer: NodeJS.Timeout | undefined;
+        let waiting = false;
         const pump = () => {
           while (inFlight < window && next < perDevice) {
             const due = started + (next * 1000) / opts.ratePerDevice;
             if (due > Date.now()) {
-              timer ??= setTimeout(() => {
-                timer = undefined;
-                pump();
-              }, due - Date.now());
+              if (!waiting) {
+                waiting = true;
+                setTimeout(() => {
+                  waiting = false;
+                  pump();
+                }, due - Date.now());
+              }
               return;
             }
             const ts = tsBase + next++;
