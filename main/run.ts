@@ -18,6 +18,7 @@ export interface Running {
 export async function runMain<S extends SectionName>(
   sections: readonly S[],
   start: (config: Pick<PlatformConfig, S>, logger: Logger) => Promise<Running>,
+  stopDeadlineMs?: number,
 ): Promise<void> {
   // Everything the platform and its libraries create (SQLite -wal/-shm, LevelDB, influxd's files) is
   // private to this user: 0600 files, 0700 directories (issue 19, data at rest).
@@ -39,10 +40,14 @@ export async function runMain<S extends SectionName>(
   // Installed before starting, so a signal or crash while starting waits for the start, then closes
   // what it opened (within the deadline).
   let starting: Promise<Running> | undefined;
-  endGracefully(logger, async () => {
-    const running = await starting?.catch(() => undefined);
-    await running?.close();
-  });
+  endGracefully(
+    logger,
+    async () => {
+      const running = await starting?.catch(() => undefined);
+      await running?.close();
+    },
+    stopDeadlineMs,
+  );
   try {
     starting = start(config, logger);
     await starting;
