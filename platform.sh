@@ -2,6 +2,8 @@
 # The quick start. On a fresh Debian machine, from a clean clone:
 #   ./platform.sh up     install what is missing, then run the whole platform with a simulated fleet
 #   ./platform.sh test   install what is missing, then run every test
+#   ./platform.sh cluster  the same as a demo cluster: Redis, PostgreSQL, 3 broker nodes, 2 ingest
+#                        workers, 2 API replicas and a fleet spread over the nodes (Ctrl-C stops all)
 #   ./platform.sh setup  only install what is missing (InfluxDB 1.x, npm packages, and for the tests
 #                        and benchmarks VictoriaMetrics, Redis 7 and PostgreSQL 15, the MQTT clients
 #                        mosquitto_pub and paho, and chromium for the console's tests)
@@ -120,7 +122,9 @@ setup() { ensure_node; ensure_influxd; ensure_openssl; ensure_packages; }
 
 case "${1:-up}" in
   up | start) setup; exec npm start --silent ;;
+  # node itself (not through npm): a Ctrl-C reaches the supervisor, which stops everything in order.
+  cluster) setup; ensure_cluster_servers; exec node --import tsx main/cluster.ts ;;
   test) setup; ensure_test_servers; ensure_cluster_servers; ensure_test_clients; ensure_chromium; exec npm test ;;
   setup) setup; ensure_test_servers; ensure_cluster_servers; ensure_test_clients; ensure_chromium ;;
-  *) say "usage: ./platform.sh [up|test|setup]"; exit 64 ;;
+  *) say "usage: ./platform.sh [up|cluster|test|setup]"; exit 64 ;;
 esac

@@ -70,7 +70,7 @@ export function decidePublish(identity: Identity, topic: string): PublishDecisio
           : { verdict: 'deny', reason: 'malformed device-changes topic' };
       }
       if (topic.startsWith(STORED_PREFIX)) return { verdict: 'allow' };
-      if (topic === `${METRICS_PREFIX}${identity.service}`) return { verdict: 'allow' };
+      if (isOwnMetricsTopic(topic, identity.service)) return { verdict: 'allow' };
       if (topic.startsWith(LIVE_INTEREST_PREFIX) && identity.service === 'api') return { verdict: 'allow' };
       return { verdict: 'deny', reason: `service ${identity.service} may not publish to "${topic}"` };
     case 'anonymous':
@@ -132,6 +132,12 @@ function controlDecision(
         reason: `publish to "${topic}" refused: the platform publishes there; a device publishes commands/{commandId}/response, twin/reported and twin/get`,
       };
   }
+}
+
+/** `$platform/metrics/{service}`, or `.../{service}/{instance}` in cluster mode (core/topics.ts). */
+function isOwnMetricsTopic(topic: string, service: string): boolean {
+  const own = `${METRICS_PREFIX}${service}`;
+  return topic === own || (topic.startsWith(`${own}/`) && topic.split('/').length === 4);
 }
 
 function isPublicTopic(topic: string): boolean {

@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { type CloseStack, startWithCloseStack } from '../core/close-stack.js';
 import type {
   BrokerConfig,
+  ClusterConfig,
   CommonConfig,
   JournalConfig,
   MqttConfig,
@@ -28,6 +29,7 @@ import { type BrokerUrls, brokerUrls } from '../core/urls.js';
 import { mayReceive } from './acl.js';
 import { persistenceOf, publishOwn } from './aedes-internals.js';
 import { type Authenticator, createAuthenticator } from './auth.js';
+import { clusterNode, startNodeHeartbeat } from './cluster-node.js';
 import { createConnectThrottle } from './connect-throttle.js';
 import { type Control, createControl, startControl } from './control.js';
 import { DeviceErrorBuffer } from './device-errors.js';
@@ -37,13 +39,24 @@ import { withKeepaliveCap } from './keepalive.js';
 import { createDeviceThrottle, type DeviceThrottle } from './limits.js';
 import { closeAedes, listenMqtt } from './listener.js';
 import { type BrokerMetrics, createBrokerMetrics } from './metrics.js';
-import { openBrokerPersistence } from './persistence.js';
+import { type BrokerPersistence, openBrokerPersistence } from './persistence.js';
 import { PresenceTracker } from './presence.js';
 import { createAuthorizePublish } from './publish.js';
 import { createRetainedQuota, type RetainedQuota } from './retained-quota.js';
 import { DeviceSessions, startRevocationPoller } from './revocation.js';
 import { createAuthorizeSubscribe } from './subscribe.js';
 import { certificateHosts, loadTlsMaterial, type TlsMaterial } from './tls-material.js';
+
+/** LevelDB or memory, or Redis (with its message emitter) in cluster mode, loaded only then. */
+async function openPersistence(
+  config: BrokerStartConfig,
+  logger: Logger,
+): Promise<BrokerPersistence & { mq?: unknown }> {
+  const redisUrl = config.cluster?.redisUrl;
+  if (!redisUrl) return openBrokerPersistence(config.broker.persistence, config.common.dataDir);
+  const { openRedisMqtt } = await import('./cluster-mqtt.js');
+  return openRedisMqtt(redisUrl, logger);
+}
 
 /** The registry facets the broker uses. */
 export type BrokerRegistry = Pick<DeviceLookup, 'getDeviceCredential'> &
@@ -78,6 +91,8 @@ export interface BrokerStartConfig {
   journal: JournalConfig;
   /** mqtts, ws and wss; none when omitted. */
   mqttListeners?: MqttListenersConfig;
+  /** REDIS_URL: sessions and routing in Redis, presence per node (cluster.ts); absent: one broker. */
+  cluster?: Pick<ClusterConfig, 'redisUrl' | 'nodeId' | 'nodeTtlMs'> | undefined;
 }
 
 export interface RunningBroker {
@@ -114,26 +129,33 @@ interface Parts {
 export async function startBroker(config: BrokerStartConfig, deps: BrokerDeps): Promise<RunningBroker> {
   const logger = deps.logger ?? silentLogger();
   return startWithCloseStack(logger, async (stack) => {
-    const store = await openBrokerPersistence(config.broker.persistence, config.common.dataDir);
+    const node = clusterNode(config);
+    const store = await openPersistence(config, logger);
     stack.push('broker persistence', store, (s) => s.close());
     let broker: Aedes | undefined;
-    const parts = openParts(config, deps, logger, stack, () => broker as Aedes);
-    const aedes = new Aedes({ persistence: store.persistence as never, ...hooks(parts) });
+    const parts = openParts(config, deps, logger, stack, () => broker as Aedes, node?.id);
+    const mq = store.mq ? { mq: store.mq as never, id: node?.aedesId } : {};
+    const aedes = new Aedes({ persistence: store.persistence as never, ...mq, ...hooks(parts) });
     broker = aedes;
     await aedes.listen();
     stack.push('aedes', aedes, closeAedes); // until the listener below owns closing it
     // Retained, so an API that connects later learns it too; a previous run's state is replaced.
     announceJournalState(parts, parts.commit.held());
-    // Presence from before a crash is stale: connected devices are marked online again as they reconnect.
-    await deps.registry.markAllOffline();
+    // Presence from before a crash is stale: connected devices are marked online again as they
+    // reconnect. A cluster node clears only its own connections (other nodes' devices stay online).
+    await deps.registry.markAllOffline(node?.id);
     trackClients(aedes, parts);
     await startBackground(parts, stack);
+    if (node) await startNodeHeartbeat(parts, node, stack);
     await parts.retained.load(persistenceOf(aedes));
     const tls = tlsMaterialOf(config);
     const mqtt = await listenMqtt(aedes, config.mqtt, logger, { listeners: config.mqttListeners, tls });
     stack.push('MQTT', mqtt, (m) => m.close(() => parts.throttle.close()));
     const urls = brokerUrls(config.mqtt.host, { ...mqtt.ports, mqtt: mqtt.port });
-    logger.info({ ...urls, persistence: store.location ?? 'memory' }, 'MQTT broker listening');
+    logger.info(
+      { ...urls, persistence: store.location ?? 'memory', node: node?.id },
+      'MQTT broker listening',
+    );
     return {
       address: { host: config.mqtt.host, port: mqtt.port, url: urls.mqtt },
       urls,
@@ -159,10 +181,11 @@ function openParts(
   logger: Logger,
   stack: CloseStack,
   aedes: () => Aedes,
+  node: string | undefined,
 ): Parts {
   const now = deps.now ?? Date.now;
   const errors = new DeviceErrorBuffer(deps.registry, logger, now);
-  const presence = new PresenceTracker(deps.registry, logger);
+  const presence = new PresenceTracker(deps.registry, logger, node);
   stack.push('presence and device errors', null, async () => {
     await presence.flush();
     await errors.flush();

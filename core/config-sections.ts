@@ -49,6 +49,19 @@ const logLevel = () =>
       .default('info'),
   );
 
+/** A URL with one of `schemes` (without the colon), e.g. postgres://user:pass@host:5432/db. */
+const urlOf = (schemes: string[], example: string) =>
+  z.preprocess(
+    unsetIfEmpty,
+    z.string().refine((v) => {
+      try {
+        return schemes.includes(new URL(v).protocol.slice(0, -1));
+      } catch {
+        return false;
+      }
+    }, `expected a URL such as ${example}`),
+  );
+
 /** `scheme://host[:port]`, exactly as a browser sends it in `Origin`. */
 function isOrigin(value: string): boolean {
   try {
@@ -200,6 +213,33 @@ export const SECTIONS = {
     brokerPort: ['BROKER_METRICS_PORT', port().optional()],
     /** `npm run ingest`: likewise. */
     ingestPort: ['INGEST_METRICS_PORT', port().optional()],
+  }),
+  /** Cluster mode (issue 12); all unset: the embedded default (SQLite, the local journal, LevelDB). */
+  cluster: section({
+    /** The registry in PostgreSQL; unset: SQLite in DATA_DIR. */
+    databaseUrl: [
+      'DATABASE_URL',
+      urlOf(['postgres', 'postgresql'], 'postgres://platform:secret@127.0.0.1:5432/platform').optional(),
+    ],
+    /** MQTT across broker nodes and the telemetry journal in Redis; unset: LevelDB and SQLite in DATA_DIR. */
+    redisUrl: ['REDIS_URL', urlOf(['redis', 'rediss'], 'redis://:secret@127.0.0.1:6379/0').optional()],
+    /** This broker node's name, unique among live nodes; unset: `{hostname}-{MQTT_PORT}` (or pid). */
+    nodeId: [
+      'BROKER_NODE_ID',
+      z.preprocess(
+        unsetIfEmpty,
+        z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1 to 64 letters, digits, dots, dashes or underscores')
+          .optional(),
+      ),
+    ],
+    /** A broker node silent this long counts as dead: its devices are marked offline by the others. */
+    nodeTtlMs: ['BROKER_NODE_TTL_MS', intIn(1000, 3_600_000).default(15_000)],
+    /** This ingest worker's name in the journal's consumer group; unset: `{hostname}-{pid}`. */
+    workerId: ['INGEST_WORKER_ID', str().optional()],
+    /** Entries a worker left unacknowledged this long are taken over by another (Redis journal). */
+    reclaimIdleMs: ['INGEST_RECLAIM_IDLE_MS', intIn(1000, 3_600_000).default(60_000)],
   }),
   sim: section({
     devices: ['SIM_DEVICES', intIn(0, 100_000).default(5)],

@@ -21,6 +21,7 @@ export type JournalConfig = PlatformConfig['journal'];
 export type RegistryConfig = PlatformConfig['registry'];
 export type SimConfig = PlatformConfig['sim'];
 export type MetricsConfig = PlatformConfig['metrics'];
+export type ClusterConfig = PlatformConfig['cluster'];
 
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string; value: string | undefined }[]) {

@@ -21,10 +21,11 @@ export function startMetricsPublisher(
   component: 'broker' | 'ingest',
   publish: (topic: string, payload: string) => void,
   intervalMs = 5000,
+  instance?: string,
 ): { stop(): void } {
   const send = async () => {
     try {
-      publish(metricsTopic(component), JSON.stringify(await registry.getMetricsAsJSON()));
+      publish(metricsTopic(component, instance), JSON.stringify(await registry.getMetricsAsJSON()));
     } catch {
       // metrics are best effort; the next interval tries again
     }
@@ -40,7 +41,8 @@ export function createRemoteMetrics(maxAgeMs = 30_000, now: () => number = Date.
   const latest = new Map<string, { at: number; metrics: MetricsJson }>();
   return {
     accept(topic: string, payload: Buffer | string): void {
-      const component = topic.split('/')[2];
+      // `{component}` or, in cluster mode, `{component}/{instance}`: the latest sample of each.
+      const component = topic.split('/').slice(2).join('/');
       if (!component) return;
       try {
         const metrics = JSON.parse(String(payload)) as MetricsJson;
@@ -61,9 +63,9 @@ export function createRemoteMetrics(maxAgeMs = 30_000, now: () => number = Date.
 export type RemoteMetrics = ReturnType<typeof createRemoteMetrics>;
 
 /** The metrics registry of a component running as its own process: default metrics, labelled. */
-export function componentMetrics(component: 'broker' | 'ingest' | 'api'): Registry {
+export function componentMetrics(component: 'broker' | 'ingest' | 'api', instance?: string): Registry {
   const registry = new Registry();
-  registry.setDefaultLabels({ component });
+  registry.setDefaultLabels(instance ? { component, instance } : { component });
   collectDefaultMetrics({ register: registry });
   return registry;
 }

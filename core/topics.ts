@@ -50,8 +50,12 @@ export const SERVICE_USERNAMES = { ingest: 'svc:ingest', api: 'svc:api' } as con
  * A component running as its own process (`npm run broker`, `npm run ingest`) publishes its metrics
  * here (QoS 0, JSON from prom-client's getMetricsAsJSON) so the API's /metrics shows every component.
  */
-export const metricsTopic = (component: 'broker' | 'ingest') => `$platform/metrics/${component}`;
-export const METRICS_TOPIC_FILTER = '$platform/metrics/+';
+export const metricsTopic = (component: 'broker' | 'ingest', instance?: string) =>
+  // Cluster mode: one topic per node or worker, so the API keeps every instance's latest sample.
+  instance
+    ? `$platform/metrics/${component}/${instance.replace(/[/+#]/g, '_')}`
+    : `$platform/metrics/${component}`;
+export const METRICS_TOPIC_FILTER = '$platform/metrics/#';
 
 /**
  * Live interest: each API process keeps a retained message here listing the pilots and devices its

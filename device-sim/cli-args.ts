@@ -23,7 +23,8 @@ Devices (credentials come from a file, or are created through the API):
   --name-prefix NAME       device names NAME-1, NAME-2, ... (default sim)
 
 Connection:
-  --broker URL             MQTT broker, overriding the credentials' mqttUrl
+  --broker URL[,URL...]    MQTT broker, overriding the credentials' mqttUrl; several (a
+                           cluster's nodes): devices spread over them and fail over
                            (default: the credentials' mqttUrl, else mqtt://MQTT_HOST:MQTT_PORT)
 
 Readings:

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
 import { telemetryTopic } from '../core/topics.js';
+import { brokerTargets } from './brokers.js';
 import { OfflineBuffer } from './buffer.js';
 import { DeviceControl } from './control.js';
 import { type DeviceCounters, zeroCounters } from './counters.js';
@@ -223,7 +224,10 @@ export class SimDevice extends EventEmitter<{ ack: []; connect: []; disconnect: 
 
   private connect(): void {
     const { credentials, brokerUrl } = this.options;
-    const client = mqtt.connect(brokerUrl, {
+    // One URL, or a cluster's nodes (comma-separated): fail over between them (brokers.ts).
+    const { url, servers } = brokerTargets(brokerUrl, credentials.deviceId);
+    const client = mqtt.connect(url, {
+      ...(servers ? { servers } : {}),
       clientId: credentials.deviceId,
       username: credentials.username,
       password: credentials.password,

@@ -50,6 +50,10 @@ export interface IngestDeps {
    * /metrics (core/metrics-relay.ts). Off by default (one process shares one registry).
    */
   publishMetricsEveryMs?: number;
+  /** This worker's name on its metrics topic (cluster mode: one per worker). */
+  instance?: string;
+  /** Entries another worker left unacknowledged this long are taken over (Redis journal). */
+  reclaimIdleMs?: number;
 }
 
 export interface IngestStatus extends PipelineStatus {
@@ -91,6 +95,7 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
       maxInFlight: config.ingest.maxInFlight,
       keyLimits: keyLimitsOf(config.ingest),
       ...(deps.backoff ? { backoff: deps.backoff } : {}),
+      ...(deps.reclaimIdleMs ? { reclaimIdleMs: deps.reclaimIdleMs } : {}),
     },
     { journal, registry: deps.registry, writer, logger, metrics, onStored: fanOut.publishStored },
   );
@@ -100,7 +105,13 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
 
   const metricsRelay =
     deps.metrics && deps.publishMetricsEveryMs
-      ? startMetricsPublisher(deps.metrics, 'ingest', fanOut.publish, deps.publishMetricsEveryMs)
+      ? startMetricsPublisher(
+          deps.metrics,
+          'ingest',
+          fanOut.publish,
+          deps.publishMetricsEveryMs,
+          deps.instance,
+        )
       : undefined;
 
   const connected = await fanOut.ready(deps.brokerWaitMs ?? 10_000);

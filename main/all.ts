@@ -22,5 +22,5 @@ await runMain(
     );
     return platform;
   },
-  QUICK_START_LISTENERS,
+  { defaults: QUICK_START_LISTENERS },
 );

@@ -19,8 +19,12 @@ export interface Running {
 export async function runMain<S extends SectionName>(
   sections: readonly S[],
   start: (config: Pick<PlatformConfig, S>, logger: Logger) => Promise<Running>,
-  /** Values used where the environment sets none (the quick start's listeners). */
-  defaults: Record<string, string> = {},
+  options: {
+    /** Values used where the environment sets none (the quick start's listeners). */
+    defaults?: Record<string, string>;
+    /** How long a graceful stop may take before the process exits anyway. */
+    stopDeadlineMs?: number;
+  } = {},
 ): Promise<void> {
   // Everything the platform and its libraries create (SQLite -wal/-shm, LevelDB, influxd's files) is
   // private to this user: 0600 files, 0700 directories (issue 19, data at rest).
@@ -28,7 +32,7 @@ export async function runMain<S extends SectionName>(
   loadDotEnv();
   let config: Pick<PlatformConfig, S>;
   try {
-    config = loadConfig({ ...defaults, ...process.env }, sections);
+    config = loadConfig({ ...options.defaults, ...process.env }, sections);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -43,10 +47,14 @@ export async function runMain<S extends SectionName>(
   // Installed before starting, so a signal or crash while starting waits for the start, then closes
   // what it opened (within the deadline).
   let starting: Promise<Running> | undefined;
-  endGracefully(logger, async () => {
-    const running = await starting?.catch(() => undefined);
-    await running?.close();
-  });
+  endGracefully(
+    logger,
+    async () => {
+      const running = await starting?.catch(() => undefined);
+      await running?.close();
+    },
+    options.stopDeadlineMs,
+  );
   try {
     starting = start(config, logger);
     await starting;

@@ -9,12 +9,12 @@ import type { ReadinessCheck } from '../api/app.js';
 import { apiDepsOf, startApi } from '../api/index.js';
 import { startBroker } from '../broker/index.js';
 import { startWithCloseStack } from '../core/close-stack.js';
+import { openClusterJournal, openRegistry } from '../core/cluster/stores.js';
 import type { PlatformConfig } from '../core/config.js';
 import { openInflux } from '../core/influx/resolve.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { preparePrivateDataDir } from '../core/private-files.js';
 import { ReadinessProblem } from '../core/readiness.js';
-import { openDataDirRegistry } from '../core/registry/sqlite/index.js';
 import type { RegistryStore } from '../core/registry/types.js';
 import { loadOrCreateServiceSecret } from '../core/secrets.js';
 import type { BrokerUrls } from '../core/urls.js';
@@ -49,18 +49,22 @@ export async function startPlatform(
 
   return startWithCloseStack(logger, async (stack) => {
     const influx = stack.push('influxdb', await openInflux(config.influx, dataDir, logger), (i) => i.close());
-    const registry = stack.push(
-      'registry',
-      openDataDirRegistry(dataDir, config.registry.deviceErrorsKept),
-      (r) => r.close(),
-    );
+    // SQLite in DATA_DIR, or PostgreSQL and a Redis Stream when DATABASE_URL / REDIS_URL are set.
+    const registry = stack.push('registry', await openRegistry(config, 'pilot-platform'), (r) => r.close());
+    const journal = await openClusterJournal(config.cluster);
+    if (journal) stack.push('journal', journal, (j) => j.close());
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
-    const shared = { registry, logger, serviceSecret, metrics };
+    const shared = { registry, logger, serviceSecret, metrics, ...(journal ? { journal } : {}) };
     const broker = stack.push('broker', await startBroker(config, shared), (b) => b.close());
     const mqttUrl = broker.address.url;
     const ingest = stack.push(
       'ingest',
-      await startIngest(config, { ...shared, influx: influx.connection, mqttUrl }),
+      await startIngest(config, {
+        ...shared,
+        influx: influx.connection,
+        mqttUrl,
+        reclaimIdleMs: config.cluster.reclaimIdleMs,
+      }),
       (i) => i.close(),
     );
     const api = stack.push(

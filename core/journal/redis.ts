@@ -10,6 +10,7 @@
  */
 import os from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
+import { quitRedis } from '../cluster/redis-options.js';
 import { ensureGroup, openRedisConsumer } from './redis-consumer.js';
 import { watchStream } from './redis-watch.js';
 import type { TelemetryJournal } from './types.js';
@@ -88,7 +89,7 @@ export async function openRedisJournal(options: RedisJournalOptions): Promise<Te
       for (const unwatch of unwatchers) unwatch();
       unwatchers.clear();
       consumer.close();
-      await redis.quit().catch(() => redis.disconnect());
+      await quitRedis(redis);
     },
   };
 }

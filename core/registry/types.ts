@@ -177,13 +177,26 @@ export interface KeyTypeStore {
   ): Promise<KeyClaim>;
 }
 
-/** Device presence, written by the broker in batches (about once a second). */
+/**
+ * Device presence, written by the broker in batches (about once a second). With several broker nodes
+ * each reports as its `node`: a device is online while any live node reports a connection of it, and a
+ * node that stops renewing (`nodeHeartbeat`) has its connections cleared (docs/DESIGN.md, "Presence").
+ */
 export interface PresenceStore {
   recordPresence(
     updates: readonly { deviceId: string; online: boolean; lastSeenAt: number }[],
+    node?: string,
   ): Promise<void>;
-  /** Marks every device offline: at the broker's start, devices of a crashed run are not connected. */
-  markAllOffline(): Promise<void>;
+  /**
+   * At a broker's start: the devices it had connected before a crash are not connected. With `node`,
+   * only that node's connections (other nodes' devices stay online); without, every device.
+   */
+  markAllOffline(node?: string): Promise<void>;
+  /**
+   * Node `node` is alive for `ttlMs` more; the connections of nodes past their expiry are cleared.
+   * Resolves false when `node` itself had expired (its connections are gone: report them again).
+   */
+  nodeHeartbeat(node: string, ttlMs: number): Promise<boolean>;
 }
 
 /** The numbered log of credential changes (rotations, deletions) that brokers poll to drop sessions. */

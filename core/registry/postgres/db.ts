@@ -48,10 +48,23 @@ export const LOCK = {
 
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
 
+const ignore = () => {};
+
+/**
+ * A pooled connection whose 'error' event is handled while it is checked out: a server that goes away
+ * between two queries of a transaction (a restart) would otherwise throw it as an uncaught exception.
+ * The failure reaches the caller through the next query.
+ */
+export async function checkOut(pool: Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  if (!client.listeners('error').includes(ignore)) client.on('error', ignore);
+  return client;
+}
+
 /** Runs `fn` in a transaction (READ COMMITTED), retried a few times on deadlock or serialization failure. */
 export async function tx<T>(pool: Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
+    const client = await checkOut(pool);
     try {
       await client.query('BEGIN');
       const result = await fn(client);

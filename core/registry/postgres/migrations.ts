@@ -5,7 +5,7 @@
  * Same shape as the SQLite schema (core/registry/sqlite/migrations.ts): epoch ms, prefixed ids, `seq`
  * for keyset pages.
  */
-import { LOCK, type Pool } from './db.js';
+import { checkOut, LOCK, type Pool } from './db.js';
 
 export const PG_MIGRATIONS: readonly string[] = [
   // 1: partners, pilots, members, devices, the credential change log, key types, device keys, errors
@@ -120,11 +120,21 @@ export const PG_MIGRATIONS: readonly string[] = [
     updated_at       bigint NOT NULL
   );
   `,
+  // 3: presence per broker node: a node's connections, and when the node counts as dead
+  `
+  CREATE TABLE broker_nodes (node_id text PRIMARY KEY, expires_at bigint NOT NULL);
+  CREATE TABLE device_connections (
+    device_id text NOT NULL,
+    node_id   text NOT NULL,
+    PRIMARY KEY (device_id, node_id)
+  );
+  CREATE INDEX device_connections_node ON device_connections (node_id);
+  `,
 ];
 
 /** Applies pending migrations under a session advisory lock; refuses a schema newer than this code. */
 export async function migrate(pool: Pool): Promise<void> {
-  const client = await pool.connect();
+  const client = await checkOut(pool);
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK.migrations]);
     await client.query(

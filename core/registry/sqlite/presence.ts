@@ -35,8 +35,12 @@ export function sqlitePresence(db: Db): PresenceStore & CredentialChangeLog {
     async recordPresence(updates) {
       if (updates.length > 0) presenceTx.immediate(updates);
     },
+    // One broker per DATA_DIR (its LevelDB lock): nodes need the PostgreSQL store.
     async markAllOffline() {
       s.allOffline.run();
+    },
+    async nodeHeartbeat() {
+      return true;
     },
     async credentialChangesSince(since) {
       return changesTx.deferred(since);

@@ -1,0 +1,98 @@
+/**
+ * Devices as firmware runs them against a cluster: a fixed client id, clean session off, QoS 1, and
+ * every broker node in mqtt.js' `servers` list (each device starts on its own node, i mod n), so a
+ * device whose node dies reconnects to the next one and re-sends what was not acknowledged.
+ */
+import mqtt from 'mqtt';
+import { telemetryTopic } from '../../core/topics.js';
+
+export interface FailoverFleetOptions {
+  ratePerDevice: number;
+  /** QoS 1 messages in flight per device. Default 20. */
+  window?: number;
+  tsBase?: number;
+  onAck?: (total: number) => void;
+}
+
+export interface FailoverFleetResult {
+  /** `{deviceId}:{ts}` of every acknowledged reading. */
+  acked: Set<string>;
+  /** Connections made after the first, over all devices. */
+  reconnects: number;
+  /** Per device: the port it started on, the one it ended on, its connections and when it finished. */
+  devices: Map<string, { startedOn: number; endedOn: number; connects: number; finishedAt: number }>;
+}
+
+export async function runFailoverFleet(
+  ports: number[],
+  devices: { id: string; secret: string }[],
+  perDevice: number,
+  opts: FailoverFleetOptions,
+): Promise<FailoverFleetResult> {
+  const window = opts.window ?? 20;
+  const tsBase = opts.tsBase ?? 1_700_000_000_000;
+  const acked = new Set<string>();
+  const summary: FailoverFleetResult['devices'] = new Map();
+  let reconnects = 0;
+  await Promise.all(
+    devices.map(async (d, index) => {
+      const order = ports.map((_, k) => ports[(index + k) % ports.length]!);
+      const client = mqtt.connect({
+        servers: order.map((port) => ({ host: '127.0.0.1', port })),
+        clientId: d.id,
+        username: d.id,
+        password: d.secret,
+        clean: false,
+        reconnectPeriod: 200,
+        connectTimeout: 5000,
+      });
+      let connects = 0;
+      client.on('connect', () => {
+        if (connects++ > 0) reconnects++;
+      });
+      await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+      const started = Date.now();
+      let next = 0;
+      await new Promise<void>((resolve) => {
+        let inFlight = 0;
+        let waiting = false;
+        const pump = () => {
+          while (inFlight < window && next < perDevice) {
+            const due = started + (next * 1000) / opts.ratePerDevice;
+            if (due > Date.now()) {
+              if (!waiting) {
+                waiting = true;
+                setTimeout(() => {
+                  waiting = false;
+                  pump();
+                }, due - Date.now());
+              }
+              return;
+            }
+            const ts = tsBase + next++;
+            inFlight++;
+            client.publish(
+              telemetryTopic(d.id),
+              JSON.stringify({ ts, values: { n: ts - tsBase } }),
+              { qos: 1 },
+              (err) => {
+                inFlight--;
+                if (!err) {
+                  acked.add(`${d.id}:${ts}`);
+                  opts.onAck?.(acked.size);
+                }
+                if (next >= perDevice && inFlight === 0) resolve();
+                else pump();
+              },
+            );
+          }
+        };
+        pump();
+      });
+      const endedOn = (client.options as { port: number }).port;
+      summary.set(d.id, { startedOn: order[0]!, endedOn, connects, finishedAt: Date.now() });
+      await client.endAsync();
+    }),
+  );
+  return { acked, reconnects, devices: summary };
+}
