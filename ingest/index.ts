@@ -43,6 +43,8 @@ export interface IngestDeps {
   mqttUrl?: string;
   /** Overrides the retry schedule (tests). */
   backoff?: BackoffOptions;
+  /** Overrides the fallback poll for new journal entries (tests; the journal's watch wakes ingest first). */
+  pollMs?: number;
   /** How long start waits for the broker connection; default 10 s (ingest drains the journal anyway). */
   brokerWaitMs?: number;
   /**
@@ -87,6 +89,7 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
       maxInFlight: config.ingest.maxInFlight,
       keyLimits: keyLimitsOf(config.ingest),
       ...(deps.backoff ? { backoff: deps.backoff } : {}),
+      ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),
     },
     { journal, registry: deps.registry, writer, logger, metrics, onStored: fanOut.publishStored },
   );

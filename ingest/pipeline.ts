@@ -19,6 +19,10 @@ import type { PointWriter } from './writer.js';
 
 export interface PipelineOptions {
   batchSize: number;
+  /**
+   * Once caught up, a partial batch is written as soon as no write is in flight; while writes are in
+   * flight it waits for one to return, or at most this long.
+   */
   flushMs: number;
   maxInFlight: number;
   /**
@@ -26,7 +30,10 @@ export interface PipelineOptions {
    * of rows, by the readings per message seen in the previous chunk, but never for more than this.
    */
   readChunk?: number;
-  /** How long to wait before looking for new rows once caught up; default `flushMs`. */
+  /**
+   * How long to wait before looking for new rows once caught up, when nothing wakes the loop earlier;
+   * default 1 s with a journal that can be watched (a safety net), else `flushMs`.
+   */
   pollMs?: number;
   /** Entries another consumer left unacknowledged this long are taken over (a journal with consumers). */
   reclaimIdleMs?: number;
@@ -67,6 +74,9 @@ export class Pipeline {
   private readonly types: KeyTypeChecker;
   private lastReclaim = Date.now();
   private wake: (() => void) | undefined;
+  /** Set when woken since the last read: the loop reads again instead of sleeping. */
+  private woken = false;
+  private unwatch: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly faults: WriteFaults;
   private readonly writeDeps: WriteDeps;
@@ -91,7 +101,10 @@ export class Pipeline {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    if (this.loop) return;
+    // Event-driven: an append wakes the loop at once (docs/DESIGN.md, "Stored exactly once").
+    this.unwatch = this.deps.journal.watch?.(this.signal);
+    this.loop = this.run();
   }
 
   status(): PipelineStatus {
@@ -113,7 +126,8 @@ export class Pipeline {
    */
   async stop(): Promise<void> {
     this.abort.abort();
-    this.wake?.();
+    this.unwatch?.();
+    this.signal();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
   }
@@ -142,7 +156,7 @@ export class Pipeline {
         continue;
       }
       let failed = false;
-      let readNow = false;
+      let caughtUp = false;
       try {
         if (next >= rows.length) {
           if (next > 0) readingsPerMessage = Math.max(1, chunkPoints / next);
@@ -150,8 +164,10 @@ export class Pipeline {
           next = 0;
           chunkPoints = 0;
           limit = Math.min(readChunk, Math.max(16, Math.ceil(this.opts.batchSize / readingsPerMessage)));
+          // What is appended from here on wakes the loop again (no wake-up is lost).
+          this.woken = false;
           rows = await this.readEntries(limit);
-          readNow = true;
+          caughtUp = rows.length < limit;
         }
         while (next < rows.length) {
           const row = rows[next] as JournalEntry;
@@ -177,20 +193,22 @@ export class Pipeline {
         this.lastError = `processing journal entries: ${(err as Error).message}`;
         logger.error({ err }, 'ingest: reading the journal or registry failed; retrying');
       }
-      if (batch && Date.now() - batch.startedAt >= this.opts.flushMs) {
+      if (failed) {
+        await sleep(backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF), this.abort.signal);
+        continue;
+      }
+      if (!caughtUp || next < rows.length) continue;
+      // Caught up. A partial batch goes as soon as no write is in flight (latency: nothing waits for a
+      // timer), or once it is `flushMs` old while others are in flight; else it keeps filling.
+      if (batch && (this.inFlight.size === 0 || Date.now() - batch.startedAt >= this.opts.flushMs)) {
         this.dispatch(batch);
         batch = undefined;
         continue;
       }
-      if (failed)
-        await sleep(backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF), this.abort.signal);
-      else if (readNow && rows.length < limit && next >= rows.length) {
-        // Caught up. With a partial batch, wait until it is due or the next poll, whichever is
-        // first (entries arriving meanwhile join it at the next read); otherwise wait for the next poll.
-        const poll = this.opts.pollMs ?? this.opts.flushMs;
-        const due = batch ? batch.startedAt + this.opts.flushMs - Date.now() : poll;
-        await this.waitFor(Math.min(due, poll));
-      }
+      // Until the journal says something was appended, a write returns, or the fallback poll.
+      const poll = this.opts.pollMs ?? (this.deps.journal.watch ? WATCHED_POLL_MS : this.opts.flushMs);
+      const due = batch ? batch.startedAt + this.opts.flushMs - Date.now() : poll;
+      await this.waitFor(Math.min(due, poll));
     }
   }
 
@@ -205,9 +223,9 @@ export class Pipeline {
     return this.deps.journal.read(limit);
   }
 
-  /** Sleeps up to `ms`; `stop()` wakes it. */
+  /** Sleeps up to `ms`, or until woken (an append, a finished write, `stop()`); not at all if woken since the last read. */
   private async waitFor(ms: number): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.woken) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, Math.max(0, ms));
       this.wake = done;
@@ -219,6 +237,14 @@ export class Pipeline {
     this.wake = undefined;
   }
 
+  /** The journal's watch and every finished write call this. */
+  private readonly signal = (): void => {
+    this.woken = true;
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  };
+
   private dispatch(batch: Batch): void {
     const p: Promise<void> = this.complete(batch)
       .catch((err) => {
@@ -226,6 +252,7 @@ export class Pipeline {
       })
       .finally(() => {
         this.inFlight.delete(p);
+        this.signal(); // a partial batch may go now
       });
     this.inFlight.add(p);
   }
@@ -261,6 +288,9 @@ export class Pipeline {
     if (stored.length > 0) this.deps.onStored?.(stored);
   }
 }
+
+/** The fallback poll with a watched journal: only a lost notification waits this long. */
+const WATCHED_POLL_MS = 1000;
 
 /** Default `reclaimIdleMs`: far longer than any write takes, so only a dead consumer's entries move. */
 const RECLAIM_IDLE_MS = 5 * 60_000;
