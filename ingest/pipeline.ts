@@ -12,7 +12,7 @@ import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from './bac
 import { type Batch, convertMessage, type DeviceErrorInput, newBatch } from './batch.js';
 import { KeyTypeChecker } from './key-types.js';
 import type { IngestMetrics } from './metrics.js';
-import type { Point } from './points.js';
+import { lineCount, type Point, pointReadings, storedPoints } from './points.js';
 import { WriteFaults } from './write-faults.js';
 import { ABORTED, type WriteDeps, writeUntilStored } from './write-until-stored.js';
 import type { PointWriter } from './writer.js';
@@ -175,12 +175,15 @@ export class Pipeline {
           const converted = converting instanceof Promise ? await converting : converting;
           batch ??= newBatch(Date.now());
           batch.ids.push(row.id);
-          for (const p of converted.points) batch.points.push(p);
-          chunkPoints += converted.points.length;
+          for (const p of converted.points) {
+            batch.points.push(p);
+            batch.lines += p.count;
+            chunkPoints += p.count;
+          }
           for (const e of converted.errors) batch.errors.push(e);
           this.messagesRead++;
           next++;
-          if (batch.points.length >= this.opts.batchSize) {
+          if (batch.lines >= this.opts.batchSize) {
             this.dispatch(batch);
             batch = undefined;
             if (this.inFlight.size >= this.opts.maxInFlight) break;
@@ -262,14 +265,13 @@ export class Pipeline {
     const refused = batch.points.length > 0 ? await writeUntilStored(batch.points, this.writeDeps) : [];
     if (refused === ABORTED) return; // stopping: the entries stay in the journal for the next start
     const errors: DeviceErrorInput[] = [...batch.errors];
-    const refusedPoints = new Set<Point>();
     for (const r of refused) {
-      refusedPoints.add(r.point);
+      const reading = pointReadings(r.point)[0];
       errors.push({
         deviceId: r.point.deviceId,
         at: Date.now(),
-        reason: `InfluxDB refused the reading at ts ${r.point.reading.ts}: ${r.reason}`,
-        payloadPrefix: JSON.stringify(r.point.reading).slice(0, 200),
+        reason: `InfluxDB refused the reading at ts ${reading?.ts}: ${r.reason}`,
+        payloadPrefix: JSON.stringify(reading).slice(0, 200),
       });
     }
     if (errors.length > 0) {
@@ -283,8 +285,11 @@ export class Pipeline {
     }
     await journal.ack(batch.ids);
     this.messagesDone += batch.ids.length;
-    const stored = refusedPoints.size > 0 ? batch.points.filter((p) => !refusedPoints.has(p)) : batch.points;
-    metrics.pointsStored.inc(stored.length);
+    const stored = storedPoints(
+      batch.points,
+      refused.map((r) => r.point),
+    );
+    metrics.pointsStored.inc(lineCount(stored));
     if (stored.length > 0) this.deps.onStored?.(stored);
   }
 }
