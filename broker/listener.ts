@@ -9,6 +9,15 @@ export interface MqttListener {
   close(beforeSockets?: () => void): Promise<void>;
 }
 
+/**
+ * Connections the kernel may hold completed before the broker accepts them (capped by
+ * net.core.somaxconn). Node's default of 511 overflows when thousands of devices reconnect at once
+ * after a restart: the kernel then drops their handshakes and each device waits out TCP's SYN
+ * retransmission (1 s, 3 s, 7 s, ...), or its connect timeout. Brokers built for storms use more
+ * (EMQX 1024, HiveMQ 4096+). bench/RESULTS.md, "Connections".
+ */
+export const MQTT_LISTEN_BACKLOG = 8192;
+
 export async function listenMqtt(
   aedes: Aedes,
   where: { host: string; port: number },
@@ -22,7 +31,7 @@ export async function listenMqtt(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(where.port, where.host, () => {
+    server.listen({ port: where.port, host: where.host, backlog: MQTT_LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
