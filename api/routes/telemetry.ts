@@ -27,7 +27,7 @@ import {
   resolveEvery,
   resolveRange,
 } from '../telemetry/params.js';
-import { InfluxQueryError, type Reading, TelemetryReader, windowsJson } from '../telemetry/reader.js';
+import { InfluxQueryError, type Reading, TelemetryReader } from '../telemetry/reader.js';
 import {
   DeviceTelemetryQuery,
   LatestQuery,
@@ -128,12 +128,9 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
           if (keys) checkAggregateTypes(agg, keys, await request.server.registry.getKeyTypes(device.pilotId));
           const fill = q.fill ?? 'none';
           const fields = keys ? undefined : await ownFields(request.server.registry, device, agg);
-          const w = { ...sel, ...range, keys, fields, everyMs, agg, fill, order: q.order };
-          if (!wantsCsv(request.headers.accept)) {
-            const rows = await influx(reply, () => reader.windowRows(w));
-            return reply.type(JSON_CONTENT_TYPE).send(windowsJson(rows, formatTs) as never);
-          }
-          items = await influx(reply, () => reader.windows(w));
+          items = await influx(reply, () =>
+            reader.windows({ ...sel, ...range, keys, fields, everyMs, agg, fill, order: q.order }),
+          );
         } else {
           const limit = parseLimit(q.limit);
           const after = decodeCursor(cursorList(q.order), q.cursor);
@@ -284,7 +281,6 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
  * 1,440 windows; see bench/telemetry-query.ts). Error bodies are built by the error handler.
  */
 const plainJson = () => (data: unknown) => JSON.stringify(data);
-const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** CSV bypasses the JSON response schema (Fastify serialises only non-string payloads). */
 function sendCsv(reply: FastifyReply, csv: string): FastifyReply {

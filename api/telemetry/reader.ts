@@ -47,35 +47,6 @@ export class InfluxQueryError extends Error {
   }
 }
 
-/**
- * `{"items":[{"ts":"<RFC 3339>","values":{...}}, ...],"nextCursor":null}` written straight from the
- * rows, the same text JSON.stringify gives for the readings `windows` builds: no two objects per
- * window (about half of the API's time for 1,440 windows; bench/telemetry-query.ts).
- */
-export function windowsJson(
-  w: { names: string[]; keep: boolean[]; rows: unknown[][] },
-  formatTime: (ms: number) => string,
-): string {
-  const fields: string[] = [];
-  const columns: number[] = [];
-  w.names.forEach((n, i) => {
-    if (!w.keep[i]) return;
-    fields.push(`${columns.length > 0 ? ',' : ''}${JSON.stringify(n)}:`);
-    columns.push(i);
-  });
-  let out = '{"items":[';
-  for (let r = 0; r < w.rows.length; r++) {
-    const row = w.rows[r] as unknown[];
-    out += `${r > 0 ? ',' : ''}{"ts":${JSON.stringify(formatTime(row[0] as number))},"values":{`;
-    for (let c = 0; c < columns.length; c++) {
-      const v = row[columns[c] as number];
-      out += `${fields[c]}${v === undefined || v === null ? 'null' : typeof v === 'number' ? v : JSON.stringify(v)}`;
-    }
-    out += '}}';
-  }
-  return `${out}],"nextCursor":null}`;
-}
-
 /** Latest-value statements sent per request (keeps the URL short). */
 const LATEST_STATEMENTS_PER_REQUEST = 100;
 
@@ -113,26 +84,10 @@ export class TelemetryReader {
   }
 
   async windows(q: WindowQuery): Promise<Reading[]> {
-    const { names, keep, rows } = await this.windowRows(q);
-    return rows.map((row) => {
-      const values: Record<string, Value | null> = {};
-      names.forEach((n, i) => {
-        if (keep[i]) values[n] = (row[i] ?? null) as Value | null;
-      });
-      return { ts: row[0] as number, values };
-    });
-  }
-
-  /**
-   * The windows as InfluxDB answered them: column names (keys, `time` first), which columns are the
-   * response's keys, and the rows (times in epoch ms). `windows` builds readings from them; the JSON
-   * route writes them out directly (windowsJson).
-   */
-  async windowRows(q: WindowQuery): Promise<{ names: string[]; keep: boolean[]; rows: unknown[][] }> {
-    if (q.keys === undefined && q.fields?.length === 0) return { names: [], keep: [], rows: [] };
+    if (q.keys === undefined && q.fields?.length === 0) return [];
     const [result] = await this.run([buildWindowQuery(q)]);
     const s = result?.series?.[0];
-    if (!s) return { names: [], keep: [], rows: [] };
+    if (!s) return [];
     const prefix = `${q.agg}_`;
     const star = q.keys === undefined && q.fields === undefined;
     const names = s.columns.map((c) => (star && c.startsWith(prefix) ? c.slice(prefix.length) : c));
@@ -143,7 +98,13 @@ export class TelemetryReader {
         n !== 'time' &&
         (q.keys !== undefined || s.values.some((row) => row[i] !== null && row[i] !== undefined)),
     );
-    return { names, keep, rows: s.values };
+    return s.values.map((row) => {
+      const values: Record<string, Value | null> = {};
+      names.forEach((n, i) => {
+        if (keep[i]) values[n] = (row[i] ?? null) as Value | null;
+      });
+      return { ts: row[0] as number, values };
+    });
   }
 
   async pilotWindows(q: PilotWindowQuery): Promise<DeviceSeries[]> {
