@@ -10,6 +10,7 @@ import type { Logger } from '../core/log.js';
 import type { DeviceErrorLog, DeviceLookup, KeyTypeStore } from '../core/registry/types.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from './backoff.js';
 import { type Batch, convertMessage, type DeviceErrorInput, newBatch } from './batch.js';
+import { DrainWake } from './drain-wake.js';
 import { KeyTypeChecker } from './key-types.js';
 import type { IngestMetrics } from './metrics.js';
 import { lineCount, type Point, pointReadings, storedPoints } from './points.js';
@@ -73,9 +74,7 @@ export class Pipeline {
   private readonly pilots = new Map<string, string>();
   private readonly types: KeyTypeChecker;
   private lastReclaim = Date.now();
-  private wake: (() => void) | undefined;
-  /** Set when woken since the last read: the loop reads again instead of sleeping. */
-  private woken = false;
+  private readonly wake = new DrainWake();
   private unwatch: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly faults: WriteFaults;
@@ -103,7 +102,7 @@ export class Pipeline {
   start(): void {
     if (this.loop) return;
     // Event-driven: an append wakes the loop at once (docs/DESIGN.md, "Stored exactly once").
-    this.unwatch = this.deps.journal.watch?.(this.signal);
+    this.unwatch = this.deps.journal.watch?.(this.wake.appendSeen);
     this.loop = this.run();
   }
 
@@ -127,7 +126,7 @@ export class Pipeline {
   async stop(): Promise<void> {
     this.abort.abort();
     this.unwatch?.();
-    this.signal();
+    this.wake.writeDone();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
   }
@@ -164,8 +163,8 @@ export class Pipeline {
           next = 0;
           chunkPoints = 0;
           limit = Math.min(readChunk, Math.max(16, Math.ceil(this.opts.batchSize / readingsPerMessage)));
-          // What is appended from here on wakes the loop again (no wake-up is lost).
-          this.woken = false;
+          // What is appended or written from here on wakes the loop again (no wake-up is lost).
+          this.wake.reset();
           rows = await this.readEntries(limit);
           caughtUp = rows.length < limit;
         }
@@ -208,10 +207,11 @@ export class Pipeline {
         batch = undefined;
         continue;
       }
-      // Until the journal says something was appended, a write returns, or the fallback poll.
+      // Until a write returns, the fallback poll, or (with no write in flight) an append. While a
+      // write is in flight, appends are read when it returns: one read per write, not one per commit.
       const poll = this.opts.pollMs ?? (this.deps.journal.watch ? WATCHED_POLL_MS : this.opts.flushMs);
       const due = batch ? batch.startedAt + this.opts.flushMs - Date.now() : poll;
-      await this.waitFor(Math.min(due, poll));
+      if (!this.stopped) await this.wake.sleep(Math.min(due, poll), this.inFlight.size === 0);
     }
   }
 
@@ -226,28 +226,6 @@ export class Pipeline {
     return this.deps.journal.read(limit);
   }
 
-  /** Sleeps up to `ms`, or until woken (an append, a finished write, `stop()`); not at all if woken since the last read. */
-  private async waitFor(ms: number): Promise<void> {
-    if (this.stopped || this.woken) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.max(0, ms));
-      this.wake = done;
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    this.wake = undefined;
-  }
-
-  /** The journal's watch and every finished write call this. */
-  private readonly signal = (): void => {
-    this.woken = true;
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  };
-
   private dispatch(batch: Batch): void {
     const p: Promise<void> = this.complete(batch)
       .catch((err) => {
@@ -255,7 +233,7 @@ export class Pipeline {
       })
       .finally(() => {
         this.inFlight.delete(p);
-        this.signal(); // a partial batch may go now
+        this.wake.writeDone(); // a partial batch may go now
       });
     this.inFlight.add(p);
   }
