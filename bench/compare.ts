@@ -45,6 +45,12 @@ export async function compareWithBaseline(
     ...prefixed('raw run', opts.baseline.cpuShares),
     ...prefixed('platform run', plat.cpuShares),
   });
+  // CPU time per reading: far steadier than a rate when other work shares the machine.
+  const share = Number.parseFloat(plat.cpuShares['CPU: platform'] ?? '');
+  if (Number.isFinite(share)) {
+    result.figures['platform run, platform CPU per reading (µs)'] =
+      Math.round((share / 100 / plat.rate) * 1e7) / 10;
+  }
   result.goals.push({ what: opts.goal.what, target, actual: ratio.toFixed(2), met: ratio >= opts.goal.min });
   result.lossChecks.push(lossCheck('platform (points in InfluxDB)', plat.stored, report.readingsAcked));
   result.notes.push(...profileNotes(ctx, since));

@@ -57,18 +57,23 @@ interface ConnectRun {
   firstError: string | undefined;
 }
 
-/**
- * Connects devices `0..target` of the devices file to the broker at `mqttUrl` (process `brokerPid`)
- * from `processes` client processes; `settle` runs before the memory is read again.
- */
-async function connectAll(
+type ConnectReport = { type: string; ok: number; failed: number; firstError?: string; endAt: number };
+
+/** What a storm measured: every device connecting at once to a restarted broker. */
+interface StormRun {
+  ok: number;
+  failed: number;
+  /** From the storm's start to the last CONNACK. */
+  connectSecs: number;
+  firstError: string | undefined;
+}
+
+/** Client processes holding devices `0..target` of the devices file, CONNECTs sent on command. */
+function startConnectors(
   dir: string,
   label: string,
-  opts: { mqttUrl: string; brokerPid: number; devicesFile: string; target: number; processes: number },
-  settle: (ok: number) => Promise<void>,
-): Promise<ConnectRun & { stop(): Promise<void> }> {
-  await sleep(1000);
-  const rssBefore = rssBytes(opts.brokerPid);
+  opts: { mqttUrl: string; devicesFile: string; target: number; processes: number },
+) {
   const connectors: Child[] = [];
   const per = Math.ceil(opts.target / opts.processes);
   for (let i = 0; i < opts.processes; i++) {
@@ -85,34 +90,54 @@ async function connectAll(
       }),
     );
   }
-  const stop = () => Promise.all(connectors.map((c) => c.stop())).then(() => {});
-  try {
-    await Promise.all(connectors.map((c) => c.next('ready')));
+  const all = async (type: string, reply: string, extra: Record<string, unknown> = {}) => {
     const goAt = Date.now();
-    for (const c of connectors) c.send({ type: 'go' });
-    const reports = await Promise.all(
-      connectors.map((c) =>
-        c.next<{ type: string; ok: number; failed: number; firstError?: string; endAt: number }>(
-          'connected',
-          300_000,
-        ),
-      ),
-    );
-    const ok = reports.reduce((s, r) => s + r.ok, 0);
-    await settle(ok);
+    for (const c of connectors) c.send({ type, ...extra });
+    const reports = await Promise.all(connectors.map((c) => c.next<ConnectReport>(reply, 300_000)));
+    return {
+      ok: reports.reduce((n, r) => n + r.ok, 0),
+      failed: reports.reduce((n, r) => n + r.failed, 0),
+      connectSecs: (Math.max(...reports.map((r) => r.endAt)) - goAt) / 1000,
+      firstError: reports.find((r) => r.firstError)?.firstError,
+    };
+  };
+  return {
+    ready: () => Promise.all(connectors.map((c) => c.next('ready'))),
+    /** 100 CONNECTs in flight per process, as a fleet coming online. */
+    connect: () => all('go', 'connected'),
+    /** Every device of every process at once, to `mqttUrl`, after dropping the old connections. */
+    async storm(mqttUrl: string): Promise<StormRun> {
+      await Promise.all(connectors.map((c) => c.send({ type: 'drop' })));
+      await Promise.all(connectors.map((c) => c.next('dropped', 60_000)));
+      return all('storm', 'stormed', { mqttUrl });
+    },
+    stop: () => Promise.all(connectors.map((c) => c.stop())).then(() => {}),
+  };
+}
+type Connectors = ReturnType<typeof startConnectors>;
+
+/**
+ * Connects devices `0..target` to the broker at `mqttUrl` (process `brokerPid`) from `processes`
+ * client processes; `settle` runs before the memory is read again. The connectors stay for a storm.
+ */
+async function connectAll(
+  dir: string,
+  label: string,
+  opts: { mqttUrl: string; brokerPid: number; devicesFile: string; target: number; processes: number },
+  settle: (ok: number) => Promise<void>,
+): Promise<ConnectRun & { connectors: Connectors }> {
+  await sleep(1000);
+  const rssBefore = rssBytes(opts.brokerPid);
+  const connectors = startConnectors(dir, label, opts);
+  try {
+    await connectors.ready();
+    const r = await connectors.connect();
+    await settle(r.ok);
     // Let allocations settle before reading the broker's memory.
     await sleep(2000);
-    return {
-      ok,
-      failed: reports.reduce((s, r) => s + r.failed, 0),
-      connectSecs: (Math.max(...reports.map((r) => r.endAt)) - goAt) / 1000,
-      rssBefore,
-      rssAfter: rssBytes(opts.brokerPid),
-      firstError: reports.find((r) => r.firstError)?.firstError,
-      stop,
-    };
+    return { ...r, rssBefore, rssAfter: rssBytes(opts.brokerPid), connectors };
   } catch (err) {
-    await stop();
+    await connectors.stop();
     throw err;
   }
 }
@@ -120,25 +145,49 @@ async function connectAll(
 const perConnectionKB = (r: ConnectRun) => (r.rssAfter - r.rssBefore) / Math.max(1, r.ok) / 1024;
 const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
-/** The same connections to a bare Aedes (no authentication, memory persistence), for comparison. */
-async function rawAedes(dir: string, target: number, processes: number): Promise<ConnectRun> {
-  const broker = spawnChild('raw aedes', 'worker-raw-broker.ts', {
-    logFile: path.join(dir, 'raw-broker.log'),
-  });
-  try {
+/** The same connections to a bare Aedes (no authentication, memory persistence), then the same storm. */
+async function rawAedes(
+  dir: string,
+  target: number,
+  processes: number,
+): Promise<{ first: ConnectRun; storm: StormRun }> {
+  const startRaw = async (n: number) => {
+    const broker = spawnChild('raw aedes', 'worker-raw-broker.ts', {
+      logFile: path.join(dir, `raw-broker-${n}.log`),
+    });
     const { mqttUrl } = await broker.next<{ type: string; mqttUrl: string }>('ready');
+    return { broker, mqttUrl };
+  };
+  let { broker, mqttUrl } = await startRaw(1);
+  let connectors: Connectors | undefined;
+  try {
     const fleet = anonymousFleet(dir, target);
-    const run = await connectAll(
+    const first = await connectAll(
       dir,
       'raw',
       { mqttUrl, brokerPid: broker.pid, devicesFile: fleet.devicesFile, target, processes },
       async () => {},
     );
-    await run.stop();
-    return run;
+    connectors = first.connectors;
+    await broker.stop();
+    ({ broker, mqttUrl } = await startRaw(2));
+    const storm = await connectors.storm(mqttUrl);
+    return { first, storm };
   } finally {
+    await connectors?.stop();
     await broker.stop();
   }
+}
+
+/** Polls the registry until every connected device is online (or `timeoutMs`); the seconds it took from `since`. */
+async function untilOnline(registryFile: string, pilotId: string, connected: number, since: number) {
+  let online = 0;
+  const deadline = Date.now() + 20_000;
+  while (online < connected && Date.now() < deadline) {
+    await sleep(100);
+    online = await onlineCount(registryFile, pilotId);
+  }
+  return { online, secs: (Date.now() - since) / 1000 };
 }
 
 export const connectionsPart: BenchPart = {
@@ -167,7 +216,9 @@ export const connectionsPart: BenchPart = {
 
     const raw = await rawAedes(dir, target, processes);
 
-    const broker = await startPlatformProcess(ctx, { mode: 'broker', dataDir });
+    const registryFile = path.join(dataDir, 'registry.db');
+    let broker = await startPlatformProcess(ctx, { mode: 'broker', dataDir });
+    let connectors: Connectors | undefined;
     try {
       // A wrong secret must be refused, or this would measure an open door (CONNACK 4 or 5).
       const refused = await mqtt
@@ -200,12 +251,21 @@ export const connectionsPart: BenchPart = {
           async (ok) => {
             for (let i = 0; i < 20 && online < ok; i++) {
               await sleep(500);
-              online = await onlineCount(path.join(dataDir, 'registry.db'), fleet.pilotId);
+              online = await onlineCount(registryFile, fleet.pilotId);
             }
           },
         ),
       );
-      await run.stop();
+      connectors = run.connectors;
+      // The storm: the broker restarts (its caches are cold) and every device reconnects at once.
+      await broker.child.stop(30_000);
+      broker = await startPlatformProcess(ctx, { mode: 'broker', dataDir });
+      const stormAt = Date.now();
+      const storm = await broker.child.whileAlive(connectors.storm(broker.mqttUrl));
+      const allOnline = await untilOnline(registryFile, fleet.pilotId, storm.ok, stormAt);
+      const stormRate = storm.ok / storm.connectSecs;
+      const rawStormRate = raw.storm.ok / raw.storm.connectSecs;
+      const stormRatio = stormRate / rawStormRate;
       const perConnection = perConnectionKB(run);
       const result: PartResult = {
         ...resultHeader(ctx, 'connections', TITLE),
@@ -221,9 +281,18 @@ export const connectionsPart: BenchPart = {
           'platform broker: RSS with all connected (MiB)': mib(run.rssAfter),
           'platform broker: RSS per connection (KB)': Math.round(perConnection * 10) / 10,
           'platform broker: wrong secret refused': refused ? 'yes' : '**NO**',
-          'raw Aedes: connected': raw.ok,
-          'raw Aedes: connects/s': Math.round(raw.ok / raw.connectSecs),
-          'raw Aedes: RSS per connection (KB)': Math.round(perConnectionKB(raw) * 10) / 10,
+          'raw Aedes: connected': raw.first.ok,
+          'raw Aedes: connects/s': Math.round(raw.first.ok / raw.first.connectSecs),
+          'raw Aedes: RSS per connection (KB)': Math.round(perConnectionKB(raw.first) * 10) / 10,
+          'storm, platform: reconnected': storm.ok,
+          'storm, platform: failed connects': storm.failed,
+          'storm, platform: time to all connected (s)': Math.round(storm.connectSecs * 10) / 10,
+          'storm, platform: connects/s': Math.round(stormRate),
+          'storm, platform: time to all online in the registry (s)': Math.round(allOnline.secs * 10) / 10,
+          'storm, raw Aedes: reconnected': raw.storm.ok,
+          'storm, raw Aedes: failed connects': raw.storm.failed,
+          'storm, raw Aedes: connects/s': Math.round(rawStormRate),
+          'storm: ratio platform / raw Aedes': Math.round(stormRatio * 100) / 100,
         },
         goals: [
           {
@@ -231,6 +300,12 @@ export const connectionsPart: BenchPart = {
             target: '< 20 KB',
             actual: `${fmt(perConnection, 1)} KB`,
             met: perConnection < 20 && run.ok === target,
+          },
+          {
+            what: 'reconnect storm: connects/s vs raw Aedes, no failed connect',
+            target: '>= 0.8',
+            actual: `${stormRatio.toFixed(2)}, ${storm.failed} failed`,
+            met: stormRatio >= 0.8 && storm.failed === 0 && storm.ok === target,
           },
         ],
         lossChecks: [
@@ -242,6 +317,14 @@ export const connectionsPart: BenchPart = {
             storedWord: 'online in the registry',
             expectedWord: 'connected',
           }),
+          lossCheck('storm: devices', storm.ok, target, {
+            storedWord: 'reconnected',
+            expectedWord: 'registered',
+          }),
+          lossCheck('storm: presence', allOnline.online, storm.ok, {
+            storedWord: 'online in the registry',
+            expectedWord: 'reconnected',
+          }),
         ],
         notes: [
           'Devices connect with their own id and secret (MQTT 3.1.1, clean: false, keepalive 600 s), ' +
@@ -250,11 +333,17 @@ export const connectionsPart: BenchPart = {
             'process, 1 s before the first connection and 2 s after the last; the difference divided by the ' +
             'connections. Raw Aedes: the same number of connections to a bare `Aedes.createBroker()` ' +
             '(no authentication, memory persistence), for comparison.',
+          'Reconnect storm: with every device connected, the broker process is stopped and started again on the ' +
+            'same DATA_DIR (cold caches, persistent sessions on disk), and every device sends its CONNECT at once ' +
+            `(${fmt(target)} in flight). Time to all online: from the storm's start until the registry lists every ` +
+            'reconnected device online (presence is written in batches). Raw Aedes: the same storm to a restarted bare Aedes.',
           ...(run.firstError ? [`First connect error: ${run.firstError}`] : []),
+          ...(storm.firstError ? [`First storm connect error: ${storm.firstError}`] : []),
         ],
       };
       return result;
     } finally {
+      await connectors?.stop();
       await broker.child.stop(30_000);
     }
   },

@@ -140,7 +140,7 @@ function sectionMarkdown(r: PartResult): string {
 
 const PREAMBLE = `# Benchmark results
 
-Written by \`npm run bench\` (bench/run.ts, about 4 minutes); each part rewrites its own section below
+Written by \`npm run bench\` (bench/run.ts, about 8 minutes); each part rewrites its own section below
 and its key in bench/results.json. Run one part with \`npm run bench -- <part>\` (e2e, batched, latency,
 connections, isolation, console, telemetry-query). \`--quick\` is a smoke run with small counts: its figures are not
 measurements and go to .bench-tmp/quick/, never here. \`--profile\` attaches the V8 CPU profiler to the
@@ -189,6 +189,50 @@ export function writeResult(r: PartResult): void {
   }
   json.parts[r.id] = r;
   writeFileSync(jsonFile, `${JSON.stringify(json, null, 2)}\n`);
+  writeSummary(mdFile, json.parts as Record<string, PartResult>);
+}
+
+export const SUMMARY_TITLE = 'Summary (generated from the sections below)';
+/** The parts whose goals the summary lists, in this order; then any other part with goals. */
+const SUMMARY_ORDER = [
+  'e2e',
+  'batched',
+  'latency',
+  'connections',
+  'telemetry-query',
+  'batched-v2',
+  'console',
+];
+
+/**
+ * The summary section, rebuilt from results.json after every part: each goal of each part's latest
+ * run (plain, not profiled), with the run's date, so the table never disagrees with the sections.
+ */
+function writeSummary(mdFile: string, parts: Record<string, PartResult>): void {
+  const ids = [
+    ...SUMMARY_ORDER.filter((id) => parts[id]),
+    ...Object.keys(parts).filter((id) => !SUMMARY_ORDER.includes(id) && !id.endsWith('-profiled')),
+  ];
+  const rows = ids.flatMap((id) => {
+    const p = parts[id] as PartResult;
+    return (p.goals ?? []).map(
+      (g) =>
+        `| ${p.title} | ${g.what} | ${g.target} | ${g.actual} | ${g.met ? 'met' : '**MISSED**'} | ${p.date.slice(0, 16)} |`,
+    );
+  });
+  const body = [
+    `## ${SUMMARY_TITLE}`,
+    '',
+    'Each goal of the latest run of each part, rewritten by every `npm run bench` (ratios against baselines',
+    'measured in the same run; the sections below have the figures, CPU split and loss checks).',
+    '',
+    '| part | goal | target | actual | verdict | run (UTC) |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+  const { sections } = splitSections(readFileSync(mdFile, 'utf8'));
+  const rest = sections.filter(([heading]) => heading !== SUMMARY_TITLE).map(([, text]) => text.trimEnd());
+  writeFileSync(mdFile, `${[PREAMBLE.trimEnd(), body, ...rest].join('\n\n')}\n`);
 }
 
 /** The part's result as lines for the console. */

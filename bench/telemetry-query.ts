@@ -214,7 +214,14 @@ function report(m: Awaited<ReturnType<typeof measure>>, points: number, quick: b
       'API / InfluxDB throughput ratio': Number((api.rps / direct.rps).toFixed(2)),
       'machine load average (1 min) at the end': Number(os.loadavg()[0]!.toFixed(2)),
     },
-    goals: [],
+    goals: [
+      {
+        what: 'API requests/s vs the same InfluxQL straight to InfluxDB',
+        target: '>= 0.85',
+        actual: (api.rps / direct.rps).toFixed(2),
+        met: api.rps / direct.rps >= 0.85,
+      },
+    ],
     lossChecks: [],
     notes: [
       `Load: autocannon, ${m.connections} connections, ${m.rounds} alternating rounds of ${m.seconds} s per side, after a 1 s warm-up; latency of the median round. Same InfluxQL both ways: \`${m.influxql}\`. ` +

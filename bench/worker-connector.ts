@@ -1,7 +1,8 @@
 /**
  * Child process: opens and holds MQTT connections for devices `from..to` of the devices file, with
  * their real credentials, `concurrency` CONNECTs in flight. Reports when all are answered; holds
- * them until told to stop.
+ * them until told to stop. `storm`: drops every connection (the broker went away) and connects all
+ * of them again to `mqttUrl` at once, as devices do after a broker restart.
  */
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -20,9 +21,9 @@ const mine = (JSON.parse(readFileSync(p.devicesFile, 'utf8')) as { id: string; p
   p.from,
   p.to,
 );
-const clients: MqttClient[] = [];
+let clients: MqttClient[] = [];
 
-onParent('go', async () => {
+async function connectAll(mqttUrl: string, concurrency: number, type: string) {
   const startAt = Date.now();
   let ok = 0;
   let failed = 0;
@@ -32,7 +33,7 @@ onParent('go', async () => {
     for (let d = queue.shift(); d; d = queue.shift()) {
       try {
         clients.push(
-          await mqtt.connectAsync(p.mqttUrl, {
+          await mqtt.connectAsync(mqttUrl, {
             clientId: d.id,
             username: d.id,
             password: d.password,
@@ -50,9 +51,18 @@ onParent('go', async () => {
       }
     }
   };
-  await Promise.all(Array.from({ length: p.concurrency }, worker));
-  tell({ type: 'connected', ok, failed, firstError, startAt, endAt: Date.now() });
+  await Promise.all(Array.from({ length: Math.min(concurrency, mine.length) }, worker));
+  tell({ type, ok, failed, firstError, startAt, endAt: Date.now() });
+}
+
+onParent('go', () => connectAll(p.mqttUrl, p.concurrency, 'connected'));
+onParent('drop', async () => {
+  const old = clients;
+  clients = [];
+  await Promise.all(old.map((c) => c.endAsync(true)));
+  tell({ type: 'dropped' });
 });
+onParent('storm', (msg) => connectAll(msg.mqttUrl as string, mine.length, 'stormed'));
 stopOnParent(async () => {
   await Promise.all(clients.map((c) => c.endAsync(true)));
 });

@@ -1,14 +1,19 @@
 /**
  * Child process: the baseline broker. A bare Aedes with its defaults (in-memory persistence, no
  * authentication, no hooks) on a free port: what the platform's broker costs is measured against it.
+ * Its listen backlog is the platform's (a kernel setting of the socket, not work the broker does), so
+ * a reconnect storm compares the brokers, not Node's default backlog of 511.
  */
 import net from 'node:net';
 import { Aedes } from 'aedes';
+import { MQTT_LISTEN_BACKLOG } from '../broker/listener.js';
 import { stopOnParent, tell } from './procs.js';
 
 const broker = await Aedes.createBroker();
 const server = net.createServer(broker.handle);
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+await new Promise<void>((resolve) =>
+  server.listen({ port: 0, host: '127.0.0.1', backlog: MQTT_LISTEN_BACKLOG }, resolve),
+);
 const { port } = server.address() as net.AddressInfo;
 stopOnParent(
   () =>

@@ -25,6 +25,15 @@ export interface MqttListener {
   close(beforeSockets?: () => void): Promise<void>;
 }
 
+/**
+ * Connections the kernel may hold completed before the broker accepts them (capped by
+ * net.core.somaxconn). Node's default of 511 overflows when thousands of devices reconnect at once
+ * after a restart: the kernel then drops their handshakes and each device waits out TCP's SYN
+ * retransmission (1 s, 3 s, 7 s, ...), or its connect timeout. Brokers built for storms use more
+ * (EMQX 1024, HiveMQ 4096+). bench/RESULTS.md, "Connections".
+ */
+export const MQTT_LISTEN_BACKLOG = 8192;
+
 interface Served {
   port: number;
   server: net.Server;
@@ -40,7 +49,7 @@ async function serve(server: net.Server, host: string, port: number, logger: Log
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: MQTT_LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });

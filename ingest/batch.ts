@@ -7,7 +7,8 @@ import type { Reading } from '../core/reading.js';
 import type { DeviceLookup } from '../core/registry/types.js';
 import { parseTelemetryPayload, payloadPrefix } from '../core/telemetry.js';
 import type { KeyTypeChecker, KeyVerdict } from './key-types.js';
-import { type Point, toPoint } from './points.js';
+import { scanLines } from './line-scan.js';
+import { linePrefix, type Point, toPoint } from './points.js';
 
 export interface DeviceErrorInput {
   deviceId: string;
@@ -20,12 +21,20 @@ export interface Batch {
   /** The journal entries the batch holds, acknowledged together. */
   ids: string[];
   points: Point[];
+  /** Lines in `points` (a fast-path point holds a message's lines). */
+  lines: number;
   errors: DeviceErrorInput[];
   /** When the batch's first message was read (for the flush interval). */
   startedAt: number;
 }
 
-export const newBatch = (now: number): Batch => ({ ids: [], points: [], errors: [], startedAt: now });
+export const newBatch = (now: number): Batch => ({
+  ids: [],
+  points: [],
+  lines: 0,
+  errors: [],
+  startedAt: now,
+});
 
 type Converted = { points: Point[]; errors: DeviceErrorInput[] };
 
@@ -58,6 +67,11 @@ function convertReadings(
   types: KeyTypeChecker,
 ): Converted | Promise<Converted> {
   const out: Converted = { points: [], errors: [] };
+  const fast = fastPath(msg, pilotId, types);
+  if (fast) {
+    out.points.push(fast);
+    return out;
+  }
   const parsed = parseTelemetryPayload(msg.payload, msg.receivedAt);
   for (const reason of parsed.errors) out.errors.push(deviceError(msg, reason));
   const { readings } = parsed;
@@ -68,6 +82,29 @@ function convertReadings(
     apply(out, msg, pilotId, readings, reading, verdict);
   }
   return out;
+}
+
+/** Prefixes with only printable ASCII (always, for registry ids) can be written as Latin-1 bytes. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * The whole message as one point of line protocol, scanned from the bytes (line-scan.ts), when every
+ * reading is valid and its keys known with their types; else undefined and the general path decides.
+ */
+function fastPath(msg: JournalEntry, pilotId: string, types: KeyTypeChecker): Point | undefined {
+  const prefix = linePrefix(pilotId, msg.deviceId);
+  if (!PRINTABLE_ASCII.test(prefix)) return undefined;
+  const scanned = scanLines(msg.payload, msg.receivedAt, prefix, (keys, valueTypes) =>
+    types.storesAsIs(pilotId, msg.deviceId, keys, valueTypes),
+  );
+  if (!scanned) return undefined;
+  return {
+    pilotId,
+    deviceId: msg.deviceId,
+    line: scanned.text,
+    count: scanned.count,
+    source: { payload: msg.payload, receivedAt: msg.receivedAt },
+  };
 }
 
 /** The rest of a message once a key check had to ask the registry (new keys, cold caches). */

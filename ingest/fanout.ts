@@ -4,7 +4,7 @@
  */
 import type { Reading } from '../core/reading.js';
 import { storedTopic } from '../core/topics.js';
-import type { Point } from './points.js';
+import { type Point, pointReadings } from './points.js';
 
 /** Live fan-out messages carry at most this many readings (stays well under broker payload limits). */
 export const FANOUT_CHUNK = 500;
@@ -37,7 +37,7 @@ export function storedMessages(points: readonly Point[], chunk = FANOUT_CHUNK): 
         groups.set(key, run);
       }
     }
-    run.readings.push(p.reading);
+    for (const r of pointReadings(p)) run.readings.push(r);
   }
   const out: StoredMessage[] = [];
   for (const { pilotId, deviceId, readings } of groups.values()) {

@@ -43,6 +43,8 @@ export interface IngestDeps {
   mqttUrl?: string;
   /** Overrides the retry schedule (tests). */
   backoff?: BackoffOptions;
+  /** Overrides the fallback poll for new journal entries (tests; the journal's watch wakes ingest first). */
+  pollMs?: number;
   /** How long start waits for the broker connection; default 10 s (ingest drains the journal anyway). */
   brokerWaitMs?: number;
   /**
@@ -96,6 +98,7 @@ export async function startIngest(config: IngestStartConfig, deps: IngestDeps): 
       keyLimits: keyLimitsOf(config.ingest),
       ...(deps.backoff ? { backoff: deps.backoff } : {}),
       ...(deps.reclaimIdleMs ? { reclaimIdleMs: deps.reclaimIdleMs } : {}),
+      ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),
     },
     { journal, registry: deps.registry, writer, logger, metrics, onStored: fanOut.publishStored },
   );

@@ -67,6 +67,27 @@ export class KeyTypeChecker {
     );
   }
 
+  /**
+   * Whether `check` would store a reading with these keys and value types as it is, answered from the
+   * caches alone and changing nothing (the fast path, line-scan.ts): every key known in the pilot with
+   * this type and already the device's, within the per-reading cap.
+   */
+  storesAsIs(
+    pilotId: string,
+    deviceId: string,
+    keys: readonly string[],
+    types: readonly ValueType[],
+  ): boolean {
+    const known = this.pilots.get(pilotId);
+    const mine = this.devices.get(deviceId);
+    if (!known || !mine || keys.length > this.limits.perReading) return false;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      if (known.get(key) !== types[i] || !mine.has(key)) return false;
+    }
+    return true;
+  }
+
   /** Fills the caches of a pilot's key types and a device's keys from the registry. */
   private async load(pilotId: string, deviceId: string): Promise<void> {
     if (!this.pilots.has(pilotId)) this.pilots.set(pilotId, await this.store.getKeyTypes(pilotId));

@@ -10,15 +10,20 @@ import type { Logger } from '../core/log.js';
 import type { DeviceErrorLog, DeviceLookup, KeyTypeStore } from '../core/registry/types.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from './backoff.js';
 import { type Batch, convertMessage, type DeviceErrorInput, newBatch } from './batch.js';
+import { DrainWake } from './drain-wake.js';
 import { KeyTypeChecker } from './key-types.js';
 import type { IngestMetrics } from './metrics.js';
-import type { Point } from './points.js';
+import { lineCount, type Point, pointReadings, storedPoints } from './points.js';
 import { WriteFaults } from './write-faults.js';
 import { ABORTED, type WriteDeps, writeUntilStored } from './write-until-stored.js';
 import type { PointWriter } from './writer.js';
 
 export interface PipelineOptions {
   batchSize: number;
+  /**
+   * Once caught up, a partial batch is written as soon as no write is in flight; while writes are in
+   * flight it waits for one to return, or at most this long.
+   */
   flushMs: number;
   maxInFlight: number;
   /**
@@ -26,7 +31,15 @@ export interface PipelineOptions {
    * of rows, by the readings per message seen in the previous chunk, but never for more than this.
    */
   readChunk?: number;
-  /** How long to wait before looking for new rows once caught up; default `flushMs`. */
+  /**
+   * A partial batch waits until this long after the previous write started (default 20 ms): under
+   * load, fewer and larger writes (InfluxDB and the journal pay per request); idle, no wait at all.
+   */
+  minWriteGapMs?: number;
+  /**
+   * How long to wait before looking for new rows once caught up, when nothing wakes the loop earlier;
+   * default 1 s with a journal that can be watched (a safety net), else `flushMs`.
+   */
   pollMs?: number;
   /** Entries another consumer left unacknowledged this long are taken over (a journal with consumers). */
   reclaimIdleMs?: number;
@@ -66,7 +79,9 @@ export class Pipeline {
   private readonly pilots = new Map<string, string>();
   private readonly types: KeyTypeChecker;
   private lastReclaim = Date.now();
-  private wake: (() => void) | undefined;
+  private readonly wake = new DrainWake();
+  private lastDispatchAt = 0;
+  private unwatch: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly faults: WriteFaults;
   private readonly writeDeps: WriteDeps;
@@ -91,7 +106,10 @@ export class Pipeline {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    if (this.loop) return;
+    // Event-driven: an append wakes the loop at once (docs/DESIGN.md, "Stored exactly once").
+    this.unwatch = this.deps.journal.watch?.(this.wake.appendSeen);
+    this.loop = this.run();
   }
 
   status(): PipelineStatus {
@@ -113,7 +131,8 @@ export class Pipeline {
    */
   async stop(): Promise<void> {
     this.abort.abort();
-    this.wake?.();
+    this.unwatch?.();
+    this.wake.writeDone();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
   }
@@ -142,7 +161,7 @@ export class Pipeline {
         continue;
       }
       let failed = false;
-      let readNow = false;
+      let caughtUp = false;
       try {
         if (next >= rows.length) {
           if (next > 0) readingsPerMessage = Math.max(1, chunkPoints / next);
@@ -150,8 +169,10 @@ export class Pipeline {
           next = 0;
           chunkPoints = 0;
           limit = Math.min(readChunk, Math.max(16, Math.ceil(this.opts.batchSize / readingsPerMessage)));
+          // What is appended or written from here on wakes the loop again (no wake-up is lost).
+          this.wake.reset();
           rows = await this.readEntries(limit);
-          readNow = true;
+          caughtUp = rows.length < limit;
         }
         while (next < rows.length) {
           const row = rows[next] as JournalEntry;
@@ -159,12 +180,15 @@ export class Pipeline {
           const converted = converting instanceof Promise ? await converting : converting;
           batch ??= newBatch(Date.now());
           batch.ids.push(row.id);
-          for (const p of converted.points) batch.points.push(p);
-          chunkPoints += converted.points.length;
+          for (const p of converted.points) {
+            batch.points.push(p);
+            batch.lines += p.count;
+            chunkPoints += p.count;
+          }
           for (const e of converted.errors) batch.errors.push(e);
           this.messagesRead++;
           next++;
-          if (batch.points.length >= this.opts.batchSize) {
+          if (batch.lines >= this.opts.batchSize) {
             this.dispatch(batch);
             batch = undefined;
             if (this.inFlight.size >= this.opts.maxInFlight) break;
@@ -177,20 +201,30 @@ export class Pipeline {
         this.lastError = `processing journal entries: ${(err as Error).message}`;
         logger.error({ err }, 'ingest: reading the journal or registry failed; retrying');
       }
-      if (batch && Date.now() - batch.startedAt >= this.opts.flushMs) {
+      if (failed) {
+        await sleep(backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF), this.abort.signal);
+        continue;
+      }
+      if (!caughtUp || next < rows.length) continue;
+      // Caught up. A partial batch goes as soon as no write is in flight and the previous one started
+      // `minWriteGapMs` ago (idle: at once; under load: fewer, larger writes), or once it is `flushMs`
+      // old while others are in flight; else it keeps filling.
+      const now = Date.now();
+      const idle = this.inFlight.size === 0;
+      const gapLeft = this.lastDispatchAt + (this.opts.minWriteGapMs ?? MIN_WRITE_GAP_MS) - now;
+      if (batch && ((idle && gapLeft <= 0) || now - batch.startedAt >= this.opts.flushMs)) {
         this.dispatch(batch);
         batch = undefined;
         continue;
       }
-      if (failed)
-        await sleep(backoffDelay(attempt++, this.opts.backoff ?? DEFAULT_BACKOFF), this.abort.signal);
-      else if (readNow && rows.length < limit && next >= rows.length) {
-        // Caught up. With a partial batch, wait until it is due or the next poll, whichever is
-        // first (entries arriving meanwhile join it at the next read); otherwise wait for the next poll.
-        const poll = this.opts.pollMs ?? this.opts.flushMs;
-        const due = batch ? batch.startedAt + this.opts.flushMs - Date.now() : poll;
-        await this.waitFor(Math.min(due, poll));
-      }
+      // Until a write returns, the fallback poll, or (with no write in flight) an append. While a
+      // write is in flight, appends are read when it returns: one read per write, not one per commit.
+      const poll = this.opts.pollMs ?? (this.deps.journal.watch ? WATCHED_POLL_MS : this.opts.flushMs);
+      // Idle with a partial batch inside the write gap: it goes when the gap ends (appends meanwhile
+      // are read then, with it).
+      const gap = batch && idle ? gapLeft : poll;
+      const due = batch ? batch.startedAt + this.opts.flushMs - now : poll;
+      if (!this.stopped) await this.wake.sleep(Math.min(due, poll, gap), idle && !batch);
     }
   }
 
@@ -205,27 +239,15 @@ export class Pipeline {
     return this.deps.journal.read(limit);
   }
 
-  /** Sleeps up to `ms`; `stop()` wakes it. */
-  private async waitFor(ms: number): Promise<void> {
-    if (this.stopped) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.max(0, ms));
-      this.wake = done;
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    this.wake = undefined;
-  }
-
   private dispatch(batch: Batch): void {
+    this.lastDispatchAt = Date.now();
     const p: Promise<void> = this.complete(batch)
       .catch((err) => {
         if (!this.stopped) this.deps.logger.error({ err }, 'ingest: batch failed unexpectedly');
       })
       .finally(() => {
         this.inFlight.delete(p);
+        this.wake.writeDone(); // a partial batch may go now
       });
     this.inFlight.add(p);
   }
@@ -236,14 +258,13 @@ export class Pipeline {
     const refused = batch.points.length > 0 ? await writeUntilStored(batch.points, this.writeDeps) : [];
     if (refused === ABORTED) return; // stopping: the entries stay in the journal for the next start
     const errors: DeviceErrorInput[] = [...batch.errors];
-    const refusedPoints = new Set<Point>();
     for (const r of refused) {
-      refusedPoints.add(r.point);
+      const reading = pointReadings(r.point)[0];
       errors.push({
         deviceId: r.point.deviceId,
         at: Date.now(),
-        reason: `InfluxDB refused the reading at ts ${r.point.reading.ts}: ${r.reason}`,
-        payloadPrefix: JSON.stringify(r.point.reading).slice(0, 200),
+        reason: `InfluxDB refused the reading at ts ${reading?.ts}: ${r.reason}`,
+        payloadPrefix: JSON.stringify(reading).slice(0, 200),
       });
     }
     if (errors.length > 0) {
@@ -257,11 +278,20 @@ export class Pipeline {
     }
     await journal.ack(batch.ids);
     this.messagesDone += batch.ids.length;
-    const stored = refusedPoints.size > 0 ? batch.points.filter((p) => !refusedPoints.has(p)) : batch.points;
-    metrics.pointsStored.inc(stored.length);
+    const stored = storedPoints(
+      batch.points,
+      refused.map((r) => r.point),
+    );
+    metrics.pointsStored.inc(lineCount(stored));
     if (stored.length > 0) this.deps.onStored?.(stored);
   }
 }
+
+/** Default `minWriteGapMs`: at most about 50 partial writes a second. */
+const MIN_WRITE_GAP_MS = 20;
+
+/** The fallback poll with a watched journal: only a lost notification waits this long. */
+const WATCHED_POLL_MS = 1000;
 
 /** Default `reclaimIdleMs`: far longer than any write takes, so only a dead consumer's entries move. */
 const RECLAIM_IDLE_MS = 5 * 60_000;

@@ -4,13 +4,73 @@
  * (docs/DESIGN.md, "Telemetry payloads, keys and types").
  */
 import type { Reading, TelemetryValue } from '../core/reading.js';
+import { parseTelemetryPayload } from '../core/telemetry.js';
 
+/**
+ * One reading, or every reading of one message taken by the fast path (line-scan.ts), as line
+ * protocol: `count` lines joined by `\n`. Written, split on refusal and counted by its lines.
+ */
 export interface Point {
   pilotId: string;
   deviceId: string;
-  reading: Reading;
-  /** The line protocol text of this point. */
+  /** The line protocol text: `count` lines. */
   line: string;
+  count: number;
+  /** The one reading (general path); unset for a message of the fast path. */
+  reading?: Reading;
+  /** The fast path's message, parsed again only when its readings are needed (live fan-out, a refusal). */
+  source?: { payload: Buffer; receivedAt: number };
+  /** A line split off a point of several lines (splitPoint): that point, and the line's index in it. */
+  of?: { point: Point; index: number };
+}
+
+/** The readings of a point, in line order. */
+export function pointReadings(p: Point): readonly Reading[] {
+  if (p.reading) return [p.reading];
+  if (!p.source) return [];
+  // The fast path took the message only if every reading in it is valid: the same readings, in order.
+  return parseTelemetryPayload(p.source.payload, p.source.receivedAt).readings;
+}
+
+/** A point of several lines as one point per line (to find which line InfluxDB refuses). */
+export function splitPoint(p: Point): Point[] {
+  if (p.count <= 1) return [p];
+  const lines = p.line.split('\n');
+  const readings = pointReadings(p);
+  return lines.map((line, index) => ({
+    pilotId: p.pilotId,
+    deviceId: p.deviceId,
+    line,
+    count: 1,
+    reading: readings[index] as Reading,
+    of: { point: p, index },
+  }));
+}
+
+/** The points InfluxDB stored: `points` without the `refused` ones (lines split off a point included). */
+export function storedPoints(points: Point[], refused: readonly Point[]): Point[] {
+  if (refused.length === 0) return points;
+  const whole = new Set<Point>();
+  const lines = new Map<Point, Set<number>>();
+  for (const r of refused) {
+    if (!r.of) whole.add(r);
+    else if (lines.has(r.of.point)) lines.get(r.of.point)?.add(r.of.index);
+    else lines.set(r.of.point, new Set([r.of.index]));
+  }
+  const out: Point[] = [];
+  for (const p of points) {
+    const gone = lines.get(p);
+    if (gone) out.push(...splitPoint(p).filter((_, i) => !gone.has(i)));
+    else if (!whole.has(p)) out.push(p);
+  }
+  return out;
+}
+
+/** Lines in `points`. */
+export function lineCount(points: readonly Point[]): number {
+  let n = 0;
+  for (const p of points) n += p.count;
+  return n;
 }
 
 // Line protocol escaping (InfluxDB 1.x docs, "Line protocol syntax: special characters").
@@ -63,7 +123,7 @@ export function toPoint(pilotId: string, deviceId: string, reading: Reading): Po
     first = false;
   }
   line += ` ${timestampText(reading.ts)}`;
-  return { pilotId, deviceId, reading, line };
+  return { pilotId, deviceId, line, count: 1, reading };
 }
 
 const ZEROS = ['', '0', '00', '000', '0000', '00000', '000000'];

@@ -5,7 +5,7 @@
  */
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from './backoff.js';
 import type { IngestMetrics } from './metrics.js';
-import type { Point } from './points.js';
+import { type Point, splitPoint } from './points.js';
 import type { WriteFaults } from './write-faults.js';
 import { type PointWriter, WriteRefusedError, WriteUnavailableError } from './writer.js';
 
@@ -40,9 +40,12 @@ export async function writeUntilStored(
       timer({ outcome: err instanceof WriteRefusedError ? 'refused' : 'failed' });
       if (err instanceof WriteRefusedError) {
         deps.faults.succeeded();
-        return points.length === 1
-          ? [{ point: points[0] as Point, reason: err.reason }]
-          : splitAndWrite(points, deps);
+        if (points.length > 1) return splitAndWrite(points, deps);
+        const only = points[0] as Point;
+        // A message of the fast path holds several lines: find which of them is refused.
+        return only.count === 1
+          ? [{ point: only, reason: err.reason }]
+          : splitAndWrite(splitPoint(only), deps);
       }
       if (deps.signal.aborted) break;
       deps.metrics.writeRetries.inc();

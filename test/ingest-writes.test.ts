@@ -31,6 +31,37 @@ describe('refused writes', () => {
     expect(error?.reason).toMatch(/InfluxDB refused the reading at ts 2000: .*field type conflict/);
     expect((await f.ingest.status()).influxHealthy).toBe(true);
   });
+
+  it('finds the refused line in a message of known keys (one point of several lines)', async () => {
+    const d = await device();
+    const res = await fetch(`${f.influx.url}/write?db=${f.influx.database}&precision=ms`, {
+      method: 'POST',
+      body: `${f.reg.pilotId},device=old legacy="text" 1`,
+    });
+    expect(res.status).toBe(204);
+    // The first message claims `good` and `legacy`; the second, with known keys only, is scanned
+    // straight into line protocol as one point of three lines (ingest/line-scan.ts).
+    await d.send([
+      { ts: 1000, values: { good: 1 } },
+      { ts: 1500, values: { good: 1.5, legacy: 4 } },
+    ]);
+    await drained();
+    await d.send([
+      { ts: 2000, values: { good: 2 } },
+      { ts: 2500, values: { good: 2.5, legacy: 5 } },
+      { ts: 3000, values: { good: 3 } },
+    ]);
+    await drained();
+    expect((await pointsFor(f.reg.pilotId, d.id)).map((p) => [p.time, p.good])).toEqual([
+      [1000, 1],
+      [2000, 2],
+      [3000, 3],
+    ]);
+    const reasons = (await errorsOf(d.id)).map((e) => e.reason).sort();
+    expect(reasons).toHaveLength(2);
+    expect(reasons[0]).toMatch(/InfluxDB refused the reading at ts 1500: .*field type conflict/);
+    expect(reasons[1]).toMatch(/InfluxDB refused the reading at ts 2500: .*field type conflict/);
+  });
 });
 
 describe('exactly once', () => {

@@ -2,6 +2,7 @@
  * The SQLite telemetry journal: the shared journal contract, its file in DATA_DIR, and the move of a
  * spool left by an older version (DATA_DIR/ingest/spool.db) so an upgraded platform drains it.
  */
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,5 +66,48 @@ describe('the SQLite journal in DATA_DIR', () => {
       [9, 10],
       [12, 12],
     ]);
+  });
+});
+
+describe('the SQLite journal wakes its consumer', () => {
+  const once = (journal: ReturnType<typeof openSqliteJournal>) =>
+    new Promise<void>((resolve) => {
+      const unwatch = journal.watch?.(() => {
+        unwatch?.();
+        resolve();
+      });
+    });
+
+  it('when a journal of this process appends', async () => {
+    const file = path.join(root, 'watch-local', 'telemetry.db');
+    const appender = openSqliteJournal(file);
+    const consumer = openSqliteJournal(file);
+    try {
+      const woken = once(consumer);
+      await appender.append([{ deviceId: 'dev_a', receivedAt: 1, payload: Buffer.from('{"a":1}') }]);
+      await woken;
+      expect((await consumer.read(10)).map((e) => e.deviceId)).toEqual(['dev_a']);
+    } finally {
+      await appender.close();
+      await consumer.close();
+    }
+  });
+
+  it('when another process appends (inotify on the WAL)', async () => {
+    const file = path.join(root, 'watch-remote', 'telemetry.db');
+    const consumer = openSqliteJournal(file);
+    try {
+      const woken = once(consumer);
+      const script = `
+        import { openSqliteJournal } from ${JSON.stringify(path.resolve('core/journal/sqlite.ts'))};
+        const j = openSqliteJournal(${JSON.stringify(file)});
+        await j.append([{ deviceId: 'dev_b', receivedAt: 2, payload: Buffer.from('{"b":2}') }]);
+        await j.close();`;
+      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
+      await woken;
+      expect((await consumer.read(10)).map((e) => e.deviceId)).toEqual(['dev_b']);
+    } finally {
+      await consumer.close();
+    }
   });
 });

@@ -7,6 +7,7 @@ import { existsSync, renameSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ensurePrivateDir, prepareSqliteFile } from '../private-files.js';
+import { watchAppends } from './sqlite-watch.js';
 import type { JournalEntry, NewJournalEntry, TelemetryJournal } from './types.js';
 
 /** Where the journal lives in a DATA_DIR. */
@@ -84,10 +85,13 @@ export function openSqliteJournal(file: string): TelemetryJournal {
   const oldest = db.prepare<[], { t: number }>('SELECT received_at AS t FROM messages ORDER BY seq LIMIT 1');
   // Everything at or below it was handed out; it starts at 0, so a restart re-reads what is left.
   let cursor = 0;
+  const appends = watchAppends(file);
 
   return {
     async append(entries) {
-      if (entries.length > 0) insertMany(entries);
+      if (entries.length === 0) return;
+      insertMany(entries);
+      appends.notify();
     },
     async length() {
       return size.get()?.n ?? 0;
@@ -111,7 +115,9 @@ export function openSqliteJournal(file: string): TelemetryJournal {
     async reclaim() {
       return []; // one consumer: what it read and did not acknowledge, it reads again after a restart
     },
+    watch: (listener) => appends.watch(listener),
     async close() {
+      appends.close();
       if (db.open) db.close();
     },
   };
