@@ -44,11 +44,11 @@ describe('cluster: sessions, live streams, revocation and presence across nodes'
   it('a persistent session made on node 1 gets, on node 2, the QoS 1 message queued while offline', async () => {
     const device = devices[0]!;
     const first = await connect(0, device, { clean: false });
-    await first.subscribeAsync(`devices/${device.id}/commands`, { qos: 1 });
+    await first.subscribeAsync(`devices/${device.id}/inbox`, { qos: 1 });
     await first.endAsync();
-    // Another connection of the same device (its own client id) queues a command on node 3.
+    // Another connection of the same device (its own client id) queues a message on node 3 (a device may not publish to its commands topic).
     const other = await connect(2, device, { clientId: `${device.id}-console` });
-    await other.publishAsync(`devices/${device.id}/commands`, 'reboot', { qos: 1 });
+    await other.publishAsync(`devices/${device.id}/inbox`, 'reboot', { qos: 1 });
     const resumed = mqtt.connect(cluster.mqttUrl(1), {
       username: device.id,
       password: device.secret,
@@ -66,7 +66,7 @@ describe('cluster: sessions, live streams, revocation and presence across nodes'
         resolve({ topic, payload: String(payload), sessionPresent }),
       );
     });
-    expect(got).toEqual({ topic: `devices/${device.id}/commands`, payload: 'reboot', sessionPresent: true });
+    expect(got).toEqual({ topic: `devices/${device.id}/inbox`, payload: 'reboot', sessionPresent: true });
   });
 
   it('an SSE stream on API replica 2 delivers a reading published to broker node 3', async () => {
