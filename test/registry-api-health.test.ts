@@ -1,22 +1,72 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: response bodies are parsed JSON, checked field by field
-/** The API around the registry: health, docs, server errors and rate limits. */
+/**
+ * The API around the registry: health, docs, server errors and rate limits. What depends on the
+ * registry runs on each store (SQLite, PostgreSQL: test/helpers/registry-stores.ts).
+ */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { call, createPartner, startTestApi, type TestApi } from './helpers/api-app.js';
-
-const _RFC3339_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+import { registryStores } from './helpers/registry-stores.js';
 
 let api: TestApi;
-beforeEach(async () => {
-  api = await startTestApi();
-});
 afterEach(async () => {
   await api.close();
 });
 
-describe('health, docs and server errors', () => {
+describe.each(registryStores())('$kind registry', ({ startApi }) => {
+  beforeEach(async () => {
+    api = await startApi();
+  });
+
   it('/healthz and /readyz need no key', async () => {
     expect((await call(api.app, 'GET', '/healthz')).body).toEqual({ status: 'ok' });
     expect((await call(api.app, 'GET', '/readyz')).body).toEqual({ status: 'ok', checks: ['registry'] });
+  });
+
+  it('/readyz answers 503 when the registry is unusable', async () => {
+    await api.registry.close();
+    const res = await call(api.app, 'GET', '/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body.error.details).toEqual({ failed: ['registry'] });
+  });
+
+  it('500 hides the cause and logs it', async () => {
+    const a = await createPartner(api, 'A');
+    await api.registry.close();
+    const res = await call(api.app, 'GET', '/v1/partners/me', a.apiKey);
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ error: { code: 'internal', message: 'internal error' } });
+    // The store's own words for a closed registry ("not open", "after calling end on the pool").
+    const cause = await api.registry.ping().then(
+      () => 'still open',
+      (err: Error) => err.message,
+    );
+    expect(cause).not.toBe('still open');
+    expect(res.raw).not.toContain(cause);
+    expect(api.logs.some((l) => l.includes(cause))).toBe(true);
+  });
+
+  it('429 past the limit, per API key', async () => {
+    const limited = await startApi({ rateLimitPerMinute: 3 });
+    try {
+      const a = await createPartner(limited, 'A'); // admin key: 1 request
+      const b = await createPartner(limited, 'B'); // admin key: 2 requests
+      for (let i = 0; i < 3; i++)
+        expect((await call(limited.app, 'GET', '/v1/partners/me', a.apiKey)).status).toBe(200);
+      const over = await call(limited.app, 'GET', '/v1/partners/me', a.apiKey);
+      expect(over.status).toBe(429);
+      expect(over.body.error.code).toBe('rate_limited');
+      // Another key has its own budget; health checks are not limited.
+      expect((await call(limited.app, 'GET', '/v1/partners/me', b.apiKey)).status).toBe(200);
+      for (let i = 0; i < 5; i++) expect((await call(limited.app, 'GET', '/healthz')).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('health, docs and server errors', () => {
+  beforeEach(async () => {
+    api = await startTestApi();
   });
 
   it('/readyz answers 503 naming the failed check', async () => {
@@ -38,22 +88,6 @@ describe('health, docs and server errors', () => {
     } finally {
       await failing.close();
     }
-  });
-
-  it('/readyz answers 503 when the registry is unusable', async () => {
-    await api.registry.close();
-    const res = await call(api.app, 'GET', '/readyz');
-    expect(res.status).toBe(503);
-    expect(res.body.error.details).toEqual({ failed: ['registry'] });
-  });
-
-  it('500 hides the cause and logs it', async () => {
-    const a = await createPartner(api, 'A');
-    await api.registry.close();
-    const res = await call(api.app, 'GET', '/v1/partners/me', a.apiKey);
-    expect(res.status).toBe(500);
-    expect(res.body).toEqual({ error: { code: 'internal', message: 'internal error' } });
-    expect(api.logs.some((l) => l.includes('not open'))).toBe(true);
   });
 
   it('404 for an unknown route, in the error shape', async () => {
@@ -97,25 +131,5 @@ describe('health, docs and server errors', () => {
     const docs = await api.app.inject({ method: 'GET', url: '/docs/' });
     expect(docs.statusCode).toBe(200);
     expect(docs.headers['content-type']).toContain('text/html');
-  });
-});
-
-describe('rate limits', () => {
-  it('429 past the limit, per API key', async () => {
-    const limited = await startTestApi({ rateLimitPerMinute: 3 });
-    try {
-      const a = await createPartner(limited, 'A'); // admin key: 1 request
-      const b = await createPartner(limited, 'B'); // admin key: 2 requests
-      for (let i = 0; i < 3; i++)
-        expect((await call(limited.app, 'GET', '/v1/partners/me', a.apiKey)).status).toBe(200);
-      const over = await call(limited.app, 'GET', '/v1/partners/me', a.apiKey);
-      expect(over.status).toBe(429);
-      expect(over.body.error.code).toBe('rate_limited');
-      // Another key has its own budget; health checks are not limited.
-      expect((await call(limited.app, 'GET', '/v1/partners/me', b.apiKey)).status).toBe(200);
-      for (let i = 0; i < 5; i++) expect((await call(limited.app, 'GET', '/healthz')).status).toBe(200);
-    } finally {
-      await limited.close();
-    }
   });
 });
