@@ -1,15 +1,17 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: test bodies are parsed JSON, checked field by field
 /**
- * The command routes' bounds (issue 15), through app.inject on a real registry: a 400 naming the
- * field for a bad name, params too large, a ttl out of range, an unknown field; a 429 past the open
- * commands of a device; operationIds in the OpenAPI description.
+ * The command routes' bounds (issue 15), through app.inject on each real registry store (SQLite,
+ * PostgreSQL: test/helpers/registry-stores.ts): a 400 naming the field for a bad name, params too
+ * large, a ttl out of range, an unknown field; a 429 past the open commands of a device; operationIds
+ * in the OpenAPI description.
  */
 import { describe, expect, it } from 'vitest';
 import { call, createDevice, createPartner, createPilot, startTestApi } from './helpers/api-app.js';
+import { registryStores } from './helpers/registry-stores.js';
 
-describe('command routes: bounds', () => {
+describe.each(registryStores())('command routes on $kind: bounds', ({ startApi }) => {
   it('refuse bad bodies naming the field, and past the open commands of a device with 429', async () => {
-    const api = await startTestApi({ deps: { commandsMaxOpenPerDevice: 2 } });
+    const api = await startApi({ deps: { commandsMaxOpenPerDevice: 2 } });
     const partner = await createPartner(api, 'Bounds');
     const pilot = await createPilot(api, partner.apiKey, 'bounds');
     const device = await createDevice(api, partner.apiKey, pilot.id, 'd');
@@ -40,7 +42,7 @@ describe('command routes: bounds', () => {
   });
 
   it('hold a device to its own rate on its HTTP routes (429 with Retry-After), and to its own id', async () => {
-    const api = await startTestApi({ deps: { deviceRate: { perSecond: 1, burst: 2 } } });
+    const api = await startApi({ deps: { deviceRate: { perSecond: 1, burst: 2 } } });
     const partner = await createPartner(api, 'Rate');
     const pilot = await createPilot(api, partner.apiKey, 'rate');
     const [d, other] = [
@@ -61,7 +63,9 @@ describe('command routes: bounds', () => {
     expect((await pending(other.id, basic(other.id, other.credentials.password))).statusCode).toBe(200);
     expect((await pending(d.id, basic(other.id, other.credentials.password))).statusCode).toBe(401);
   });
+});
 
+describe('command routes: description', () => {
   it('name every command and twin route in the OpenAPI description', async () => {
     const api = await startTestApi();
     const doc = (await api.app.inject({ url: '/openapi.json' })).json() as any;

@@ -195,6 +195,29 @@ describe.each(registryStores())('$kind', ({ startApi }) => {
       expect((await call(api.app, 'GET', '/v1/devices/dev_nope/errors', a.apiKey)).status).toBe(404);
     });
 
+    it('keeps what a device sent in its errors, NUL bytes included, without costing another device its errors', async () => {
+      const { a, pilot } = await setup();
+      const [d, other] = [
+        await createDevice(api, a.apiKey, pilot.id, 'd'),
+        await createDevice(api, a.apiKey, pilot.id, 'other'),
+      ];
+      // One batch, as the broker and ingest record them: a payload with NUL and control bytes (and
+      // a reason quoting it), next to another device's ordinary error.
+      const quoted = '{"t\u0000": 1\u0001\u001b[31m\uFFFD';
+      await api.registry.recordDeviceErrors([
+        { deviceId: d.id, at: Date.UTC(2026, 0, 1), reason: `not JSON: ${quoted}`, payloadPrefix: quoted },
+        { deviceId: other.id, at: Date.UTC(2026, 0, 1), reason: 'r', payloadPrefix: 'Grüße 🌡' },
+      ]);
+      const mine = await call(api.app, 'GET', `/v1/devices/${d.id}/errors`, a.apiKey);
+      expect(mine.body.items).toEqual([
+        { at: '2026-01-01T00:00:00.000Z', reason: `not JSON: ${quoted}`, payloadPrefix: quoted },
+      ]);
+      const theirs = await call(api.app, 'GET', `/v1/devices/${other.id}/errors`, a.apiKey);
+      expect(theirs.body.items).toEqual([
+        { at: '2026-01-01T00:00:00.000Z', reason: 'r', payloadPrefix: 'Grüße 🌡' },
+      ]);
+    });
+
     it('404 for devices of an unknown pilot', async () => {
       const { a } = await setup();
       expect(

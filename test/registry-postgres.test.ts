@@ -1,8 +1,9 @@
 /**
  * What only the PostgreSQL registry (core/registry/postgres) has to prove, on a real server: the
- * migrations run once when several processes start together, a newer schema is refused, the
- * credential change log never skips a change that commits late, key caps and first-writer-wins hold
- * under concurrent claims from several pools, and the store outlives a server restart.
+ * migrations run once when several processes start together, a newer schema is refused, an older one
+ * is upgraded with its data, the credential change log never skips a change that commits late, key
+ * caps and first-writer-wins hold under concurrent claims from several pools, and the store outlives
+ * a server restart.
  * The store contract itself runs in test/registry-store.test.ts.
  */
 import pg from 'pg';
@@ -65,6 +66,24 @@ describe('postgres registry: schema', () => {
     await (await open(url)).close();
     await sql(url, `INSERT INTO schema_migrations VALUES (${PG_MIGRATIONS.length + 1}, 0)`);
     await expect(openPostgresRegistry({ url })).rejects.toThrow(/newer/);
+  });
+
+  it('keeps the device errors a version-3 schema held as text when they become bytes', async () => {
+    const url = await postgres.freshDatabase('upgrade');
+    const older = PG_MIGRATIONS.slice(0, 3).map(
+      (m, i) => `${m}; INSERT INTO schema_migrations VALUES (${i + 1}, 0);`,
+    );
+    await sql(
+      url,
+      `CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL);
+      ${older.join('\n')}
+      INSERT INTO device_errors (device_id, at, reason, payload_prefix)
+      VALUES ('dev_old', 5, 'not JSON: Ünexpected', '{"t": "Grüße 🌡"');`,
+    );
+    const store = await open(url);
+    expect((await store.listDeviceErrors('dev_old', { limit: 5 })).items).toEqual([
+      { id: 1, deviceId: 'dev_old', at: 5, reason: 'not JSON: Ünexpected', payloadPrefix: '{"t": "Grüße 🌡"' },
+    ]);
   });
 });
 

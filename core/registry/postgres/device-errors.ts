@@ -1,17 +1,20 @@
-/** Refused messages per device, in PostgreSQL, trimmed to the newest `kept` of each device as they arrive. */
+/**
+ * Refused messages per device, in PostgreSQL, trimmed to the newest `kept` of each device as they arrive.
+ * Reason and payload prefix are stored as UTF-8 bytes (bytea): they quote the device, NULs included.
+ */
 import { decodeCursor } from '../errors.js';
 import { page } from '../sqlite/db.js';
 import type { DeviceErrorLog, DeviceErrorRecord } from '../types.js';
 import { type Pool, tx } from './db.js';
 
-type ErrorRow = { id: number; device_id: string; at: number; reason: string; payload_prefix: string };
+type ErrorRow = { id: number; device_id: string; at: number; reason: Buffer; payload_prefix: Buffer };
 
 const toErrorRecord = (r: ErrorRow): DeviceErrorRecord => ({
   id: r.id,
   deviceId: r.device_id,
   at: r.at,
-  reason: r.reason,
-  payloadPrefix: r.payload_prefix,
+  reason: r.reason.toString('utf8'),
+  payloadPrefix: r.payload_prefix.toString('utf8'),
 });
 
 export function pgDeviceErrors(pool: Pool, kept: number): DeviceErrorLog {
@@ -23,12 +26,12 @@ export function pgDeviceErrors(pool: Pool, kept: number): DeviceErrorLog {
         // One statement for the batch; unnest keeps the rows in order, so ids follow it.
         await client.query(
           `INSERT INTO device_errors (device_id, at, reason, payload_prefix)
-           SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[])`,
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bytea[])`,
           [
             errors.map((e) => e.deviceId),
             errors.map((e) => e.at),
-            errors.map((e) => e.reason),
-            errors.map((e) => e.payloadPrefix),
+            errors.map((e) => Buffer.from(e.reason, 'utf8')),
+            errors.map((e) => Buffer.from(e.payloadPrefix, 'utf8')),
           ],
         );
         // Deletes everything at or below the id of the first row past the newest `kept`.

@@ -130,6 +130,13 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX device_connections_node ON device_connections (node_id);
   `,
+  // 4: a device error's reason and payload prefix as UTF-8 bytes: they quote what a device sent, and
+  // text cannot hold U+0000 (a NUL in a payload failed the whole batch of errors)
+  `
+  ALTER TABLE device_errors
+    ALTER COLUMN reason TYPE bytea USING convert_to(reason, 'UTF8'),
+    ALTER COLUMN payload_prefix TYPE bytea USING convert_to(payload_prefix, 'UTF8');
+  `,
 ];
 
 /** Applies pending migrations under a session advisory lock; refuses a schema newer than this code. */
