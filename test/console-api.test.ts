@@ -1,8 +1,9 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: response bodies are parsed JSON, checked field by field
 /**
  * The API parts the console needs (issue 14), through the public API: stable error identifiers for
- * translation, pilot members and error counts (only what a member may see), CORS off unless listed,
- * and the console itself served from /console/ with a strict CSP, gzip, no CDN, under 300 KB.
+ * translation, pilot members and error counts (only what a member may see; on each registry store,
+ * test/helpers/registry-stores.ts), CORS off unless listed, and the console itself served from
+ * /console/ with a strict CSP, gzip, no CDN, under 300 KB.
  */
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import {
   startTestApi,
   type TestApi,
 } from './helpers/api-app.js';
+import { registryStores } from './helpers/registry-stores.js';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -119,50 +121,61 @@ describe('error identifiers the console translates', () => {
   });
 });
 
-describe('GET /v1/pilots/{pilotId}/members', () => {
-  it('lists the members with name, country and kind only, in pages', async () => {
-    const a = await createPartner(api, 'Bangalore Soft', 'software', 'IN');
-    const b = await createPartner(api, 'Shenzhen Boards', 'hardware', 'CN');
-    const pilot = await createPilot(api, a.apiKey, 'shared', [b.id]);
-    const res = await call(api.app, 'GET', `/v1/pilots/${pilot.id}/members`, b.apiKey);
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({
-      items: [
-        { id: a.id, name: 'Bangalore Soft', country: 'IN', kind: 'software' },
-        { id: b.id, name: 'Shenzhen Boards', country: 'CN', kind: 'hardware' },
-      ],
-      nextCursor: null,
-    });
-    expect(res.raw).not.toContain(a.apiKey);
-    const first = await call(api.app, 'GET', `/v1/pilots/${pilot.id}/members?limit=1`, a.apiKey);
-    expect(first.body.items.map((m: any) => m.id)).toEqual([a.id]);
-    const second = await call(
-      api.app,
-      'GET',
-      `/v1/pilots/${pilot.id}/members?limit=1&cursor=${first.body.nextCursor}`,
-      a.apiKey,
-    );
-    expect(second.body).toEqual({ items: [expect.objectContaining({ id: b.id })], nextCursor: null });
+describe.each(registryStores())('pilot overview on $kind', ({ startApi }) => {
+  // This suite's own API, over a fresh registry of its kind (the file's `api` is SQLite).
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startApi();
   });
-});
+  afterAll(async () => {
+    await api.close();
+  });
 
-describe('GET /v1/pilots/{pilotId}/error-counts', () => {
-  it('counts the refused messages kept per device, with the newest time', async () => {
-    const a = await createPartner(api, 'Counts A');
-    const pilot = await createPilot(api, a.apiKey, 'p');
-    const d1 = await createDevice(api, a.apiKey, pilot.id, 'one');
-    const d2 = await createDevice(api, a.apiKey, pilot.id, 'two');
-    await api.registry.recordDeviceErrors([
-      { deviceId: d1.id, at: 1000, reason: 'bad', payloadPrefix: 'x' },
-      { deviceId: d1.id, at: 2000, reason: 'bad', payloadPrefix: 'y' },
-    ]);
-    const res = await call(api.app, 'GET', `/v1/pilots/${pilot.id}/error-counts`, a.apiKey);
-    expect(res.body).toEqual({
-      items: [
-        { deviceId: d1.id, count: 2, lastAt: '1970-01-01T00:00:02.000Z' },
-        { deviceId: d2.id, count: 0, lastAt: null },
-      ],
-      nextCursor: null,
+  describe('GET /v1/pilots/{pilotId}/members', () => {
+    it('lists the members with name, country and kind only, in pages', async () => {
+      const a = await createPartner(api, 'Bangalore Soft', 'software', 'IN');
+      const b = await createPartner(api, 'Shenzhen Boards', 'hardware', 'CN');
+      const pilot = await createPilot(api, a.apiKey, 'shared', [b.id]);
+      const res = await call(api.app, 'GET', `/v1/pilots/${pilot.id}/members`, b.apiKey);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        items: [
+          { id: a.id, name: 'Bangalore Soft', country: 'IN', kind: 'software' },
+          { id: b.id, name: 'Shenzhen Boards', country: 'CN', kind: 'hardware' },
+        ],
+        nextCursor: null,
+      });
+      expect(res.raw).not.toContain(a.apiKey);
+      const first = await call(api.app, 'GET', `/v1/pilots/${pilot.id}/members?limit=1`, a.apiKey);
+      expect(first.body.items.map((m: any) => m.id)).toEqual([a.id]);
+      const second = await call(
+        api.app,
+        'GET',
+        `/v1/pilots/${pilot.id}/members?limit=1&cursor=${first.body.nextCursor}`,
+        a.apiKey,
+      );
+      expect(second.body).toEqual({ items: [expect.objectContaining({ id: b.id })], nextCursor: null });
+    });
+  });
+
+  describe('GET /v1/pilots/{pilotId}/error-counts', () => {
+    it('counts the refused messages kept per device, with the newest time', async () => {
+      const a = await createPartner(api, 'Counts A');
+      const pilot = await createPilot(api, a.apiKey, 'p');
+      const d1 = await createDevice(api, a.apiKey, pilot.id, 'one');
+      const d2 = await createDevice(api, a.apiKey, pilot.id, 'two');
+      await api.registry.recordDeviceErrors([
+        { deviceId: d1.id, at: 1000, reason: 'bad', payloadPrefix: 'x' },
+        { deviceId: d1.id, at: 2000, reason: 'bad', payloadPrefix: 'y' },
+      ]);
+      const res = await call(api.app, 'GET', `/v1/pilots/${pilot.id}/error-counts`, a.apiKey);
+      expect(res.body).toEqual({
+        items: [
+          { deviceId: d1.id, count: 2, lastAt: '1970-01-01T00:00:02.000Z' },
+          { deviceId: d2.id, count: 0, lastAt: null },
+        ],
+        nextCursor: null,
+      });
     });
   });
 });
