@@ -34,6 +34,15 @@ export interface MqttListener {
  */
 export const MQTT_LISTEN_BACKLOG = 8192;
 
+/**
+ * TCP_NODELAY on every MQTT connection. Without it the kernel holds a small write (a 4-byte PUBACK)
+ * while an earlier one is unacknowledged (Nagle), and a device's kernel delays that ACK until its next
+ * packet or 40+ ms: a device sending faster than that gets each PUBACK one packet late, for good.
+ * http(s) servers (ws, wss) set it by default; net and tls servers do not. docs/DESIGN.md, "PUBACKs
+ * leave when written".
+ */
+export const MQTT_SOCKET_OPTIONS = { noDelay: true } as const;
+
 interface Served {
   port: number;
   server: net.Server;
@@ -87,9 +96,11 @@ export async function listenMqtt(
     ports[kind] = s.port;
   };
   try {
-    await add('mqtt', net.createServer(aedes.handle), where.port);
+    await add('mqtt', net.createServer(MQTT_SOCKET_OPTIONS, aedes.handle), where.port);
     const { listeners, tls: material } = extra;
-    const tlsOptions = material ? { cert: material.cert, key: material.key } : undefined;
+    const tlsOptions = material
+      ? { cert: material.cert, key: material.key, ...MQTT_SOCKET_OPTIONS }
+      : undefined;
     if (tlsOptions && listeners?.tlsPort !== undefined) {
       const server = tls.createServer(tlsOptions, aedes.handle);
       // A plain MQTT client on this port: the handshake fails, the socket is closed, nothing else.

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MQTT_SOCKET_OPTIONS } from '../broker/listener.js';
 import {
   type DeviceCredentials,
   type Fleet,
@@ -36,7 +37,9 @@ interface TestBroker {
 
 async function startBroker(options: Parameters<typeof Aedes.createBroker>[0] = {}): Promise<TestBroker> {
   const broker = await Aedes.createBroker(options);
-  const server = net.createServer(broker.handle);
+  // TCP_NODELAY as our broker sets it: with Nagle on, a device publishing every 15 ms gets each PUBACK
+  // only with its next packet, so it never has nothing in flight (broker/listener.ts).
+  const server = net.createServer(MQTT_SOCKET_OPTIONS, broker.handle);
   const sockets = new Set<net.Socket>();
   server.on('connection', (s) => {
     sockets.add(s);
@@ -44,7 +47,7 @@ async function startBroker(options: Parameters<typeof Aedes.createBroker>[0] = {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
-  const service = net.createServer(broker.handle);
+  const service = net.createServer(MQTT_SOCKET_OPTIONS, broker.handle);
   await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
   return {
     url: `mqtt://127.0.0.1:${port}`,
