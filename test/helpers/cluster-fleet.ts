@@ -20,7 +20,16 @@ export interface FailoverFleetResult {
   /** Connections made after the first, over all devices. */
   reconnects: number;
   /** Per device: the port it started on, the one it ended on, its connections and when it finished. */
-  devices: Map<string, { startedOn: number; endedOn: number; connects: number; finishedAt: number }>;
+  devices: Map<
+    string,
+    {
+      /** The node of its first connection (a busy node may refuse one with CONNACK 3). */
+      startedOn: number;
+      endedOn: number;
+      connects: number;
+      finishedAt: number;
+    }
+  >;
 }
 
 export async function runFailoverFleet(
@@ -47,7 +56,9 @@ export async function runFailoverFleet(
         connectTimeout: 5000,
       });
       let connects = 0;
+      let firstOn = 0;
       client.on('connect', () => {
+        firstOn ||= (client.options as { port: number }).port;
         if (connects++ > 0) reconnects++;
       });
       await new Promise<void>((resolve) => client.once('connect', () => resolve()));
@@ -90,7 +101,7 @@ export async function runFailoverFleet(
         pump();
       });
       const endedOn = (client.options as { port: number }).port;
-      summary.set(d.id, { startedOn: order[0]!, endedOn, connects, finishedAt: Date.now() });
+      summary.set(d.id, { startedOn: firstOn, endedOn, connects, finishedAt: Date.now() });
       await client.endAsync();
     }),
   );
