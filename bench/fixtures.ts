@@ -9,6 +9,7 @@ import path from 'node:path';
 import { connectInflux, type InfluxConnection } from '../core/influx/client.js';
 import { type ManagedInfluxd, startManagedInfluxd } from '../core/influx/managed.js';
 import { openSqliteRegistry } from '../core/registry/sqlite/index.js';
+import type { RegistryStore } from '../core/registry/types.js';
 import { generateSecret, hashSecret } from '../core/secrets.js';
 import { type Child, spawnChild } from './procs.js';
 import { BENCH_DIR } from './report.js';
@@ -73,11 +74,12 @@ export interface Fleet {
 
 /**
  * Registers a partner, a pilot and `count` devices directly in DATA_DIR/registry.db (the file
- * platform/start.ts opens), as the API would: secrets stored only as hashes.
+ * platform/start.ts opens), as the API would: secrets stored only as hashes. With `store` (the cluster's
+ * PostgreSQL registry), there instead; the caller closes it.
  */
-export async function registerFleet(dataDir: string, count: number): Promise<Fleet> {
+export async function registerFleet(dataDir: string, count: number, store?: RegistryStore): Promise<Fleet> {
   mkdirSync(dataDir, { recursive: true });
-  const registry = openSqliteRegistry(path.join(dataDir, 'registry.db'));
+  const registry = store ?? openSqliteRegistry(path.join(dataDir, 'registry.db'));
   try {
     const partnerApiKey = generateSecret();
     const partner = await registry.createPartner(
@@ -95,7 +97,7 @@ export async function registerFleet(dataDir: string, count: number): Promise<Fle
     writeFileSync(devicesFile, JSON.stringify(devices));
     return { pilotId: pilot.id, partnerApiKey, devices, devicesFile };
   } finally {
-    registry.close();
+    if (!store) await registry.close();
   }
 }
 

@@ -9,6 +9,8 @@ import { type Child, spawnChild } from './procs.js';
 /** What one publisher child (worker-publisher.ts) is given: its share `from..to` of the devices file. */
 export interface PublisherParams {
   mqttUrl: string;
+  /** Several broker nodes (cluster): device i of the file connects to `mqttUrls[i mod n]`. */
+  mqttUrls?: string[];
   devicesFile: string;
   from: number;
   to: number;
@@ -61,6 +63,7 @@ export async function startLoad(spec: LoadSpec): Promise<RunningLoad> {
         logFile: path.join(spec.logDir, `publisher-${i}.log`),
         params: {
           mqttUrl: spec.mqttUrl,
+          mqttUrls: spec.mqttUrls,
           devicesFile: spec.devicesFile,
           from,
           to,

@@ -140,10 +140,11 @@ function sectionMarkdown(r: PartResult): string {
 
 const PREAMBLE = `# Benchmark results
 
-Written by \`npm run bench\` (bench/run.ts, about 8 minutes); each part rewrites its own section below
+Written by \`npm run bench\` (bench/run.ts, about 12 minutes); each part rewrites its own section below
 and its key in bench/results.json. Run one part with \`npm run bench -- <part>\` (e2e, batched, latency,
-connections, isolation, console, telemetry-query). \`--quick\` is a smoke run with small counts: its figures are not
-measurements and go to .bench-tmp/quick/, never here. \`--profile\` attaches the V8 CPU profiler to the
+connections, isolation, console, commands, cluster, telemetry-query). \`--quick\` is a smoke run with small
+counts: its figures are not measurements and go to .bench-tmp/quick/, never here; a bare \`--quick\` run leaves
+out the cluster part (it needs Redis and PostgreSQL, and minutes). \`--profile\` attaches the V8 CPU profiler to the
 platform process and adds a "where the time goes" note, in sections of their own. \`--keep\` keeps the
 run directory (.bench-tmp/) with every child's log. Load generators, the platform and InfluxDB run in
 separate processes, but on the same machine: on a 2-core machine they compete for the same cores (and

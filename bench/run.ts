@@ -3,13 +3,15 @@
  * against one private influxd and rewrites their sections of bench/RESULTS.md and bench/results.json.
  * --quick: a smoke run for CI; --profile: V8 CPU profiles of the platform processes, summarised;
  * --keep: keep .bench-tmp/ for a post-mortem. Parts: e2e, batched, batched-v2, latency,
- * connections, isolation, console, commands, telemetry-query (a script of its own).
+ * connections, isolation, console, commands, cluster (Redis + PostgreSQL; not in a bare --quick run),
+ * telemetry-query (a script of its own).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { batchedPart } from './batched.js';
 import { batchedV2Part } from './batched-v2.js';
+import { clusterPart } from './cluster.js';
 import { commandsPart } from './commands.js';
 import { connectionsPart } from './connections.js';
 import { consolePart } from './console.js';
@@ -28,7 +30,10 @@ const PARTS: BenchPart[] = [
   isolationPart,
   consolePart,
   commandsPart,
+  clusterPart,
 ];
+/** Parts a plain `--quick` run (CI) leaves out: they need Redis and PostgreSQL, and minutes. */
+const NOT_IN_QUICK = ['cluster'];
 const TELEMETRY_QUERY = path.join(BENCH_DIR, 'telemetry-query.ts');
 
 const args = process.argv.slice(2);
@@ -46,7 +51,8 @@ if (unknownFlags.length > 0 || unknownParts.length > 0 || args.includes('--help'
   );
   process.exit(args.includes('--help') ? 0 : 2);
 }
-const selected = (id: string) => wanted.length === 0 || wanted.includes(id);
+const selected = (id: string) =>
+  wanted.includes(id) || (wanted.length === 0 && !(quick && NOT_IN_QUICK.includes(id)));
 const command =
   process.env.npm_lifecycle_event === 'bench'
     ? `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`

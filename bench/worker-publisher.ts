@@ -31,12 +31,15 @@ let firstAt = 0;
 let lastAckAt = 0;
 let finished = false;
 
+/** Device `index` of the file connects to broker node `index mod n` when several are given (cluster). */
+const urlOf = (index: number) => (p.mqttUrls?.length ? p.mqttUrls[index % p.mqttUrls.length]! : p.mqttUrl);
+
 async function connectAll(): Promise<Dev[]> {
   const devs: Dev[] = [];
-  const queue = [...mine];
+  const queue = mine.map((d, i) => ({ ...d, url: urlOf(p.from + i) }));
   const worker = async () => {
     for (let d = queue.shift(); d; d = queue.shift()) {
-      const client = await mqtt.connectAsync(p.mqttUrl, {
+      const client = await mqtt.connectAsync(d.url, {
         clientId: d.id,
         username: d.id,
         password: d.password,
