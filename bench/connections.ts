@@ -8,7 +8,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { openSqliteRegistry } from '../core/registry/sqlite/index.js';
 import { anonymousFleet, type BenchPart, partDir, registerFleet, startPlatformProcess } from './fixtures.js';
-import { type Child, rssBytes, sleep, spawnChild } from './procs.js';
+import { type Child, cpuSeconds, rssBytes, sleep, spawnChild } from './procs.js';
 import { fmt, lossCheck, type PartResult, resultHeader } from './report.js';
 
 const TITLE = 'Connections: authenticated devices on one broker process';
@@ -66,7 +66,18 @@ interface StormRun {
   /** From the storm's start to the last CONNACK. */
   connectSecs: number;
   firstError: string | undefined;
+  /** The broker's CPU seconds (user + system) from the storm's start to the last CONNACK. */
+  brokerCpuSecs?: number;
 }
+
+/** The storm, with the broker process's CPU time over it (steadier than a rate on a busy machine). */
+async function meteredStorm(connectors: Connectors, mqttUrl: string, brokerPid: number): Promise<StormRun> {
+  const cpu0 = cpuSeconds(brokerPid);
+  const storm = await connectors.storm(mqttUrl);
+  return { ...storm, brokerCpuSecs: cpuSeconds(brokerPid) - cpu0 };
+}
+
+const cpuPerConnectUs = (s: StormRun) => Math.round(((s.brokerCpuSecs ?? Number.NaN) / Math.max(1, s.ok)) * 1e6);
 
 /** Client processes holding devices `0..target` of the devices file, CONNECTs sent on command. */
 function startConnectors(
@@ -171,7 +182,7 @@ async function rawAedes(
     connectors = first.connectors;
     await broker.stop();
     ({ broker, mqttUrl } = await startRaw(2));
-    const storm = await connectors.storm(mqttUrl);
+    const storm = await meteredStorm(connectors, mqttUrl, broker.pid);
     return { first, storm };
   } finally {
     await connectors?.stop();
@@ -261,7 +272,7 @@ export const connectionsPart: BenchPart = {
       await broker.child.stop(30_000);
       broker = await startPlatformProcess(ctx, { mode: 'broker', dataDir });
       const stormAt = Date.now();
-      const storm = await broker.child.whileAlive(connectors.storm(broker.mqttUrl));
+      const storm = await broker.child.whileAlive(meteredStorm(connectors, broker.mqttUrl, broker.child.pid));
       const allOnline = await untilOnline(registryFile, fleet.pilotId, storm.ok, stormAt);
       const stormRate = storm.ok / storm.connectSecs;
       const rawStormRate = raw.storm.ok / raw.storm.connectSecs;
@@ -288,10 +299,12 @@ export const connectionsPart: BenchPart = {
           'storm, platform: failed connects': storm.failed,
           'storm, platform: time to all connected (s)': Math.round(storm.connectSecs * 10) / 10,
           'storm, platform: connects/s': Math.round(stormRate),
+          'storm, platform: broker CPU per connect (µs)': cpuPerConnectUs(storm),
           'storm, platform: time to all online in the registry (s)': Math.round(allOnline.secs * 10) / 10,
           'storm, raw Aedes: reconnected': raw.storm.ok,
           'storm, raw Aedes: failed connects': raw.storm.failed,
           'storm, raw Aedes: connects/s': Math.round(rawStormRate),
+          'storm, raw Aedes: broker CPU per connect (µs)': cpuPerConnectUs(raw.storm),
           'storm: ratio platform / raw Aedes': Math.round(stormRatio * 100) / 100,
         },
         goals: [
