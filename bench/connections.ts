@@ -77,7 +77,8 @@ async function meteredStorm(connectors: Connectors, mqttUrl: string, brokerPid: 
   return { ...storm, brokerCpuSecs: cpuSeconds(brokerPid) - cpu0 };
 }
 
-const cpuPerConnectUs = (s: StormRun) => Math.round(((s.brokerCpuSecs ?? Number.NaN) / Math.max(1, s.ok)) * 1e6);
+const cpuPerConnectUs = (s: StormRun) =>
+  Math.round(((s.brokerCpuSecs ?? Number.NaN) / Math.max(1, s.ok)) * 1e6);
 
 /** Client processes holding devices `0..target` of the devices file, CONNECTs sent on command. */
 function startConnectors(

@@ -1,9 +1,11 @@
 /**
  * Group commit for the broker's LevelDB: writes issued while one `db.batch()` is written go into the
  * next one, each resolving once written, in issue order (which keeps aedes' QoS 1 delivery to
- * persistent sessions in order); recent writes are read back from memory. docs/DESIGN.md.
+ * persistent sessions in order); recent writes are read back from memory, and a key index
+ * (level-key-index.ts) answers "nothing stored there" without touching LevelDB. docs/DESIGN.md.
  */
 import type { Level } from 'level';
+import { KeyIndex, keyGroup, rangeGroup } from './level-key-index.js';
 
 type Value = Buffer;
 type Op = { type: 'put'; key: string; value: Value } | { type: 'del'; key: string };
@@ -19,6 +21,8 @@ export interface BatchingLevel {
   values(options: Record<string, unknown>): AsyncIterable<Value>;
   clear(range: Record<string, unknown>): Promise<void>;
   close(): Promise<void>;
+  /** Resolves once the key index is built from the database; until then every read goes to LevelDB. */
+  indexed: Promise<void>;
 }
 
 interface ChainedBatch {
@@ -28,12 +32,20 @@ interface ChainedBatch {
 }
 
 export function batchingLevel(db: Db, options: { recentKeys?: number } = {}): BatchingLevel {
-  const writes = new WriteQueue(db, options.recentKeys ?? 20_000);
+  const index = new KeyIndex();
+  const writes = new WriteQueue(db, options.recentKeys ?? 20_000, index);
   return {
+    indexed: index.load(db),
     async get(key, options) {
       const op = writes.latest(key);
       if (op) return op.type === 'put' ? op.value : undefined;
-      return db.get(key, options as never);
+      const group = keyGroup(key);
+      if (index.empty(group)) return undefined;
+      const token = index.token(group);
+      const value = await db.get(key, options as never);
+      // Only a one-key group (a will) is known empty from one missing key.
+      if (value === undefined && group === key) index.foundEmpty(group, token);
+      return value;
     },
     put: (key, value) => writes.enqueue([{ type: 'put', key, value }]),
     del: (key) => writes.enqueue([{ type: 'del', key }]),
@@ -55,10 +67,23 @@ export function batchingLevel(db: Db, options: { recentKeys?: number } = {}): Ba
       return chain;
     }) as BatchingLevel['batch'],
     values(options) {
+      const group = rangeGroup(options);
       return {
         async *[Symbol.asyncIterator]() {
+          if (group === undefined) {
+            await writes.settled();
+            yield* db.values(options as never);
+            return;
+          }
+          if (index.empty(group)) return;
+          const token = index.token(group);
           await writes.settled();
-          yield* db.values(options as never);
+          let found = false;
+          for await (const value of db.values(options as never)) {
+            found = true;
+            yield value;
+          }
+          if (!found) index.foundEmpty(group, token);
         },
       };
     },
@@ -87,6 +112,7 @@ class WriteQueue {
   constructor(
     private readonly db: Db,
     private readonly recentMax: number,
+    private readonly index: KeyIndex,
   ) {}
 
   latest(key: string): Op | undefined {
@@ -99,6 +125,7 @@ class WriteQueue {
 
   enqueue(ops: Op[]): Promise<void> {
     for (const op of ops) {
+      if (op.type === 'put') this.index.put(op.key);
       this.queue.push(op);
       this.pending.set(op.key, op);
     }

@@ -40,6 +40,7 @@ export async function openBrokerPersistence(
   tightenTree(location);
   // Group commit (level-batching.ts): same durability, a fraction of the native calls.
   const batching = batchingLevel(db);
+  await batching.indexed;
   return {
     persistence: aedesPersistenceLevel(batching as unknown as Level<string, Buffer>),
     location,
