@@ -43,8 +43,14 @@ async function open(dir: string) {
   const realGet = db.get.bind(db);
   const realValues = db.values.bind(db);
   Object.assign(db, {
-    get: (...args: Parameters<typeof realGet>) => (reads.get++, realGet(...args)),
-    values: (...args: Parameters<typeof realValues>) => (reads.values++, realValues(...args)),
+    get: (...args: Parameters<typeof realGet>) => {
+      reads.get++;
+      return realGet(...args);
+    },
+    values: (...args: Parameters<typeof realValues>) => {
+      reads.values++;
+      return realValues(...args);
+    },
   });
   const level = batchingLevel(db, { recentKeys: 0 });
   levels.push(level);
