@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedInflux, uniqueDatabase } from './helpers/influxd.js';
 import { startTestPlatform, type TestPlatform } from './helpers/platform.js';
-import { telemetryRoundTrip } from './helpers/telemetry-roundtrip.js';
+import { roundTripBase, telemetryRoundTrip } from './helpers/telemetry-roundtrip.js';
 import { startV2Server, type V2Server } from './helpers/v2-server.js';
 
 let v1: TestPlatform;
@@ -33,8 +33,9 @@ afterAll(async () => {
 
 describe('v2 backend: reads', () => {
   it('every telemetry route answers the same on the v2 backend as on 1.x', async () => {
-    const onV1 = await telemetryRoundTrip(v1);
-    const onV2 = await telemetryRoundTrip(v2);
+    const base = roundTripBase();
+    const onV1 = await telemetryRoundTrip(v1, base);
+    const onV2 = await telemetryRoundTrip(v2, base);
     expect(onV2).toEqual(onV1);
     // Readings went through /api/v2/write, not around it.
     expect(facade.stored.length).toBe(8);

@@ -15,12 +15,16 @@ import { waitFor } from './poll.js';
 const MIN = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Runs the round trip; returns the API's answers with ids replaced, for comparing backends. */
-export async function telemetryRoundTrip(platform: TestPlatform): Promise<unknown> {
+/** Whole minutes, recent enough for any retention period. */
+export const roundTripBase = () => Math.floor((Date.now() - 30 * MIN) / MIN) * MIN;
+
+/**
+ * Runs the round trip; returns the API's answers with ids replaced, for comparing backends (which
+ * must share `base`, or a minute boundary between the two runs shifts every timestamp).
+ */
+export async function telemetryRoundTrip(platform: TestPlatform, base = roundTripBase()): Promise<unknown> {
   const { apiKey, pilotId, devices } = await provision(platform, 2, 'Round trip');
   const [a, b] = devices as [(typeof devices)[0], (typeof devices)[0]];
-  // Whole minutes, recent enough for any retention period.
-  const base = Math.floor((Date.now() - 30 * MIN) / MIN) * MIN;
   const aReadings = Array.from({ length: 6 }, (_, i) => ({
     ts: base + i * 30_000,
     values: { temperature: 20 + i, door: i % 2 ? 'open' : 'closed', ok: i % 2 === 0 },
