@@ -8,7 +8,6 @@ import { z } from 'zod';
 import { commandJson, commandMessage, twinJson } from '../../core/command-json.js';
 import { TokenBuckets } from '../../core/token-bucket.js';
 import { checkTwinPatch, reportedChange, TwinLimitError } from '../../core/twin.js';
-import { authenticateDevice, DEVICE_BASIC } from '../control/device-auth.js';
 import {
   Command,
   CommandAnswer,
@@ -17,6 +16,7 @@ import {
   ReportedPatch,
   Twin,
 } from '../control/schemas.js';
+import { authenticateDevice, DEVICE_BASIC } from '../device-auth.js';
 import { conflict } from '../errors.js';
 import { DeviceParams, errorResponses } from '../schemas.js';
 import { announceCommand, type ControlRoutesOptions, commandNotFound } from './commands.js';
@@ -33,6 +33,7 @@ export const deviceControlRoutes: FastifyPluginAsyncZod<
   // Per device, as HTTP ingest: many devices behind one NAT each get their own budget.
   const rate = opts.deviceRate ?? { perSecond: 200, burst: 200 };
   const buckets = new TokenBuckets(rate.perSecond, rate.burst, now);
+  const gate = { devices: app.registry, buckets, rateUnit: 'requests per second' };
 
   app.get(
     '/v1/devices/:deviceId/commands/pending',
@@ -49,7 +50,7 @@ export const deviceControlRoutes: FastifyPluginAsyncZod<
       },
     },
     async (request, reply) => {
-      const device = await authenticateDevice(request, reply, request.params.deviceId, buckets);
+      const device = await authenticateDevice(request, reply, request.params.deviceId, gate);
       const items = [];
       for (const c of await app.registry.pendingCommands(device.deviceId, now(), 100)) {
         const claimed = await app.registry.markCommandDelivered(c.id, now());
@@ -79,7 +80,7 @@ export const deviceControlRoutes: FastifyPluginAsyncZod<
       },
     },
     async (request, reply) => {
-      const device = await authenticateDevice(request, reply, request.params.deviceId, buckets);
+      const device = await authenticateDevice(request, reply, request.params.deviceId, gate);
       const { status, result } = request.body;
       const outcome = await app.registry.recordCommandResponse(
         device.deviceId,
@@ -111,7 +112,7 @@ export const deviceControlRoutes: FastifyPluginAsyncZod<
       },
     },
     async (request, reply) => {
-      const device = await authenticateDevice(request, reply, request.params.deviceId, buckets);
+      const device = await authenticateDevice(request, reply, request.params.deviceId, gate);
       try {
         const patch = checkTwinPatch(request.body, 'body');
         const twin = twinJson(await app.registry.updateTwin(device.deviceId, reportedChange(patch, now())));

@@ -9,11 +9,10 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DEFAULT_KEY_LIMITS, type KeyLimits } from '../../core/key-limits.js';
 import type { DeviceErrorLog, DeviceLookup, KeyTypeStore } from '../../core/registry/types.js';
-import { secretMatches } from '../../core/secrets.js';
 import { parseTelemetryPayload, payloadPrefix } from '../../core/telemetry.js';
 import { telemetryPayloadSchema } from '../../core/telemetry-schemas.js';
 import { TokenBuckets } from '../../core/token-bucket.js';
-import { failedAuthentication } from '../auth.js';
+import { authenticateDevice, DEVICE_BASIC, deviceUnauthorized } from '../device-auth.js';
 import { ApiError, notFound } from '../errors.js';
 import { DeviceParams, errorResponses } from '../schemas.js';
 import { checkKeys, claimNewKeys } from '../telemetry/http-key-types.js';
@@ -44,22 +43,6 @@ const Accepted = z
       .meta({ description: 'Receive time; the `ts` of a flat payload', example: '2026-11-21T10:15:30.123Z' }),
   })
   .meta({ id: 'TelemetryAccepted' });
-
-/** `Authorization: Basic base64(id:secret)` -> [id, secret]. */
-export function basicCredentials(header: string | undefined): [string, string] | undefined {
-  const m = typeof header === 'string' ? /^Basic\s+([A-Za-z0-9+/=_-]{1,512})\s*$/i.exec(header) : null;
-  if (!m?.[1]) return undefined;
-  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 1) return undefined;
-  return [decoded.slice(0, colon), decoded.slice(colon + 1)];
-}
-
-function deviceUnauthorized(): ApiError {
-  return new ApiError(401, 'unauthorized', 'expected HTTP Basic with this device id and its secret', {
-    reason: 'device_credentials_invalid',
-  });
-}
 
 export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
   const now = deps.now ?? Date.now;
@@ -102,7 +85,7 @@ export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
             'stored exactly once); 400 lists every problem (also a key that has another type in this pilot) and ' +
             "stores nothing; 429 over the device's rate and 503 when the platform cannot take it now, both with " +
             'Retry-After.',
-          security: [{ deviceBasic: [] }],
+          security: DEVICE_BASIC,
           params: DeviceParams,
           body: telemetryPayloadSchema.optional(),
           response: { 202: Accepted, ...errorResponses(400, 401, 429, 503) },
@@ -147,27 +130,10 @@ export function httpIngestRoutes(deps: HttpIngestDeps): FastifyPluginAsync {
  * HTTP Basic with the device's own id and secret, then the device's own rate (429 with Retry-After).
  */
 function deviceGate(devices: Pick<DeviceLookup, 'getDeviceCredential'>, buckets: TokenBuckets) {
+  const gate = { devices, buckets, rateUnit: 'messages per second; retry later' };
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const { deviceId } = request.params as { deviceId: string };
-    const creds = basicCredentials(request.headers.authorization);
-    const stored = creds && creds[0] === deviceId ? await devices.getDeviceCredential(deviceId) : undefined;
-    if (!creds || !stored || !secretMatches(creds[1], stored.secretHash)) {
-      // Slowed per source address, never a lockout: correct credentials never get here.
-      const error = await failedAuthentication(request, reply, deviceUnauthorized());
-      if (error.statusCode === 401)
-        reply.header('www-authenticate', 'Basic realm="devices", charset="UTF-8"');
-      throw error;
-    }
-    const waitMs = buckets.tryTake(deviceId);
-    if (waitMs > 0) {
-      reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
-      throw new ApiError(
-        429,
-        'rate_limited',
-        `this device is over its rate of ${buckets.ratePerSecond} messages per second; retry later`,
-        { limitPerSecond: buckets.ratePerSecond, burst: buckets.burst },
-      );
-    }
+    await authenticateDevice(request, reply, deviceId, gate);
   };
 }
 
