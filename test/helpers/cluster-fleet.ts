@@ -4,7 +4,7 @@
  * device whose node dies reconnects to the next one and re-sends what was not acknowledged.
  */
 import mqtt from 'mqtt';
-import { telemetryTopic } from '../../core/topics.js';
+import { publishReadings } from './ingest.js';
 
 export interface FailoverFleetOptions {
   ratePerDevice: number;
@@ -62,43 +62,14 @@ export async function runFailoverFleet(
         if (connects++ > 0) reconnects++;
       });
       await new Promise<void>((resolve) => client.once('connect', () => resolve()));
-      const started = Date.now();
-      let next = 0;
-      await new Promise<void>((resolve) => {
-        let inFlight = 0;
-        let waiting = false;
-        const pump = () => {
-          while (inFlight < window && next < perDevice) {
-            const due = started + (next * 1000) / opts.ratePerDevice;
-            if (due > Date.now()) {
-              if (!waiting) {
-                waiting = true;
-                setTimeout(() => {
-                  waiting = false;
-                  pump();
-                }, due - Date.now());
-              }
-              return;
-            }
-            const ts = tsBase + next++;
-            inFlight++;
-            client.publish(
-              telemetryTopic(d.id),
-              JSON.stringify({ ts, values: { n: ts - tsBase } }),
-              { qos: 1 },
-              (err) => {
-                inFlight--;
-                if (!err) {
-                  acked.add(`${d.id}:${ts}`);
-                  opts.onAck?.(acked.size);
-                }
-                if (next >= perDevice && inFlight === 0) resolve();
-                else pump();
-              },
-            );
-          }
-        };
-        pump();
+      await publishReadings(client, d.id, perDevice, {
+        window,
+        tsBase,
+        ratePerDevice: opts.ratePerDevice,
+        onAck: (ts) => {
+          acked.add(`${d.id}:${ts}`);
+          opts.onAck?.(acked.size);
+        },
       });
       const endedOn = (client.options as { port: number }).port;
       summary.set(d.id, { startedOn: firstOn, endedOn, connects, finishedAt: Date.now() });

@@ -132,52 +132,77 @@ export async function runFleet(
         clientId: d.id,
         ...(opts.reconnect ? { reconnectPeriod: 100, clean: false } : { reconnectPeriod: 0 }),
       });
-      const started = Date.now();
-      let next = 0;
-      await new Promise<void>((resolve) => {
-        let inFlight = 0;
-        let waiting = false;
-        const pump = () => {
-          while (inFlight < window && next < perDevice) {
-            if (opts.ratePerDevice) {
-              const due = started + (next * 1000) / opts.ratePerDevice;
-              if (due > Date.now()) {
-                if (!waiting) {
-                  waiting = true;
-                  setTimeout(() => {
-                    waiting = false;
-                    pump();
-                  }, due - Date.now());
-                }
-                return;
-              }
-            }
-            const i = next++;
-            const ts = tsBase + i;
-            inFlight++;
-            client.publish(
-              telemetryTopic(d.id),
-              JSON.stringify({ ts, values: { n: i } }),
-              { qos: 1 },
-              (err) => {
-                inFlight--;
-                if (err) failed++;
-                else {
-                  acked.add(`${d.id}:${ts}`);
-                  opts.onAck?.(acked.size);
-                }
-                if (next >= perDevice && inFlight === 0) resolve();
-                else pump();
-              },
-            );
-          }
-        };
-        pump();
+      await publishReadings(client, d.id, perDevice, {
+        window,
+        tsBase,
+        ratePerDevice: opts.ratePerDevice,
+        onAck: (ts) => {
+          acked.add(`${d.id}:${ts}`);
+          opts.onAck?.(acked.size);
+        },
+        onError: () => failed++,
       });
       await client.endAsync();
     }),
   );
   return { acked, failed };
+}
+
+/**
+ * One device's `count` QoS 1 readings `{ts: tsBase + i, values: {n: i}}`, at most `window` unacknowledged,
+ * paced to `ratePerDevice` messages per second when set; resolves once each has its PUBACK or error.
+ */
+export function publishReadings(
+  client: MqttClient,
+  deviceId: string,
+  count: number,
+  opts: {
+    window: number;
+    tsBase: number;
+    ratePerDevice?: number | undefined;
+    onAck: (ts: number) => void;
+    onError?: () => void;
+  },
+): Promise<void> {
+  const started = Date.now();
+  let next = 0;
+  let inFlight = 0;
+  let waiting = false;
+  return new Promise<void>((resolve) => {
+    const pump = () => {
+      while (inFlight < opts.window && next < count) {
+        if (opts.ratePerDevice) {
+          const due = started + (next * 1000) / opts.ratePerDevice;
+          if (due > Date.now()) {
+            if (!waiting) {
+              waiting = true;
+              setTimeout(() => {
+                waiting = false;
+                pump();
+              }, due - Date.now());
+            }
+            return;
+          }
+        }
+        const i = next++;
+        const ts = opts.tsBase + i;
+        inFlight++;
+        client.publish(
+          telemetryTopic(deviceId),
+          JSON.stringify({ ts, values: { n: i } }),
+          { qos: 1 },
+          (err) => {
+            inFlight--;
+            if (err) opts.onError?.();
+            else opts.onAck(ts);
+            if (next >= count && inFlight === 0) resolve();
+            else pump();
+          },
+        );
+      }
+    };
+    pump();
+  });
 }
 
 /** Every (device, ts) stored in a measurement, as `${device}:${ts}`, and the point count. */
