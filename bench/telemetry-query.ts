@@ -19,6 +19,7 @@ import { startManagedInfluxd } from '../core/influx/managed.js';
 import { silentLogger } from '../core/log.js';
 import { openSqliteRegistry } from '../core/registry/sqlite/index.js';
 import { generateSecret, hashSecret } from '../core/secrets.js';
+import { cpuSeconds } from './procs.js';
 import { printResult, resultHeader, writeResult } from './report.js';
 
 const DAY = 86_400_000;
@@ -61,7 +62,9 @@ async function run(opts: {
   headers?: Record<string, string>;
   seconds: number;
   connections: number;
+  pids: Record<string, number>;
 }) {
+  const cpu0 = cpuNow(opts.pids);
   const r = await autocannon({
     url: opts.url,
     headers: opts.headers ?? {},
@@ -69,14 +72,36 @@ async function run(opts: {
     connections: opts.connections,
   });
   if (r.non2xx > 0 || r.errors > 0) throw new Error(`${opts.url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total };
+  const cpu = cpuNow(opts.pids);
+  for (const k of Object.keys(cpu)) cpu[k] = (cpu[k]! - cpu0[k]!) / r.requests.total;
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, cpu };
 }
 
-/** Requests/s over all rounds; latency percentiles of the median round (autocannon gives no raw samples). */
-function combine(rs: { rps: number; p50: number; p99: number; total: number }[], seconds: number) {
+/** CPU seconds used so far by each process (this one included as "autocannon"). */
+function cpuNow(pids: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) out[name] = cpuSeconds(pid);
+  const self = process.cpuUsage();
+  out.autocannon = (self.user + self.system) / 1e6;
+  return out;
+}
+
+type Round = Awaited<ReturnType<typeof run>>;
+
+/**
+ * Requests/s over all rounds; latency percentiles and CPU per request (ms, per process) of the median
+ * round (autocannon gives no raw samples).
+ */
+function combine(rs: Round[], seconds: number) {
   const sorted = [...rs].sort((a, b) => a.rps - b.rps);
   const mid = sorted[Math.floor(sorted.length / 2)]!;
-  return { rps: rs.reduce((n, r) => n + r.total, 0) / (rs.length * seconds), p50: mid.p50, p99: mid.p99 };
+  const cpuMs = Object.fromEntries(Object.entries(mid.cpu).map(([k, v]) => [k, v * 1000]));
+  return {
+    rps: rs.reduce((n, r) => n + r.total, 0) / (rs.length * seconds),
+    p50: mid.p50,
+    p99: mid.p99,
+    cpuMs,
+  };
 }
 
 async function main() {
@@ -98,7 +123,10 @@ async function main() {
       );
       started.once('exit', (code) => reject(new Error(`API child exited with ${code}`)));
     });
-    const measured = await measure(data, apiUrl, influxd.url, quick);
+    const measured = await measure(data, apiUrl, influxd.url, quick, {
+      influxd: influxd.pid,
+      api: child.pid!,
+    });
     const result = report(measured, data.points, quick);
     printResult(result);
     writeResult(result);
@@ -153,6 +181,7 @@ async function measure(
   apiUrl: string,
   influxUrl: string,
   quick: boolean,
+  pids: Record<string, number>,
 ) {
   const seconds = quick ? 2 : 5;
   const rounds = quick ? 1 : 4;
@@ -177,13 +206,13 @@ async function measure(
   if (check.items.length !== 1440)
     throw new Error(`API returned ${check.items.length} windows, expected 1440`);
   // Warm-up both, then alternating rounds, so a load change on the machine hits both sides alike.
-  await run({ url: influxTarget, seconds: 1, connections });
-  await run({ url: apiTarget, headers, seconds: 1, connections });
-  const directRounds: Awaited<ReturnType<typeof run>>[] = [];
-  const apiRounds: Awaited<ReturnType<typeof run>>[] = [];
+  await run({ url: influxTarget, seconds: 1, connections, pids });
+  await run({ url: apiTarget, headers, seconds: 1, connections, pids });
+  const directRounds: Round[] = [];
+  const apiRounds: Round[] = [];
   for (let i = 0; i < rounds; i++) {
-    directRounds.push(await run({ url: influxTarget, seconds, connections }));
-    apiRounds.push(await run({ url: apiTarget, headers, seconds, connections }));
+    directRounds.push(await run({ url: influxTarget, seconds, connections, pids }));
+    apiRounds.push(await run({ url: apiTarget, headers, seconds, connections, pids }));
   }
   const direct = combine(directRounds, seconds);
   const api = combine(apiRounds, seconds);
@@ -211,6 +240,15 @@ function report(m: Awaited<ReturnType<typeof measure>>, points: number, quick: b
       'InfluxDB direct: latency p50 / p99 (ms)': `${direct.p50} / ${direct.p99}`,
       'API: requests/s': Number(api.rps.toFixed(1)),
       'API: latency p50 / p99 (ms)': `${api.p50} / ${api.p99}`,
+      'InfluxDB direct: CPU per request (ms): influxd / autocannon': cpuLine(direct.cpuMs, [
+        'influxd',
+        'autocannon',
+      ]),
+      'API: CPU per request (ms): influxd / API / autocannon': cpuLine(api.cpuMs, [
+        'influxd',
+        'api',
+        'autocannon',
+      ]),
       'API / InfluxDB throughput ratio': Number((api.rps / direct.rps).toFixed(2)),
       'machine load average (1 min) at the end': Number(os.loadavg()[0]!.toFixed(2)),
     },
@@ -230,6 +268,9 @@ function report(m: Awaited<ReturnType<typeof measure>>, points: number, quick: b
     ],
   };
 }
+
+const cpuLine = (cpuMs: Record<string, number>, names: string[]) =>
+  names.map((n) => (cpuMs[n] ?? Number.NaN).toFixed(2)).join(' / ');
 
 const serveAt = process.argv.indexOf('--serve');
 if (serveAt >= 0) {

@@ -1,6 +1,9 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: response bodies are parsed JSON, checked field by field
 /** Telemetry reads through the API on a real InfluxDB: raw ranges, limits, windows, latest, pilot series. */
 import { describe, expect, it } from 'vitest';
+import type { WindowQuery } from '../api/telemetry/query.js';
+import { TelemetryReader } from '../api/telemetry/reader.js';
+import { formatTs } from '../api/telemetry/time.js';
 import { d1Readings, iso, MIN, T0, useSeededTelemetry } from './helpers/telemetry-data.js';
 
 const { f, get, range, dev } = useSeededTelemetry();
@@ -185,6 +188,28 @@ describe('aggregated windows', () => {
     const mean = await get(`${dev()}?${range}&every=5m&agg=mean`);
     // mean(*) skips non-numeric keys
     expect(mean.body.items[0]).toEqual({ ts: iso(T0), values: { temp: 14.5 } });
+  });
+
+  it('writes plain answers straight from InfluxDB bytes, as the general way writes them', async () => {
+    const reader = new TelemetryReader(f.influx);
+    const base = { pilotId: f.pilotId, deviceId: f.d1.id, from: T0, to: T0 + 15 * MIN, everyMs: MIN };
+    const cases: [WindowQuery, boolean][] = [
+      [{ ...base, keys: ['temp'], agg: 'mean', fill: 'none', order: 'asc' }, true],
+      [{ ...base, keys: ['temp'], agg: 'max', fill: 'null', order: 'desc' }, true],
+      [{ ...base, keys: undefined, fields: ['temp', 'ok'], agg: 'count', fill: 'none', order: 'asc' }, true],
+      [{ ...base, keys: undefined, agg: 'mean', fill: 'none', order: 'asc' }, true], // mean(*): mean_temp
+      [{ ...base, keys: undefined, agg: 'last', fill: 'none', order: 'asc' }, false], // strings: parsed
+    ];
+    for (const [q, plain] of cases) {
+      const answer = await reader.windowsJson(q);
+      const general = (await reader.windows(q)).map((r) => ({ ts: formatTs(r.ts), values: r.values }));
+      expect(general.length).toBeGreaterThan(0);
+      expect(Buffer.isBuffer(answer)).toBe(plain);
+      const items = Buffer.isBuffer(answer)
+        ? JSON.parse(answer.toString()).items
+        : answer.map((r) => ({ ts: formatTs(r.ts), values: r.values }));
+      expect(items).toEqual(general);
+    }
   });
 
   it('refuses number aggregates of string keys, and window options without every', async () => {

@@ -14,7 +14,7 @@ import { BEARER_SECURITY, deviceForCaller, pilotForCaller } from '../auth.js';
 import { ApiError, validationError } from '../errors.js';
 import type { LiveFeed } from '../live/hub.js';
 import { DeviceParams, errorResponses, PilotParams } from '../schemas.js';
-import { CSV_CONTENT_TYPE, readingsToCsv, seriesToCsv, wantsCsv } from '../telemetry/csv.js';
+import { readingsToCsv, seriesToCsv, wantsCsv } from '../telemetry/csv.js';
 import { createOpenStreams } from '../telemetry/open-streams.js';
 import {
   checkAggregateTypes,
@@ -28,6 +28,7 @@ import {
   resolveRange,
 } from '../telemetry/params.js';
 import { InfluxQueryError, type Reading, TelemetryReader } from '../telemetry/reader.js';
+import { plainJson, sendCsv, sendJsonBytes } from '../telemetry/replies.js';
 import {
   DeviceTelemetryQuery,
   LatestQuery,
@@ -129,9 +130,13 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
           if (keys) checkAggregateTypes(agg, keys, await request.server.registry.getKeyTypes(device.pilotId));
           const fill = q.fill ?? 'none';
           const fields = keys ? undefined : await ownFields(request.server.registry, device, agg);
-          items = await influx(reply, () =>
-            reader.windows({ ...sel, ...range, keys, fields, everyMs, agg, fill, order: q.order }),
-          );
+          const wq = { ...sel, ...range, keys, fields, everyMs, agg, fill, order: q.order };
+          if (wantsCsv(request.headers.accept)) items = await influx(reply, () => reader.windows(wq));
+          else {
+            const answer = await influx(reply, () => reader.windowsJson(wq));
+            if (Buffer.isBuffer(answer)) return sendJsonBytes(reply, answer); // telemetry/windows-json.ts
+            items = answer;
+          }
         } else {
           const limit = parseLimit(q.limit);
           const after = decodeCursor(cursorList(q.order), q.cursor);
@@ -278,18 +283,6 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
       },
     );
   };
-}
-
-/**
- * Up to 10,000 items per response, shaped by the handler itself from InfluxDB's typed columns: the
- * schema documents them, and plain JSON.stringify spares a zod pass over every item (about 2 ms per
- * 1,440 windows; see bench/telemetry-query.ts). Error bodies are built by the error handler.
- */
-const plainJson = () => (data: unknown) => JSON.stringify(data);
-
-/** CSV bypasses the JSON response schema (Fastify serialises only non-string payloads). */
-function sendCsv(reply: FastifyReply, csv: string): FastifyReply {
-  return (reply as FastifyReply).type(CSV_CONTENT_TYPE).send(csv);
 }
 
 function badQuery(param: string, message: string): ApiError {

@@ -4,7 +4,12 @@
  * HTTP 200 inside the result, become exceptions. The same statements run on either backend (1.x, or
  * the v2 API's InfluxQL endpoint): see core/influx/influxql.ts.
  */
-import type { InfluxQL, StatementResult } from '../../core/influx/influxql.js';
+import type {
+  InfluxQL,
+  InfluxQLResponse,
+  InfluxSeries,
+  StatementResult,
+} from '../../core/influx/influxql.js';
 import { isValueKey, type TelemetryValue as Value } from '../../core/reading.js';
 import {
   buildFieldKeysQuery,
@@ -17,6 +22,7 @@ import {
   type RawRangeQuery,
   type WindowQuery,
 } from './query.js';
+import { windowsJson } from './windows-json.js';
 
 export interface Reading {
   /** Epoch ms. */
@@ -54,11 +60,7 @@ export class TelemetryReader {
   constructor(private readonly influx: InfluxQL) {}
 
   private async run(statements: string[]): Promise<StatementResult[]> {
-    const raw = await this.influx.query(statements);
-    if (raw.error) throw new InfluxQueryError(raw.error);
-    const results = raw.results ?? [];
-    for (const r of results) if (r.error) throw new InfluxQueryError(r.error);
-    return results;
+    return checked(await this.influx.query(statements));
   }
 
   async raw(q: RawRangeQuery): Promise<RawPage> {
@@ -86,25 +88,24 @@ export class TelemetryReader {
   async windows(q: WindowQuery): Promise<Reading[]> {
     if (q.keys === undefined && q.fields?.length === 0) return [];
     const [result] = await this.run([buildWindowQuery(q)]);
-    const s = result?.series?.[0];
-    if (!s) return [];
-    const prefix = `${q.agg}_`;
+    return windowsFromSeries(result?.series?.[0], q);
+  }
+
+  /**
+   * The windows as the JSON route's response body, written from InfluxDB's bytes when its answer is
+   * plain (windows-json.ts); otherwise the same answer parsed, as windows() gives it.
+   */
+  async windowsJson(q: WindowQuery): Promise<Buffer | Reading[]> {
+    if (q.keys === undefined && q.fields?.length === 0) return [];
+    const body = await this.influx.queryBody(buildWindowQuery(q));
     const star = q.keys === undefined && q.fields === undefined;
-    const names = s.columns.map((c) => (star && c.startsWith(prefix) ? c.slice(prefix.length) : c));
-    // Without `keys`, keep only the columns this device has a value in somewhere in the range (with
-    // `agg(*)` the keys of every device of the pilot come back).
-    const keep = names.map(
-      (n, i) =>
-        n !== 'time' &&
-        (q.keys !== undefined || s.values.some((row) => row[i] !== null && row[i] !== undefined)),
-    );
-    return s.values.map((row) => {
-      const values: Record<string, Value | null> = {};
-      names.forEach((n, i) => {
-        if (keep[i]) values[n] = (row[i] ?? null) as Value | null;
-      });
-      return { ts: row[0] as number, values };
+    const json = windowsJson(body, {
+      stripPrefix: star ? `${q.agg}_` : undefined,
+      dropEmptyColumns: q.keys === undefined,
     });
+    if (json) return json;
+    const [result] = checked(JSON.parse(body.toString()) as InfluxQLResponse);
+    return windowsFromSeries(result?.series?.[0], q);
   }
 
   async pilotWindows(q: PilotWindowQuery): Promise<DeviceSeries[]> {
@@ -141,4 +142,33 @@ export class TelemetryReader {
     }
     return out;
   }
+}
+
+/** Statement errors come back with HTTP 200 inside the answer. */
+function checked(raw: InfluxQLResponse): StatementResult[] {
+  if (raw.error) throw new InfluxQueryError(raw.error);
+  const results = raw.results ?? [];
+  for (const r of results) if (r.error) throw new InfluxQueryError(r.error);
+  return results;
+}
+
+export function windowsFromSeries(s: InfluxSeries | undefined, q: WindowQuery): Reading[] {
+  if (!s) return [];
+  const prefix = `${q.agg}_`;
+  const star = q.keys === undefined && q.fields === undefined;
+  const names = s.columns.map((c) => (star && c.startsWith(prefix) ? c.slice(prefix.length) : c));
+  // Without `keys`, keep only the columns this device has a value in somewhere in the range (with
+  // `agg(*)` the keys of every device of the pilot come back).
+  const keep = names.map(
+    (n, i) =>
+      n !== 'time' &&
+      (q.keys !== undefined || s.values.some((row) => row[i] !== null && row[i] !== undefined)),
+  );
+  return s.values.map((row) => {
+    const values: Record<string, Value | null> = {};
+    names.forEach((n, i) => {
+      if (keep[i]) values[n] = (row[i] ?? null) as Value | null;
+    });
+    return { ts: row[0] as number, values };
+  });
 }

@@ -75,3 +75,46 @@ export function formatTs(ms: number): string {
   const s = Math.floor(rest / 1000);
   return `${cachedPrefix}${pad2(h)}:${pad2(m)}:${pad2(s)}.${pad3(rest - s * 1000)}Z`;
 }
+
+let asciiDay = Number.NaN;
+const asciiPrefix = Buffer.alloc(11);
+
+/**
+ * formatTs written as ASCII into `out` at `p`; returns the end. For the windows JSON written from
+ * InfluxDB's bytes (windows-json.ts); test/windows-json.test.ts holds it to formatTs.
+ */
+export function writeTsAscii(out: Buffer, p: number, ms: number): number {
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== asciiDay) {
+    if (ms < 0 || ms > 253_402_300_799_999) return p + out.write(new Date(ms).toISOString(), p, 'latin1');
+    asciiDay = day;
+    asciiPrefix.write(new Date(day * DAY_MS).toISOString().slice(0, 11), 0, 'latin1');
+  }
+  for (let i = 0; i < 11; i++) out[p++] = asciiPrefix[i]!;
+  // Milliseconds into the day fit an int32: integer division by `| 0`.
+  let rest = ms - day * DAY_MS;
+  const h = (rest / 3_600_000) | 0;
+  rest -= h * 3_600_000;
+  const m = (rest / 60_000) | 0;
+  rest -= m * 60_000;
+  const s = (rest / 1000) | 0;
+  rest -= s * 1000;
+  p = digits2(out, p, h);
+  out[p++] = 0x3a;
+  p = digits2(out, p, m);
+  out[p++] = 0x3a;
+  p = digits2(out, p, s);
+  out[p++] = 0x2e;
+  const hundreds = (rest / 100) | 0;
+  out[p++] = 0x30 + hundreds;
+  p = digits2(out, p, rest - hundreds * 100);
+  out[p++] = 0x5a;
+  return p;
+}
+
+function digits2(out: Buffer, p: number, n: number): number {
+  const tens = (n / 10) | 0;
+  out[p] = 0x30 + tens;
+  out[p + 1] = 0x30 + n - tens * 10;
+  return p + 2;
+}

@@ -1,12 +1,13 @@
 /**
  * The InfluxDB 1.x connection shared by ingest (writer) and API (reader): node-influx configured for
- * millisecond precision for queries, the `/write` writer (v1-writer.ts), and the few server calls the
- * platform needs besides. Credentials: `auth`, or user:password@ in the URL.
+ * the server calls the platform needs besides reads and writes, the `/write` writer (v1-writer.ts) and
+ * `/query` reads as bytes (query-http.ts). Credentials: `auth`, or user:password@ in the URL.
  */
 import { InfluxDB, type ISingleHostConfig } from 'influx';
 import { ReadinessProblem } from '../readiness.js';
 import type { InfluxBackend } from './backend.js';
 import type { InfluxQLResponse } from './influxql.js';
+import { influxQueryBody } from './query-http.js';
 import { influxLineWriter } from './v1-writer.js';
 
 export interface InfluxConnection extends InfluxBackend {
@@ -46,6 +47,13 @@ export function connectInflux(url: string, database: string, opts: ConnectOption
   }
   const client = new InfluxDB(options);
   const base = `${u.protocol}//${u.host}`;
+  const queryBody = influxQueryBody({
+    url: base,
+    headers: username
+      ? { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` }
+      : {},
+    timeoutMs: 30_000,
+  });
   const ping = async (timeoutMs = 2000) => {
     const res = await fetch(`${base}/ping`, { signal: AbortSignal.timeout(timeoutMs) });
     if (res.status !== 204) throw new Error(`InfluxDB /ping answered ${res.status}`);
@@ -80,8 +88,12 @@ export function connectInflux(url: string, database: string, opts: ConnectOption
         },
       },
     ],
-    // node-influx sends SELECT and SHOW as GET /query?q=...&epoch=ms
-    query: async (statements) => (await client.queryRaw(statements, { precision: 'ms' })) as InfluxQLResponse,
+    // Statements joined by ";" in one GET, as node-influx's queryRaw sends them.
+    query: async (statements) =>
+      JSON.parse(
+        (await queryBody({ db: database, epoch: 'ms', q: statements.join(';') })).toString(),
+      ) as InfluxQLResponse,
+    queryBody: (statement) => queryBody({ db: database, epoch: 'ms', q: statement }),
     ping,
     async ensureDatabase() {
       await client.createDatabase(database);

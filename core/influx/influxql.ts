@@ -26,4 +26,6 @@ export interface InfluxQLResponse {
 export interface InfluxQL {
   /** Runs the statements (in one request) and returns the raw answer; rejects when the request fails. */
   query(statements: string[]): Promise<InfluxQLResponse>;
+  /** One statement's answer as the bytes InfluxDB sent (JSON), for readers that transcode it unparsed. */
+  queryBody(statement: string): Promise<Buffer>;
 }

@@ -8,6 +8,7 @@ import type { V2InfluxConfig } from '../config-influx.js';
 import type { Logger } from '../log.js';
 import type { InfluxBackend } from './backend.js';
 import type { InfluxQLResponse, StatementResult } from './influxql.js';
+import { influxQueryBody } from './query-http.js';
 import { ensureDbrp, type V2Target, v2ReadinessChecks } from './v2-setup.js';
 import { influxV2Writer } from './v2-writer.js';
 
@@ -41,16 +42,14 @@ export async function connectInfluxV2(
   const setupClient = new InfluxDB({ url: target.url, token: target.token, timeout: 5000 });
   if (opts.setupDbrp ?? true) dbrpHint = await ensureDbrp(setupClient, target, opts.logger);
 
-  async function one(statement: string): Promise<InfluxQLResponse> {
-    const q = `db=${encodeURIComponent(target.database)}&epoch=ms&q=${encodeURIComponent(statement)}`;
-    const res = await fetch(`${target.url}/query?${q}`, {
-      headers: { authorization: `Token ${target.token}`, accept: 'application/json' },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`InfluxDB /query answered ${res.status}: ${text.slice(0, 300)}`);
-    return JSON.parse(text) as InfluxQLResponse;
-  }
+  const body = influxQueryBody({
+    url: target.url,
+    headers: { authorization: `Token ${target.token}` },
+    timeoutMs,
+  });
+  const queryBody = (statement: string) => body({ db: target.database, epoch: 'ms', q: statement });
+  const one = async (statement: string) =>
+    JSON.parse((await queryBody(statement)).toString()) as InfluxQLResponse;
 
   async function query(statements: string[]): Promise<InfluxQLResponse> {
     const answers: InfluxQLResponse[] = new Array(statements.length);
@@ -79,5 +78,6 @@ export async function connectInfluxV2(
     writer: influxV2Writer({ client, org: target.org, bucket: target.bucket }),
     readiness: v2ReadinessChecks(target, () => dbrpHint),
     query,
+    queryBody,
   };
 }
