@@ -5,7 +5,7 @@
  */
 import type { AuthenticateError, Client, ConnectPacket } from 'aedes';
 import type { Logger } from '../core/log.js';
-import type { DeviceLookup } from '../core/registry/types.js';
+import type { DeviceCredential, DeviceLookup } from '../core/registry/types.js';
 import { hashSecret, secretMatches } from '../core/secrets.js';
 import { SERVICE_USERNAMES } from '../core/topics.js';
 import type { Identity } from './acl.js';
@@ -56,6 +56,12 @@ export function createAuthenticator(deps: AuthDeps) {
 
     /** Drops cached credentials of devices whose secret changed. */
     invalidate: (deviceIds: Iterable<string>) => ctx.credentials.invalidate(deviceIds),
+
+    /** Caches credentials read ahead (the broker's start: revocation.ts orders it with the change log). */
+    remember(credentials: readonly DeviceCredential[]) {
+      for (const c of credentials)
+        ctx.credentials.remember(c.deviceId, { pilotId: c.pilotId, secretHash: c.secretHash });
+    },
 
     preConnect(client: Client, packet: ConnectPacket, done: (error: Error | null, success: boolean) => void) {
       ctx.sentClientIds.set(client, packet.clientId ?? '');

@@ -20,6 +20,7 @@ import { type Logger, silentLogger } from '../core/log.js';
 import type { CommandStore, TwinStore } from '../core/registry/command-types.js';
 import type {
   CredentialChangeLog,
+  CredentialPreload,
   DeviceErrorLog,
   DeviceLookup,
   PresenceStore,
@@ -60,6 +61,7 @@ async function openPersistence(
 
 /** The registry facets the broker uses. */
 export type BrokerRegistry = Pick<DeviceLookup, 'getDeviceCredential'> &
+  CredentialPreload &
   CredentialChangeLog &
   PresenceStore &
   DeviceErrorLog &
@@ -262,6 +264,13 @@ function hooks(parts: Parts) {
   } satisfies AedesOptions;
 }
 
+/**
+ * Credentials read at start, of the devices seen last: after a restart every device reconnects at
+ * once, and one registry read per CONNECT was 6% of the storm's CPU (bench/RESULTS.md). About 150
+ * bytes each.
+ */
+const CREDENTIAL_PRELOAD_LIMIT = 100_000;
+
 /** The revocation poller and the periodic flush of presence, device errors and throttle state. */
 async function startBackground(parts: Parts, stack: CloseStack): Promise<void> {
   const { metrics, logger } = parts;
@@ -269,6 +278,8 @@ async function startBackground(parts: Parts, stack: CloseStack): Promise<void> {
     registry: parts.deps.registry,
     sessions: parts.sessions,
     invalidate: (ids) => parts.auth.invalidate(ids),
+    preload: async () =>
+      parts.auth.remember(await parts.deps.registry.recentDeviceCredentials(CREDENTIAL_PRELOAD_LIMIT)),
     onRevoked: (client, identity) => {
       metrics.sessionsRevoked.inc();
       logger.info({ deviceId: identity.deviceId, clientId: client.id }, 'dropping revoked device connection');

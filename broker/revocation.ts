@@ -44,6 +44,11 @@ export interface RevocationDeps {
   registry: CredentialChangeLog & Pick<DeviceLookup, 'getDeviceCredential'>;
   sessions: DeviceSessions;
   invalidate: (deviceIds: string[]) => void;
+  /**
+   * Fills the credential cache at start. It runs after the change log's head is read, so a change
+   * made while it reads is replayed by the first poll and evicts what it loaded.
+   */
+  preload?: () => Promise<void>;
   onRevoked: (client: Client, identity: DeviceIdentity) => void;
   logger: Logger;
   intervalMs?: number;
@@ -54,6 +59,8 @@ export async function startRevocationPoller(
 ): Promise<{ stop(): void; pollNow(): Promise<void> }> {
   // -1: the store answers with its head, so changes made before this broker started are not replayed.
   let since = (await deps.registry.credentialChangesSince(-1)).lastChange;
+  // Only a head start: a store that cannot answer now is asked per CONNECT as before.
+  await deps.preload?.().catch((err) => deps.logger.warn({ err }, 'credential preload failed'));
   let polling: Promise<void> | undefined;
 
   async function poll() {

@@ -1,6 +1,8 @@
 /** Revocation: rotating a device's secret or deleting the device drops its live connection within 1 s. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBroker } from '../broker/index.js';
+import { DeviceSessions, startRevocationPoller } from '../broker/revocation.js';
+import { silentLogger } from '../core/log.js';
 import { generateSecret, hashSecret } from '../core/secrets.js';
 import {
   closed,
@@ -73,5 +75,53 @@ describe('revocation', () => {
     await new Promise((r) => setTimeout(r, 600));
     expect(renewed.connected).toBe(true);
     await renewed.endAsync();
+  });
+
+  it('credentials preloaded at a restart follow changes made while the broker was down', async () => {
+    const own = await createTestRegistry();
+    const device = await own.addDevice();
+    const first = await startTestBroker(own);
+    await (await connect(first.address.url, deviceOptions(device))).endAsync();
+    await first.close(); // flushes presence: the device was seen
+    expect((await own.registry.recentDeviceCredentials(10)).map((c) => c.deviceId)).toEqual([device.id]);
+    const fresh = generateSecret();
+    await own.registry.rotateDeviceSecret(device.id, hashSecret(fresh));
+    const restarted = await startTestBroker(own);
+    try {
+      await expect(connect(restarted.address.url, deviceOptions(device))).rejects.toThrow(
+        /Bad username or password/,
+      );
+      await (
+        await connect(restarted.address.url, deviceOptions({ id: device.id, secret: fresh }))
+      ).endAsync();
+    } finally {
+      await restarted.close();
+    }
+  });
+
+  it('a change made while the preload reads is replayed by the first poll and evicts what it loaded', async () => {
+    const device = await reg.addDevice();
+    await reg.registry.recordPresence([{ deviceId: device.id, online: false, lastSeenAt: Date.now() }]);
+    const evicted: string[] = [];
+    const poller = await startRevocationPoller({
+      registry: reg.registry,
+      sessions: new DeviceSessions(),
+      invalidate: (ids) => evicted.push(...ids),
+      // The preload reads the old credential, then the secret changes before it is cached.
+      preload: async () => {
+        const loaded = await reg.registry.recentDeviceCredentials(10);
+        expect(loaded.map((c) => c.deviceId)).toContain(device.id);
+        await reg.registry.rotateDeviceSecret(device.id, hashSecret(generateSecret()));
+      },
+      onRevoked: () => {},
+      logger: silentLogger(),
+      intervalMs: 60_000,
+    });
+    try {
+      await poller.pollNow();
+      expect(evicted).toContain(device.id);
+    } finally {
+      poller.stop();
+    }
   });
 });

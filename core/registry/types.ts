@@ -130,8 +130,14 @@ export interface DeviceLookup {
   getDevicePilot(deviceId: string): Promise<string | undefined>;
 }
 
+/** A broker's start: fill its credential cache before a reconnect storm asks for each one. */
+export interface CredentialPreload {
+  /** Credentials of live devices, most recently seen first, never-seen ones left out; at most `limit`. */
+  recentDeviceCredentials(limit: number): Promise<DeviceCredential[]>;
+}
+
 /** Devices and their credentials, as the API manages them. */
-export interface DeviceStore extends DeviceLookup {
+export interface DeviceStore extends DeviceLookup, CredentialPreload {
   createDevice(pilotId: string, input: NewDevice, secretHash: string): Promise<Device>;
   /** The device, when `partnerId` is a member of its pilot and it is not deleted. */
   getDeviceForPartner(deviceId: string, partnerId: string): Promise<Device | undefined>;

@@ -163,6 +163,26 @@ function describeCredentialsAndPresence(ctx: RegistryContext): void {
       expect(await ctx.store.getDevicePilot('dev_unknown')).toBeUndefined();
     });
 
+    it('lists the credentials of live devices seen last, most recent first, for the broker to preload', async () => {
+      const { pilot } = await ctx.seed();
+      const make = async (name: string) => ctx.store.createDevice(pilot.id, { name }, hashSecret(name));
+      const [older, newer, neverSeen, deleted] = await Promise.all(
+        ['older', 'newer', 'never', 'deleted'].map(make),
+      );
+      const t = Date.now();
+      await ctx.store.recordPresence([
+        { deviceId: older!.id, online: false, lastSeenAt: t - 60_000 },
+        { deviceId: newer!.id, online: true, lastSeenAt: t },
+        { deviceId: deleted!.id, online: false, lastSeenAt: t },
+      ]);
+      await ctx.store.deleteDevice(deleted!.id);
+      const mine = (await ctx.store.recentDeviceCredentials(1000)).filter((c) => c.pilotId === pilot.id);
+      expect(mine.map((c) => c.deviceId)).toEqual([newer!.id, older!.id]);
+      expect(secretMatches('newer', mine[0]!.secretHash)).toBe(true);
+      expect(mine.some((c) => c.deviceId === neverSeen!.id)).toBe(false);
+      expect(await ctx.store.recentDeviceCredentials(1)).toHaveLength(1);
+    });
+
     it('shows another connection (another process) the changes', async () => {
       const { device } = await ctx.seed();
       const other = await ctx.open();

@@ -138,6 +138,15 @@ export function pgDevices(pool: Pool): DeviceStore {
       const row = rows[0];
       return row ? { deviceId: row.id, pilotId: row.pilot_id, secretHash: row.secret_hash } : undefined;
     },
+    async recentDeviceCredentials(limit) {
+      const { rows } = await pool.query<{ id: string; pilot_id: string; secret_hash: string }>(
+        `SELECT id, pilot_id, secret_hash FROM devices
+         WHERE deleted_at IS NULL AND secret_hash IS NOT NULL AND last_seen_at IS NOT NULL
+         ORDER BY last_seen_at DESC LIMIT $1`,
+        [limit],
+      );
+      return rows.map((r) => ({ deviceId: r.id, pilotId: r.pilot_id, secretHash: r.secret_hash }));
+    },
     async getDevicePilot(deviceId) {
       const { rows } = await pool.query<{ pilot_id: string }>('SELECT pilot_id FROM devices WHERE id = $1', [
         deviceId,

@@ -94,6 +94,11 @@ export function sqliteDevices(db: Db): DeviceStore {
     async getDevicePilot(deviceId) {
       return s.pilotOf.get(deviceId)?.pilot_id;
     },
+    async recentDeviceCredentials(limit) {
+      return s.recent
+        .all(limit)
+        .map((r) => ({ deviceId: r.id, pilotId: r.pilot_id, secretHash: r.secret_hash }));
+    },
   };
 }
 
@@ -130,5 +135,10 @@ function statements(db: Db) {
       'SELECT id, pilot_id, secret_hash FROM devices WHERE id = ? AND deleted_at IS NULL AND secret_hash IS NOT NULL',
     ),
     pilotOf: db.prepare<[string], { pilot_id: string }>('SELECT pilot_id FROM devices WHERE id = ?'),
+    recent: db.prepare<[number], { id: string; pilot_id: string; secret_hash: string }>(
+      `SELECT id, pilot_id, secret_hash FROM devices
+       WHERE deleted_at IS NULL AND secret_hash IS NOT NULL AND last_seen_at IS NOT NULL
+       ORDER BY last_seen_at DESC LIMIT ?`,
+    ),
   };
 }
