@@ -7,6 +7,13 @@ import { secretMatches } from '../core/secrets.js';
 
 export type Credential = { pilotId: string; secretHash: string };
 
+/**
+ * Credentials read at start, of the devices seen last (revocation.ts orders the read): after a restart
+ * every device reconnects at once, and a registry read per CONNECT cost a quarter of the storm's CPU
+ * (bench/RESULTS.md). About 150 bytes each.
+ */
+export const CREDENTIAL_PRELOAD_LIMIT = 100_000;
+
 export interface CredentialCache {
   /**
    * The credential `secret` matches, or undefined: synchronously on a cache hit, else a promise. A

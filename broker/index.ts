@@ -33,6 +33,7 @@ import { type Authenticator, createAuthenticator } from './auth.js';
 import { clusterNode, startNodeHeartbeat } from './cluster-node.js';
 import { createConnectThrottle } from './connect-throttle.js';
 import { type Control, createControl, startControl } from './control.js';
+import { CREDENTIAL_PRELOAD_LIMIT } from './credentials.js';
 import { DeviceErrorBuffer } from './device-errors.js';
 import { trackClients } from './events.js';
 import { createGroupCommit, type GroupCommit } from './group-commit.js';
@@ -46,7 +47,7 @@ import { createAuthorizePublish } from './publish.js';
 import { createRetainedQuota, type RetainedQuota } from './retained-quota.js';
 import { DeviceSessions, startRevocationPoller } from './revocation.js';
 import { createAuthorizeSubscribe } from './subscribe.js';
-import { certificateHosts, loadTlsMaterial, type TlsMaterial } from './tls-material.js';
+import { listenerTlsMaterial } from './tls-material.js';
 
 /** LevelDB or memory, or Redis (with its message emitter) in cluster mode, loaded only then. */
 async function openPersistence(
@@ -150,7 +151,7 @@ export async function startBroker(config: BrokerStartConfig, deps: BrokerDeps): 
     await startBackground(parts, stack);
     if (node) await startNodeHeartbeat(parts, node, stack);
     await parts.retained.load(persistenceOf(aedes));
-    const tls = tlsMaterialOf(config);
+    const tls = listenerTlsMaterial(config.mqttListeners?.tls, config.common.dataDir, config.mqtt);
     const mqtt = await listenMqtt(aedes, config.mqtt, logger, { listeners: config.mqttListeners, tls });
     stack.push('MQTT', mqtt, (m) => m.close(() => parts.throttle.close()));
     const urls = brokerUrls(config.mqtt.host, { ...mqtt.ports, mqtt: mqtt.port });
@@ -166,14 +167,6 @@ export async function startBroker(config: BrokerStartConfig, deps: BrokerDeps): 
       telemetryHeld: parts.commit.held,
     };
   });
-}
-
-/** The certificate of mqtts and wss, when TLS is on (broker/tls-material.ts). */
-function tlsMaterialOf(config: BrokerStartConfig): TlsMaterial | undefined {
-  const source = config.mqttListeners?.tls;
-  if (!source) return undefined;
-  const publicHost = URL.parse(config.mqtt.publicUrl ?? '')?.hostname;
-  return loadTlsMaterial(source, config.common.dataDir, certificateHosts(config.mqtt.host, publicHost));
 }
 
 /** Everything the hooks use; what needs closing goes on the stack (closed in reverse order). */
@@ -263,13 +256,6 @@ function hooks(parts: Parts) {
     }) satisfies AuthorizeForwardHandler,
   } satisfies AedesOptions;
 }
-
-/**
- * Credentials read at start, of the devices seen last: after a restart every device reconnects at
- * once, and one registry read per CONNECT was 6% of the storm's CPU (bench/RESULTS.md). About 150
- * bytes each.
- */
-const CREDENTIAL_PRELOAD_LIMIT = 100_000;
 
 /** The revocation poller and the periodic flush of presence, device errors and throttle state. */
 async function startBackground(parts: Parts, stack: CloseStack): Promise<void> {

@@ -23,6 +23,17 @@ export class TlsSetupError extends Error {
   override name = 'TlsSetupError';
 }
 
+/** The certificate of mqtts and wss when TLS is on, for the listen host and the public URL's host. */
+export function listenerTlsMaterial(
+  source: TlsSource | undefined,
+  dataDir: string,
+  mqtt: { host: string; publicUrl?: string | undefined },
+): TlsMaterial | undefined {
+  if (!source) return undefined;
+  const publicHost = URL.parse(mqtt.publicUrl ?? '')?.hostname;
+  return loadTlsMaterial(source, dataDir, certificateHosts(mqtt.host, publicHost));
+}
+
 export function loadTlsMaterial(source: TlsSource, dataDir: string, hosts: string[]): TlsMaterial {
   if (source.mode === 'files') {
     const read = (file: string, variable: string) => {

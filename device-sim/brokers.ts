@@ -1,9 +1,11 @@
 /**
  * Several broker URLs (`mqtt://a:1883,mqtt://b:1883`, a cluster's nodes): each device starts on one of
  * them, chosen by its id so a fleet spreads evenly, and on every reconnect moves to the next one
- * (mqtt.js' `servers` list), so a device whose node dies fails over to the surviving ones.
+ * (mqtt.js' `servers` list), so a device whose node dies fails over to the surviving ones. Also the
+ * device's client options.
  */
-import type { IClientOptions } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { DeviceOptions } from './types.js';
 
 type Server = NonNullable<IClientOptions['servers']>[number];
 
@@ -32,4 +34,22 @@ export function brokerTargets(list: string, deviceId: string): { url: string; se
     };
   });
   return { url: rotated[0]!, servers };
+}
+
+/** The device's client, as firmware configures one: its own client id, clean: false, MQTT 3.1.1, reconnects. */
+export function connectDeviceClient(options: DeviceOptions): MqttClient {
+  const { credentials } = options;
+  // One URL, or a cluster's nodes (comma-separated): fail over between them.
+  const { url, servers } = brokerTargets(options.brokerUrl, credentials.deviceId);
+  return mqtt.connect(url, {
+    ...(servers ? { servers } : {}),
+    clientId: credentials.deviceId,
+    username: credentials.username,
+    password: credentials.password,
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: options.reconnectPeriodMs,
+    connectTimeout: options.connectTimeoutMs,
+    keepalive: options.keepaliveSeconds,
+  });
 }

@@ -4,9 +4,9 @@
  * on-disk buffer, sent as batches that leave it only after their PUBACK [MQTT-4.4]. docs/DESIGN.md.
  */
 import { EventEmitter } from 'node:events';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { telemetryTopic } from '../core/topics.js';
-import { brokerTargets } from './brokers.js';
+import { connectDeviceClient } from './brokers.js';
 import { OfflineBuffer } from './buffer.js';
 import { DeviceControl } from './control.js';
 import { type DeviceCounters, zeroCounters } from './counters.js';
@@ -223,20 +223,7 @@ export class SimDevice extends EventEmitter<{ ack: []; connect: []; disconnect: 
   }
 
   private connect(): void {
-    const { credentials, brokerUrl } = this.options;
-    // One URL, or a cluster's nodes (comma-separated): fail over between them (brokers.ts).
-    const { url, servers } = brokerTargets(brokerUrl, credentials.deviceId);
-    const client = mqtt.connect(url, {
-      ...(servers ? { servers } : {}),
-      clientId: credentials.deviceId,
-      username: credentials.username,
-      password: credentials.password,
-      clean: false,
-      protocolVersion: 4,
-      reconnectPeriod: this.options.reconnectPeriodMs,
-      connectTimeout: this.options.connectTimeoutMs,
-      keepalive: this.options.keepaliveSeconds,
-    });
+    const client = connectDeviceClient(this.options);
     this.client = client;
     this.control?.attach(client);
     let wasConnected = false;

@@ -6,7 +6,9 @@
  * takes the general path, which decides and words every refusal. test/ingest-line-scan.test.ts
  * compares both paths on generated payloads (fast-check).
  */
-import { MAX_STRING_BYTES, MAX_TS_MS, type ValueType } from '../core/reading.js';
+import type { ValueType } from '../core/reading.js';
+import * as token from './line-scan-tokens.js';
+import { NO } from './line-scan-tokens.js';
 import { timestampText } from './points.js';
 
 /** Whether readings with these keys and value types are stored as they are (no claim, no cap, no conflict). */
@@ -18,22 +20,8 @@ export interface ScannedLines {
   count: number;
 }
 
-// Byte classes for keys: 1 a letter (may start a key), 2 a digit, `_`, `.` or `-`.
-const KEY_BYTE = new Uint8Array(256);
-for (let c = 0x41; c <= 0x5a; c++) KEY_BYTE[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) KEY_BYTE[c] = 1;
-for (let c = 0x30; c <= 0x39; c++) KEY_BYTE[c] = 2;
-for (const c of [0x5f, 0x2e, 0x2d]) KEY_BYTE[c] = 2;
-
-const MAX_KEY_LENGTH = 64;
 /** Readings with more keys take the general path (the key caps trim them there). */
 const MAX_FAST_KEYS = 64;
-/** Longer number tokens take the general path: a short decimal without exponent is always finite. */
-const MAX_NUMBER_LENGTH = 32;
-const MAX_TS_DIGITS = String(MAX_TS_MS).length;
-
-/** A failed scan: the general path takes the payload. */
-const NO = -1;
 const TS_KEY = Buffer.from('"ts"');
 const VALUES_KEY = Buffer.from('"values"');
 const TYPES: readonly ValueType[] = ['number', 'boolean', 'string'];
@@ -94,12 +82,7 @@ class Scanner {
   }
 
   private ws(i: number): number {
-    while (i < this.n) {
-      const c = this.b[i] as number;
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-      i++;
-    }
-    return i;
+    return token.skipSpace(this.b, i, this.n);
   }
 
   /** Readings written, or NO. */
@@ -171,21 +154,12 @@ class Scanner {
     return this.o > start ? i + 1 : NO;
   }
 
-  /** An integer token from 0 to MAX_TS_MS (JSON: no leading zeros); remembered for the line's end. */
+  /** A timestamp token (line-scan-tokens.ts), remembered for the line's end. */
   private ts(i: number): number {
-    const s = i;
-    if (this.b[i] === 0x30) i++;
-    else {
-      while (i < this.n && (this.b[i] as number) >= 0x30 && (this.b[i] as number) <= 0x39) i++;
-    }
-    const len = i - s;
-    if (len === 0 || len > MAX_TS_DIGITS) return NO;
-    const c = this.b[i];
-    if (c === 0x2e || c === 0x65 || c === 0x45 || (c !== undefined && c >= 0x30 && c <= 0x39)) return NO;
-    if (len === MAX_TS_DIGITS && Number(this.b.toString('latin1', s, i)) > MAX_TS_MS) return NO;
-    this.tsAt = s;
-    this.tsLen = len;
-    return i;
+    const e = token.timestampEnd(this.b, i, this.n);
+    this.tsAt = i;
+    this.tsLen = e - i;
+    return e;
   }
 
   /** A flat object: every member a value, stamped `receivedAt`. */
@@ -215,12 +189,10 @@ class Scanner {
     for (;;) {
       if (this.keyCount === MAX_FAST_KEYS || this.b[i] !== 0x22) return NO;
       const k = i + 1;
-      if (KEY_BYTE[this.b[k] as number] !== 1) return NO;
-      let e = k + 1;
-      while (e < this.n && KEY_BYTE[this.b[e] as number] !== 0) e++;
-      if (this.b[e] !== 0x22 || e - k > MAX_KEY_LENGTH) return NO;
-      if (this.keyCount > 0) this.write1(0x2c);
-      this.ensure(e - k + 1);
+      const e = token.keyEnd(this.b, k, this.n);
+      if (e === NO) return NO;
+      this.ensure(e - k + 2);
+      if (this.keyCount > 0) this.out[this.o++] = 0x2c;
       this.copy(k, e);
       this.out[this.o++] = 0x3d;
       this.keyAt[this.keyCount] = k;
@@ -243,63 +215,20 @@ class Scanner {
     const c = this.b[i] as number;
     const s = i;
     if (c === 0x22) {
-      for (i++; i < this.n; i++) {
-        const d = this.b[i] as number;
-        if (d === 0x22) break;
-        if (d < 0x20 || d > 0x7e || d === 0x5c) return NO; // escapes, controls, non-ASCII
-      }
-      if (i >= this.n || i - s - 1 > MAX_STRING_BYTES) return NO;
+      i = token.plainStringEnd(this.b, i, this.n);
+      if (i === NO) return NO;
       this.keyType[this.keyCount] = 2;
-      i++;
-    } else if (c === 0x74) {
-      if (this.b[i + 1] !== 0x72 || this.b[i + 2] !== 0x75 || this.b[i + 3] !== 0x65) return NO;
+    } else if (c === 0x74 || c === 0x66) {
+      i = token.literalEnd(this.b, i, c === 0x74 ? token.TRUE : token.FALSE);
+      if (i === NO) return NO;
       this.keyType[this.keyCount] = 1;
-      i += 4;
-    } else if (c === 0x66) {
-      if (
-        this.b[i + 1] !== 0x61 ||
-        this.b[i + 2] !== 0x6c ||
-        this.b[i + 3] !== 0x73 ||
-        this.b[i + 4] !== 0x65
-      )
-        return NO;
-      this.keyType[this.keyCount] = 1;
-      i += 5;
     } else {
-      i = this.number(i);
+      i = token.numberEnd(this.b, i, this.n);
       if (i === NO) return NO;
       this.keyType[this.keyCount] = 0;
     }
     this.ensure(i - s);
     this.copy(s, i);
-    return i;
-  }
-
-  /** JSON's number grammar without an exponent; -0 (stored as -0 by InfluxDB, as 0 by the general path) is not taken. */
-  private number(i: number): number {
-    const s = i;
-    let nonZero = false;
-    if (this.b[i] === 0x2d) i++;
-    const d0 = i;
-    if (this.b[i] === 0x30) i++;
-    else {
-      while (i < this.n && (this.b[i] as number) >= 0x30 && (this.b[i] as number) <= 0x39) {
-        nonZero = true;
-        i++;
-      }
-    }
-    if (i === d0) return NO;
-    if (this.b[i] === 0x2e) {
-      const f = ++i;
-      while (i < this.n && (this.b[i] as number) >= 0x30 && (this.b[i] as number) <= 0x39) {
-        if (this.b[i] !== 0x30) nonZero = true;
-        i++;
-      }
-      if (i === f) return NO;
-    }
-    const c = this.b[i];
-    if (c === 0x65 || c === 0x45 || (c !== undefined && c >= 0x30 && c <= 0x39)) return NO;
-    if (i - s > MAX_NUMBER_LENGTH || (this.b[s] === 0x2d && !nonZero)) return NO;
     return i;
   }
 
@@ -322,11 +251,8 @@ class Scanner {
     const types: ValueType[] = new Array(this.keyCount);
     const seen = new Set<string>();
     for (let k = 0; k < this.keyCount; k++) {
-      const key = this.b.toString(
-        'latin1',
-        this.keyAt[k] as number,
-        (this.keyAt[k] as number) + (this.keyLen[k] as number),
-      );
+      const at = this.keyAt[k] as number;
+      const key = this.b.toString('latin1', at, at + (this.keyLen[k] as number));
       if (seen.has(key) || key === 'time' || key === 'device' || (this.flatMode && key === 'ts'))
         return false;
       seen.add(key);
@@ -351,11 +277,6 @@ class Scanner {
   /** Bytes `s..e` of the payload to the output (room ensured); a loop: Buffer#copy costs more for a few bytes. */
   private copy(s: number, e: number): void {
     for (let j = s; j < e; j++) this.out[this.o++] = this.b[j] as number;
-  }
-
-  private write1(c: number): void {
-    this.ensure(1);
-    this.out[this.o++] = c;
   }
 
   /** The escaped prefix (printable ASCII: the caller checks). */
