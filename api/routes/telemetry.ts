@@ -127,7 +127,8 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
           const everyMs = resolveEvery(q.every);
           checkWindowCount(range, everyMs, q.every);
           const agg = q.agg ?? 'mean';
-          if (keys) checkAggregateTypes(agg, keys, await request.server.registry.getKeyTypes(device.pilotId));
+          if (keys)
+            checkAggregateTypes(agg, keys, await request.server.registry.getKeyTypes(device.pilotId, keys));
           const fill = q.fill ?? 'none';
           const fields = keys ? undefined : await ownFields(request.server.registry, device, agg);
           const wq = { ...sel, ...range, keys, fields, everyMs, agg, fill, order: q.order };
@@ -218,7 +219,12 @@ export function telemetryRoutes(deps: TelemetryRoutesDeps): FastifyPluginAsync {
         checkWindowCount(range, everyMs, q.every);
         const agg = q.agg ?? 'mean';
         const fill = q.fill ?? 'none';
-        checkAggregateTypes(agg, [q.key], await request.server.registry.getKeyTypes(pilot.id), 'key');
+        checkAggregateTypes(
+          agg,
+          [q.key],
+          await request.server.registry.getKeyTypes(pilot.id, [q.key]),
+          'key',
+        );
         const series = await influx(reply, () =>
           reader.pilotWindows({ pilotId: pilot.id, key: q.key, ...range, everyMs, agg, fill }),
         );

@@ -23,8 +23,10 @@ export async function checkKeys(
   readings: readonly Reading[],
   limits: KeyLimits,
 ): Promise<KeyCheck> {
+  const named = new Set<string>();
+  for (const reading of readings) for (const key of Object.keys(reading.values)) named.add(key);
   const [pilotKeys, { keys: deviceKeys }] = await Promise.all([
-    store.getKeyTypes(ids.pilotId),
+    store.getKeyTypes(ids.pilotId, [...named]),
     store.getDeviceKeys(ids.deviceId),
   ]);
   const newKeys = new Map<string, ValueType>();

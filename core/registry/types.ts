@@ -158,8 +158,11 @@ export interface DeviceErrorLog {
 
 /** Key types per pilot and key sets per device (contract: "a key keeps the type of its first value"). */
 export interface KeyTypeStore {
-  /** Known key types of a pilot. */
-  getKeyTypes(pilotId: string): Promise<Map<string, ValueType>>;
+  /**
+   * Known key types of a pilot; with `keys`, of those keys only (a request names a few keys of a
+   * pilot that may have thousands: a primary-key lookup each instead of the whole list).
+   */
+  getKeyTypes(pilotId: string, keys?: readonly string[]): Promise<Map<string, ValueType>>;
   /**
    * Records types for keys not yet known in the pilot (first writer wins, also across processes)
    * and returns the pilot's types for those keys as stored afterwards.

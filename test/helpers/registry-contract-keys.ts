@@ -62,6 +62,12 @@ function describeKeyTypes(ctx: RegistryContext): void {
         new Map([['temp', 'string']]),
       );
       expect((await ctx.store.getKeyTypes('plt_none')).size).toBe(0);
+      // Named keys only: the known ones among them.
+      expect(await ctx.store.getKeyTypes(pilot.id, ['door', 'missing'])).toEqual(
+        new Map([['door', 'boolean']]),
+      );
+      expect((await ctx.store.getKeyTypes(pilot.id, [])).size).toBe(0);
+      expect((await ctx.store.getKeyTypes('plt_other', ['door'])).size).toBe(0);
     });
   });
 }

@@ -93,10 +93,12 @@ async function claimUnderLock(
 
 export function pgKeyTypes(pool: Pool): KeyTypeStore {
   return {
-    async getKeyTypes(pilotId) {
+    async getKeyTypes(pilotId, keys) {
       const { rows } = await pool.query<{ key: string; type: ValueType }>(
-        'SELECT key, type FROM key_types WHERE pilot_id = $1',
-        [pilotId],
+        keys === undefined
+          ? 'SELECT key, type FROM key_types WHERE pilot_id = $1'
+          : 'SELECT key, type FROM key_types WHERE pilot_id = $1 AND key = ANY($2::text[])',
+        keys === undefined ? [pilotId] : [pilotId, [...keys]],
       );
       return new Map(rows.map((r) => [r.key, r.type]));
     },

@@ -55,8 +55,14 @@ export function sqliteKeyTypes(db: Db): KeyTypeStore {
   );
 
   return {
-    async getKeyTypes(pilotId) {
-      return new Map(s.typesOf.all(pilotId).map((r) => [r.key, r.type]));
+    async getKeyTypes(pilotId, keys) {
+      if (keys === undefined) return new Map(s.typesOf.all(pilotId).map((r) => [r.key, r.type]));
+      const types = new Map<string, ValueType>();
+      for (const key of keys) {
+        const type = s.typeOf.get(pilotId, key)?.type;
+        if (type !== undefined) types.set(key, type);
+      }
+      return types;
     },
     async claimKeyTypes(pilotId, keys) {
       if (keys.size === 0) return new Map();
@@ -78,6 +84,9 @@ function statements(db: Db) {
   return {
     typesOf: db.prepare<[string], { key: string; type: ValueType }>(
       'SELECT key, type FROM key_types WHERE pilot_id = ?',
+    ),
+    typeOf: db.prepare<[string, string], { type: ValueType }>(
+      'SELECT type FROM key_types WHERE pilot_id = ? AND key = ?',
     ),
     claimType: db.prepare('INSERT OR IGNORE INTO key_types (pilot_id, key, type) VALUES (?, ?, ?)'),
     completeAfter: db.prepare<[], { value: string }>(
