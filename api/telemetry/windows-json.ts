@@ -38,8 +38,20 @@ const BACKSLASH = 0x5c;
 let cells: Int32Array = new Int32Array(4096);
 let times: Float64Array = new Float64Array(1024);
 
+/** Larger offset arrays, grown by a big answer, are dropped after it rather than kept for the next. */
+const KEPT_CELLS = 1 << 20;
+
 /** The response body `{"items":[...],"nextCursor":null}`, or undefined when the answer is not plain. */
 export function windowsJson(body: Buffer, shape: WindowsShape): Buffer | undefined {
+  try {
+    return transcode(body, shape);
+  } finally {
+    if (cells.length > KEPT_CELLS) cells = new Int32Array(4096);
+    if (times.length > KEPT_CELLS) times = new Float64Array(1024);
+  }
+}
+
+function transcode(body: Buffer, shape: WindowsShape): Buffer | undefined {
   if (at(body, 0, NO_SERIES) && onlySpace(body, NO_SERIES.length)) return Buffer.concat([OPEN, CLOSE]);
   let i = at(body, 0, HEAD) ? HEAD.length : -1;
   if (i < 0) return undefined;
