@@ -22,14 +22,7 @@ export async function startPlainBroker(serviceSecret: string): Promise<PlainBrok
       done(Object.assign(new Error('bad credentials'), { returnCode: 4 }) as never, false);
     },
   });
-  const server = net.createServer(broker.handle);
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
+  const { server, sockets, port } = await listenTracked(net.createServer(broker.handle));
   return closeAfterTest({
     url: `mqtt://127.0.0.1:${port}`,
     port,
@@ -39,4 +32,17 @@ export async function startPlainBroker(serviceSecret: string): Promise<PlainBrok
       await new Promise<void>((resolve) => broker.close(() => resolve()));
     },
   });
+}
+
+/** `server` on a free loopback port, with its open sockets tracked so a close need not wait for clients. */
+export async function listenTracked(
+  server: net.Server,
+): Promise<{ server: net.Server; sockets: Set<net.Socket>; port: number }> {
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, sockets, port: (server.address() as net.AddressInfo).port };
 }

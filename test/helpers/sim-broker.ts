@@ -7,6 +7,7 @@ import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { MQTT_SOCKET_OPTIONS } from '../../broker/listener.js';
 import type { Reading } from '../../device-sim/index.js';
+import { listenTracked } from './plain-broker.js';
 
 export interface TestBroker {
   /** Devices connect here. */
@@ -30,19 +31,11 @@ export async function startBroker(
   const broker = await Aedes.createBroker(options);
   // TCP_NODELAY as our broker sets it: with Nagle on, a device publishing every 15 ms gets each PUBACK
   // only with its next packet, so it never has nothing in flight (broker/listener.ts).
-  const server = net.createServer(MQTT_SOCKET_OPTIONS, broker.handle);
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  const service = net.createServer(MQTT_SOCKET_OPTIONS, broker.handle);
-  await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
+  const { server, sockets, port } = await listenTracked(net.createServer(MQTT_SOCKET_OPTIONS, broker.handle));
+  const service = await listenTracked(net.createServer(MQTT_SOCKET_OPTIONS, broker.handle));
   return {
     url: `mqtt://127.0.0.1:${port}`,
-    serviceUrl: `mqtt://127.0.0.1:${(service.address() as net.AddressInfo).port}`,
+    serviceUrl: `mqtt://127.0.0.1:${service.port}`,
     cut() {
       server.close();
       for (const s of sockets) s.destroy();
@@ -52,7 +45,7 @@ export async function startBroker(
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
       await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await new Promise<void>((resolve) => service.close(() => resolve()));
+      await new Promise<void>((resolve) => service.server.close(() => resolve()));
     },
   };
 }
