@@ -125,8 +125,8 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
   };
   try {
     // Brokers first (the first one migrates the registry), then workers and replicas.
-    await cluster.startBroker(0);
-    await Promise.all(brokerPorts.slice(1).map((_, i) => cluster.startBroker(i + 1)));
+    await firstStart(cluster, 0);
+    await Promise.all(brokerPorts.slice(1).map((_, i) => firstStart(cluster, i + 1)));
     const starts: Promise<unknown>[] = [];
     for (let w = 0; w < opts.ingests; w++) starts.push(cluster.startIngest(w));
     for (let r = 0; r < opts.apis; r++) {
@@ -171,4 +171,20 @@ export async function provisionCluster(cluster: TestCluster, count: number, repl
     devices.push({ id: d.id, secret: d.credentials.password, topic: d.credentials.topic });
   }
   return { apiKey: partner.apiKey as string, pilotId: pilot.id as string, devices };
+}
+
+/**
+ * A node's first start. Its port was picked free before Redis, PostgreSQL and the migrations were
+ * ready, and another test may have bound it since: then it gets another free port (nothing else uses
+ * the port yet). A restart later keeps the node's port, as clients expect.
+ */
+async function firstStart(cluster: TestCluster, node: number, attempts = 3): Promise<ComponentProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await cluster.startBroker(node);
+    } catch (err) {
+      if (attempt >= attempts || !/is already in use/.test((err as Error).message)) throw err;
+      cluster.brokerPorts[node] = await freePort();
+    }
+  }
 }
