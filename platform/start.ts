@@ -12,6 +12,7 @@ import { startWithCloseStack } from '../core/close-stack.js';
 import { openClusterJournal, openRegistry } from '../core/cluster/stores.js';
 import type { PlatformConfig } from '../core/config.js';
 import { openInflux } from '../core/influx/resolve.js';
+import { openDataDirJournal } from '../core/journal/sqlite.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { preparePrivateDataDir } from '../core/private-files.js';
 import { ReadinessProblem } from '../core/readiness.js';
@@ -51,10 +52,15 @@ export async function startPlatform(
     const influx = stack.push('influxdb', await openInflux(config.influx, dataDir, logger), (i) => i.close());
     // SQLite in DATA_DIR, or PostgreSQL and a Redis Stream when DATABASE_URL / REDIS_URL are set.
     const registry = stack.push('registry', await openRegistry(config, 'pilot-platform'), (r) => r.close());
-    const journal = await openClusterJournal(config.cluster);
-    if (journal) stack.push('journal', journal, (j) => j.close());
+    // One journal for the broker and ingest: with SQLite, ingest then reads what the broker's commits
+    // just wrote from memory (core/journal/sqlite-tail.ts) instead of selecting it back.
+    const journal = stack.push(
+      'journal',
+      (await openClusterJournal(config.cluster)) ?? openDataDirJournal(dataDir),
+      (j) => j.close(),
+    );
     const serviceSecret = loadOrCreateServiceSecret(dataDir, config.common.serviceSecret);
-    const shared = { registry, logger, serviceSecret, metrics, ...(journal ? { journal } : {}) };
+    const shared = { registry, logger, serviceSecret, metrics, journal };
     const broker = stack.push('broker', await startBroker(config, shared), (b) => b.close());
     const mqttUrl = broker.address.url;
     const ingest = stack.push(

@@ -1,8 +1,9 @@
 /**
- * The PointWriter for InfluxDB 1.x: line protocol to `/write?db=&precision=ms`, one request per call,
- * no retries of its own. 400 refused, 413 split, 404 "database not found" recreated and retried,
- * 401/403 configuration, anything else unavailable (write.ts).
+ * The PointWriter for InfluxDB 1.x: line protocol to `/write?db=&precision=ms` over node:http
+ * (query-http.ts), one request per call, no retries of its own. 400 refused, 413 split, 404
+ * "database not found" recreated and retried, 401/403 configuration, anything else unavailable.
  */
+import { influxRequester } from './query-http.js';
 import {
   type PointWriter,
   parseRetryAfter,
@@ -31,32 +32,22 @@ export function influxLineWriter(opts: InfluxLineWriterOptions): PointWriter {
   const u = new URL(opts.url);
   const username = opts.username ?? (decodeURIComponent(u.username) || undefined);
   const password = opts.password ?? decodeURIComponent(u.password);
-  const base = `${u.protocol}//${u.host}`;
   const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
   if (username) headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-  const writeUrl = `${base}/write?db=${encodeURIComponent(opts.database)}&precision=ms`;
+  const writePath = `/write?db=${encodeURIComponent(opts.database)}&precision=ms`;
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  const request = influxRequester({ url: `${u.protocol}//${u.host}`, headers, timeoutMs });
 
-  async function post(url: string, body: string, signal?: AbortSignal) {
-    // One controller per request, its timer cleared and its listener on `signal` removed when done:
-    // AbortSignal.any on Node 20 left a listener on ingest's long-lived signal per write, and
-    // AbortSignal.timeout a 30 s timer (heap growth of ~80 MB at 200 writes/s, broker-throttle test).
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-    const onAbort = () => controller.abort(signal?.reason);
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
+  async function post(pathAndQuery: string, body: string, signal?: AbortSignal) {
     try {
-      const res = await fetch(url, { method: 'POST', headers, body, signal: controller.signal });
-      return { status: res.status, text: await res.text(), retryAfter: res.headers.get('retry-after') };
+      const res = await request('POST', pathAndQuery, body, signal);
+      const retryAfter = res.headers['retry-after'];
+      return { status: res.status, text: res.body.toString(), retryAfter };
     } catch (err) {
       throw new WriteUnavailableError(
-        `InfluxDB unreachable: ${(err as Error).cause ?? (err as Error).message}`,
+        `InfluxDB unreachable: ${(err as Error).message}`,
         'InfluxDB unreachable',
       );
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -65,7 +56,7 @@ export function influxLineWriter(opts: InfluxLineWriterOptions): PointWriter {
     (async () => {
       // The config allows only [A-Za-z0-9_-] in database names, so quoting is enough.
       const q = `CREATE DATABASE "${opts.database.replace(/"/g, '')}"`;
-      const res = await post(`${base}/query?q=${encodeURIComponent(q)}`, '');
+      const res = await post(`/query?q=${encodeURIComponent(q)}`, '');
       if (res.status >= 300)
         throw new WriteUnavailableError(
           `CREATE DATABASE answered ${res.status}: ${res.text}`,
@@ -75,10 +66,10 @@ export function influxLineWriter(opts: InfluxLineWriterOptions): PointWriter {
 
   async function send(lines: string[], signal?: AbortSignal): Promise<void> {
     const body = lines.join('\n');
-    let res = await post(writeUrl, body, signal);
+    let res = await post(writePath, body, signal);
     if (res.status === 404 && /database not found/.test(res.text)) {
       await createDatabase();
-      res = await post(writeUrl, body, signal);
+      res = await post(writePath, body, signal);
     }
     if (res.status === 204 || res.status === 200) return;
     if (res.status === 400) throw new WriteRefusedError(res.status, res.text);

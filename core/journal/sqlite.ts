@@ -7,6 +7,7 @@ import { existsSync, renameSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ensurePrivateDir, prepareSqliteFile } from '../private-files.js';
+import { createAppendedTail } from './sqlite-tail.js';
 import { watchAppends } from './sqlite-watch.js';
 import type { JournalEntry, NewJournalEntry, TelemetryJournal } from './types.js';
 
@@ -46,6 +47,9 @@ function moveOldSpool(dataDir: string): void {
   }
 }
 
+/** Entries per INSERT statement. */
+const INSERT_ROWS = 64;
+
 export function openSqliteJournal(file: string): TelemetryJournal {
   prepareSqliteFile(file); // raw device payloads: 0600, with its -wal and -shm
   const db = new Database(file);
@@ -62,10 +66,33 @@ export function openSqliteJournal(file: string): TelemetryJournal {
   // The backlog, kept exact by every append and delete: count(*) would scan millions of rows.
   db.exec('CREATE TABLE IF NOT EXISTS size (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)');
   db.exec('INSERT OR IGNORE INTO size (id, n) SELECT 1, count(*) FROM messages');
-  const insert = db.prepare('INSERT INTO messages (device_id, received_at, payload) VALUES (?, ?, ?)');
+  // Multi-row INSERTs: one statement per INSERT_ROWS entries instead of one per entry. Their rows
+  // take consecutive seqs (AUTOINCREMENT under the write lock), the last one reported.
+  const inserts = new Map<number, Database.Statement>();
+  const insertRows = (n: number) => {
+    let s = inserts.get(n);
+    if (!s) {
+      s = db.prepare(
+        `INSERT INTO messages (device_id, received_at, payload) VALUES ${'(?, ?, ?), '.repeat(n - 1)}(?, ?, ?)`,
+      );
+      inserts.set(n, s);
+    }
+    return s;
+  };
   const grow = db.prepare('UPDATE size SET n = n + ? WHERE id = 1');
-  const insertMany = db.transaction((entries: readonly NewJournalEntry[]) => {
-    for (const e of entries) insert.run(e.deviceId, e.receivedAt, e.payload);
+  const insertMany = db.transaction((entries: readonly NewJournalEntry[], seqs: number[]) => {
+    for (let at = 0; at < entries.length; at += INSERT_ROWS) {
+      const n = Math.min(INSERT_ROWS, entries.length - at);
+      const params: unknown[] = new Array(n * 3);
+      for (let i = 0; i < n; i++) {
+        const e = entries[at + i]!;
+        params[i * 3] = e.deviceId;
+        params[i * 3 + 1] = e.receivedAt;
+        params[i * 3 + 2] = e.payload;
+      }
+      const last = Number(insertRows(n).run(params).lastInsertRowid);
+      for (let i = n - 1; i >= 0; i--) seqs.push(last - i);
+    }
     grow.run(entries.length);
   });
   // Rows as arrays (`raw`): no object with named columns per row.
@@ -86,11 +113,16 @@ export function openSqliteJournal(file: string): TelemetryJournal {
   // Everything at or below it was handed out; it starts at 0, so a restart re-reads what is left.
   let cursor = 0;
   const appends = watchAppends(file);
+  // Kept only once this connection reads (a broker-only process never does).
+  const tail = createAppendedTail();
+  let reader = false;
 
   return {
     async append(entries) {
       if (entries.length === 0) return;
-      insertMany(entries);
+      const seqs: number[] = [];
+      insertMany(entries, seqs);
+      if (reader) tail.push(seqs, entries);
       appends.notify();
     },
     async length() {
@@ -100,6 +132,12 @@ export function openSqliteJournal(file: string): TelemetryJournal {
       return oldest.get()?.t;
     },
     async read(limit) {
+      reader = true;
+      const kept = tail.take(cursor, limit);
+      if (kept) {
+        cursor = Number(kept[kept.length - 1]!.id);
+        return kept;
+      }
       const rows = select.all(cursor, limit) as unknown as Row[];
       const out: JournalEntry[] = new Array(rows.length);
       for (let i = 0; i < rows.length; i++) {
