@@ -35,7 +35,11 @@ describe('the appended tail', () => {
 
   it('drops what the cursor passed and keeps at most its bound', () => {
     const tail = createAppendedTail(3);
-    tail.push([1, 2, 3, 4, 5], [1, 2, 3, 4, 5].map((n) => entry('d', n)));
+    const seqs = [1, 2, 3, 4, 5];
+    tail.push(
+      seqs,
+      seqs.map((n) => entry('d', n)),
+    );
     expect(tail.size()).toBe(3);
     expect(tail.take(0, 10)).toBeUndefined(); // 1 and 2 were dropped: the table has them
     expect(tail.take(3, 1)?.map((e) => e.id)).toEqual(['4']);
