@@ -126,32 +126,46 @@ function write(
   }
   const perRow = 64 + leads.reduce((n, k) => n + k.length, 0);
   const out = Buffer.allocUnsafe(OPEN.length + CLOSE.length + rows * perRow + cellBytes);
-  // Byte loops rather than Buffer#copy: the pieces are a few bytes long, where copy's call costs more.
-  let p = put(out, 0, OPEN, 0, OPEN.length);
+  const o = view(out);
+  const from = view(body);
+  const leadViews = leads.map(view);
+  let p = put(o, 0, OPEN_V, 0, OPEN.length);
   for (let r = 0; r < rows; r++) {
     if (r > 0) out[p++] = 0x2c;
-    p = put(out, p, ITEM_TS, 0, ITEM_TS.length);
+    p = put(o, p, ITEM_TS_V, 0, ITEM_TS.length);
     p = writeTsAscii(out, p, times[r]!);
-    if (cols.length === 0) p = put(out, p, ITEM_VALUES_EMPTY, 0, ITEM_VALUES_EMPTY.length);
+    if (cols.length === 0) p = put(o, p, ITEM_VALUES_EMPTY_V, 0, ITEM_VALUES_EMPTY.length);
     const base = r * ncol * 2;
     for (let k = 0; k < cols.length; k++) {
-      const lead = leads[k]!;
-      p = put(out, p, lead, 0, lead.length);
+      const lead = leadViews[k]!;
+      p = put(o, p, lead, 0, lead.byteLength);
       const s = cells[base + 2 * cols[k]!]!;
       const e = cells[base + 2 * cols[k]! + 1]!;
       // JSON.stringify(-0) is "0"; Go writes "-0".
       if (e - s === 2 && body[s] === 0x2d && body[s + 1] === 0x30) out[p++] = 0x30;
-      else p = put(out, p, body, s, e);
+      else p = put(o, p, from, s, e);
     }
     out[p++] = 0x7d;
     out[p++] = 0x7d;
   }
-  p = put(out, p, CLOSE, 0, CLOSE.length);
+  p = put(o, p, CLOSE_V, 0, CLOSE.length);
   return out.subarray(0, p);
 }
 
-function put(out: Buffer, p: number, from: Buffer, s: number, e: number): number {
-  for (let i = s; i < e; i++) out[p++] = from[i]!;
+const view = (b: Buffer) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+const OPEN_V = view(OPEN);
+const CLOSE_V = view(CLOSE);
+const ITEM_TS_V = view(ITEM_TS);
+const ITEM_VALUES_EMPTY_V = view(ITEM_VALUES_EMPTY);
+
+/**
+ * Bytes [s, e) of `from` into `out` at `p`, four at a time: the pieces are a few to a few dozen bytes,
+ * where Buffer#copy's call costs more than it saves, and a byte loop takes three times as long.
+ */
+function put(out: DataView, p: number, from: DataView, s: number, e: number): number {
+  let i = s;
+  for (; i + 4 <= e; i += 4, p += 4) out.setUint32(p, from.getUint32(i, true), true);
+  for (; i < e; i++) out.setUint8(p++, from.getUint8(i));
   return p;
 }
 
