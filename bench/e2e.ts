@@ -85,7 +85,7 @@ export const e2ePart: BenchPart = {
           `${fmt(s.messagesPerDevice)} messages each. Raw Aedes: a bare \`Aedes.createBroker()\` (memory persistence, ` +
           'no hooks) forwarding to one QoS 1 subscriber that only counts; the interval ends at the last message counted. ' +
           'Platform: broker + ingest + API in one process, InfluxDB in its own; the interval ends when ' +
-          'InfluxDB holds every acknowledged reading (polled count).',
+          'InfluxDB holds every acknowledged reading (its count polled every 10 ms once 90% is stored).',
       ],
     };
     return compareWithBaseline(ctx, result, {
