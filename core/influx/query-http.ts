@@ -23,12 +23,15 @@ export type InfluxRequest = (
   signal?: AbortSignal,
 ) => Promise<InfluxAnswer>;
 
-export function influxRequester(opts: {
+export interface InfluxHttpOptions {
   /** Base URL without credentials, e.g. http://127.0.0.1:8086. */
   url: string;
   headers: Record<string, string>;
+  /** Socket idle time after which a request fails. */
   timeoutMs: number;
-}): InfluxRequest {
+}
+
+export function influxRequester(opts: InfluxHttpOptions): InfluxRequest {
   const base = new URL(opts.url);
   const secure = base.protocol === 'https:';
   const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
@@ -70,11 +73,7 @@ export function influxRequester(opts: {
     });
 }
 
-export function influxQueryBody(opts: {
-  url: string;
-  headers: Record<string, string>;
-  timeoutMs: number;
-}): QueryBody {
+export function influxQueryBody(opts: InfluxHttpOptions): QueryBody {
   const send = influxRequester({ ...opts, headers: { accept: 'application/json', ...opts.headers } });
   return async (params) => {
     const res = await send('GET', `/query?${new URLSearchParams(params).toString()}`).catch((err: Error) => {

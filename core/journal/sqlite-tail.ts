@@ -25,11 +25,18 @@ export function createAppendedTail(maxEntries = TAIL_MAX_ENTRIES): AppendedTail 
   let entries: JournalEntry[] = [];
   let head = 0; // seqs[head] is the oldest kept
 
-  const compact = () => {
-    if (head === 0) return;
-    seqs = seqs.slice(head);
-    entries = entries.slice(head);
-    head = 0;
+  // After head moved: empty arrays when all is taken, a copy without the taken part once that is
+  // most of it (so a long-lived tail does not keep what it handed out).
+  const settle = () => {
+    if (head === seqs.length) {
+      seqs = [];
+      entries = [];
+      head = 0;
+    } else if (head > 4096 && head * 2 > seqs.length) {
+      seqs = seqs.slice(head);
+      entries = entries.slice(head);
+      head = 0;
+    }
   };
 
   return {
@@ -45,27 +52,18 @@ export function createAppendedTail(maxEntries = TAIL_MAX_ENTRIES): AppendedTail 
         });
       }
       if (seqs.length - head > maxEntries) head = seqs.length - maxEntries;
-      if (head > 4096 && head * 2 > seqs.length) compact();
+      settle();
     },
     take(cursor, limit) {
       while (head < seqs.length && seqs[head]! <= cursor) head++;
-      if (head === seqs.length) {
-        seqs = [];
-        entries = [];
-        head = 0;
-        return undefined;
-      }
-      if (seqs[head] !== cursor + 1) return undefined;
+      settle();
+      if (head === seqs.length || seqs[head] !== cursor + 1) return undefined;
       let end = head + 1;
       const stop = Math.min(seqs.length, head + limit);
       while (end < stop && seqs[end] === seqs[end - 1]! + 1) end++;
       const out = entries.slice(head, end);
       head = end;
-      if (head === seqs.length) {
-        seqs = [];
-        entries = [];
-        head = 0;
-      } else if (head > 4096 && head * 2 > seqs.length) compact();
+      settle();
       return out;
     },
     size: () => seqs.length - head,

@@ -80,7 +80,9 @@ export function openSqliteJournal(file: string): TelemetryJournal {
     return s;
   };
   const grow = db.prepare('UPDATE size SET n = n + ? WHERE id = 1');
-  const insertMany = db.transaction((entries: readonly NewJournalEntry[], seqs: number[]) => {
+  // Returns the entries' seqs, in order.
+  const insertMany = db.transaction((entries: readonly NewJournalEntry[]): number[] => {
+    const seqs: number[] = [];
     for (let at = 0; at < entries.length; at += INSERT_ROWS) {
       const n = Math.min(INSERT_ROWS, entries.length - at);
       const params: unknown[] = new Array(n * 3);
@@ -94,6 +96,7 @@ export function openSqliteJournal(file: string): TelemetryJournal {
       for (let i = n - 1; i >= 0; i--) seqs.push(last - i);
     }
     grow.run(entries.length);
+    return seqs;
   });
   // Rows as arrays (`raw`): no object with named columns per row.
   const select = db
@@ -120,8 +123,7 @@ export function openSqliteJournal(file: string): TelemetryJournal {
   return {
     async append(entries) {
       if (entries.length === 0) return;
-      const seqs: number[] = [];
-      insertMany(entries, seqs);
+      const seqs = insertMany(entries);
       if (reader) tail.push(seqs, entries);
       appends.notify();
     },
