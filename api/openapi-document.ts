@@ -25,7 +25,7 @@ export async function buildOpenApiDocument(): Promise<Record<string, unknown>> {
       mqttPublicUrl: 'mqtt://127.0.0.1:1883',
       rateLimitPerMinute: 1,
       telemetry: {
-        influx: { query: notServing, queryBody: notServing },
+        influx: { query: notServing, queryAnswer: notServing },
         liveFeed: { subscribe: () => () => {}, listenerCount: () => 0, close: async () => {} },
       },
       httpIngest: { publisher: { publish: notServing, journalFull: () => false } },

@@ -4,11 +4,12 @@
  * HTTP 200 inside the result, become exceptions. The same statements run on either backend (1.x, or
  * the v2 API's InfluxQL endpoint): see core/influx/influxql.ts.
  */
-import type {
-  InfluxQL,
-  InfluxQLResponse,
-  InfluxSeries,
-  StatementResult,
+import {
+  type InfluxQL,
+  type InfluxQLResponse,
+  type InfluxSeries,
+  parseQueryAnswer,
+  type StatementResult,
 } from '../../core/influx/influxql.js';
 import { isValueKey, type TelemetryValue as Value } from '../../core/reading.js';
 import {
@@ -23,6 +24,7 @@ import {
   type WindowQuery,
 } from './query.js';
 import { windowsJson } from './windows-json.js';
+import { windowsMsgpack } from './windows-msgpack.js';
 
 export interface Reading {
   /** Epoch ms. */
@@ -97,14 +99,13 @@ export class TelemetryReader {
    */
   async windowsJson(q: WindowQuery): Promise<Buffer | Reading[]> {
     if (q.keys === undefined && q.fields?.length === 0) return [];
-    const body = await this.influx.queryBody(buildWindowQuery(q));
+    const answer = await this.influx.queryAnswer(buildWindowQuery(q));
     const star = q.keys === undefined && q.fields === undefined;
-    const json = windowsJson(body, {
-      stripPrefix: star ? `${q.agg}_` : undefined,
-      dropEmptyColumns: q.keys === undefined,
-    });
+    const shape = { stripPrefix: star ? `${q.agg}_` : undefined, dropEmptyColumns: q.keys === undefined };
+    const json =
+      answer.format === 'msgpack' ? windowsMsgpack(answer.body, shape) : windowsJson(answer.body, shape);
     if (json) return json;
-    const [result] = checked(JSON.parse(body.toString()) as InfluxQLResponse);
+    const [result] = checked(parseQueryAnswer(answer));
     return windowsFromSeries(result?.series?.[0], q);
   }
 

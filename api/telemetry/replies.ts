@@ -1,6 +1,6 @@
 /**
  * How telemetry routes answer besides their schema's serialiser: plain JSON.stringify for the large
- * item lists, CSV, and JSON already written as bytes (windows-json.ts).
+ * item lists, CSV, and JSON already written as bytes (windows-write.ts).
  */
 import type { FastifyReply } from 'fastify';
 import { CSV_CONTENT_TYPE } from './csv.js';

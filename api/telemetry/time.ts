@@ -89,7 +89,7 @@ const MILLIS = Buffer.from(Array.from({ length: 1000 }, (_, ms) => pad3(ms)).joi
 
 /**
  * formatTs written as ASCII into `out` at `p`; returns the end. For the windows JSON written from
- * InfluxDB's bytes (windows-json.ts); test/windows-json.test.ts holds it to formatTs. The time of day
+ * InfluxDB's bytes (windows-write.ts); test/windows-json.test.ts holds it to formatTs. The time of day
  * comes from tables rather than digit arithmetic: it is a quarter of the transcoder's time.
  */
 export function writeTsAscii(out: Buffer, p: number, ms: number): number {

@@ -91,9 +91,10 @@ export function connectInflux(url: string, database: string, opts: ConnectOption
     // Statements joined by ";" in one GET, as node-influx's queryRaw sends them.
     query: async (statements) =>
       JSON.parse(
-        (await queryBody({ db: database, epoch: 'ms', q: statements.join(';') })).toString(),
+        (await queryBody({ db: database, epoch: 'ms', q: statements.join(';') })).body.toString(),
       ) as InfluxQLResponse,
-    queryBody: (statement) => queryBody({ db: database, epoch: 'ms', q: statement }),
+    // MessagePack: influxd spends about a sixth less CPU per answer than on JSON (docs/DESIGN.md).
+    queryAnswer: (statement) => queryBody({ db: database, epoch: 'ms', q: statement }, 'msgpack'),
     ping,
     async ensureDatabase() {
       await client.createDatabase(database);

@@ -5,6 +5,9 @@
  * same statements and answers the same on both.
  */
 
+import { decodeMsgpack } from './msgpack.js';
+import type { QueryAnswer } from './query-http.js';
+
 export interface InfluxSeries {
   name: string;
   tags?: Record<string, string>;
@@ -26,6 +29,16 @@ export interface InfluxQLResponse {
 export interface InfluxQL {
   /** Runs the statements (in one request) and returns the raw answer; rejects when the request fails. */
   query(statements: string[]): Promise<InfluxQLResponse>;
-  /** One statement's answer as the bytes InfluxDB sent (JSON), for readers that transcode it unparsed. */
-  queryBody(statement: string): Promise<Buffer>;
+  /**
+   * One statement's answer as the bytes InfluxDB sent, for readers that transcode it unparsed: JSON,
+   * or MessagePack where the server speaks it (the 1.x backend asks for it).
+   */
+  queryAnswer(statement: string): Promise<QueryAnswer>;
+}
+
+/** The answer parsed the general way, whichever format it came in. */
+export function parseQueryAnswer(answer: QueryAnswer): InfluxQLResponse {
+  return (
+    answer.format === 'msgpack' ? decodeMsgpack(answer.body) : JSON.parse(answer.body.toString())
+  ) as InfluxQLResponse;
 }

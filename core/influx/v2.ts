@@ -47,9 +47,9 @@ export async function connectInfluxV2(
     headers: { authorization: `Token ${target.token}` },
     timeoutMs,
   });
-  const queryBody = (statement: string) => body({ db: target.database, epoch: 'ms', q: statement });
+  const queryAnswer = (statement: string) => body({ db: target.database, epoch: 'ms', q: statement });
   const one = async (statement: string) =>
-    JSON.parse((await queryBody(statement)).toString()) as InfluxQLResponse;
+    JSON.parse((await queryAnswer(statement)).body.toString()) as InfluxQLResponse;
 
   async function query(statements: string[]): Promise<InfluxQLResponse> {
     const answers: InfluxQLResponse[] = new Array(statements.length);
@@ -78,6 +78,6 @@ export async function connectInfluxV2(
     writer: influxV2Writer({ client, org: target.org, bucket: target.bucket }),
     readiness: v2ReadinessChecks(target, () => dbrpHint),
     query,
-    queryBody,
+    queryAnswer,
   };
 }
