@@ -12,23 +12,7 @@ import { windowsFromSeries } from '../api/telemetry/reader.js';
 import { formatTs, writeTsAscii } from '../api/telemetry/time.js';
 import { windowsJson } from '../api/telemetry/windows-json.js';
 import type { InfluxSeries } from '../core/influx/influxql.js';
-
-type Agg = WindowQuery['agg'];
-
-function query(agg: Agg, keys: string[] | undefined, fields?: string[]): WindowQuery {
-  return {
-    pilotId: 'plt_a',
-    deviceId: 'dev_a',
-    from: 0,
-    to: 1,
-    everyMs: 60_000,
-    agg,
-    fill: 'none',
-    order: 'asc',
-    keys,
-    fields,
-  };
-}
+import { jsonCell, shapeOf, windowAnswer, windowQuery } from './helpers/window-answers.js';
 
 function influxAnswer(series: InfluxSeries | undefined): Buffer {
   const result = series ? { statement_id: 0, series: [series] } : { statement_id: 0 };
@@ -42,44 +26,13 @@ function general(body: Buffer, q: WindowQuery): string {
   return JSON.stringify({ items, nextCursor: null });
 }
 
-function fast(body: Buffer, q: WindowQuery): string | undefined {
-  const star = q.keys === undefined && q.fields === undefined;
-  const out = windowsJson(body, {
-    stripPrefix: star ? `${q.agg}_` : undefined,
-    dropEmptyColumns: q.keys === undefined,
-  });
-  return out?.toString();
-}
-
-const cell = fc.oneof(
-  { weight: 6, arbitrary: fc.double({ noNaN: true, noDefaultInfinity: true }) },
-  { weight: 2, arbitrary: fc.integer() },
-  { weight: 1, arbitrary: fc.constantFrom(0, -0, 1e21, 1e-7, 123456789012345, Number.MAX_SAFE_INTEGER) },
-  { weight: 2, arbitrary: fc.constant(null) },
-  { weight: 1, arbitrary: fc.boolean() },
-);
-const key = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_.\-é温]{0,12}$/).filter((k) => k !== 'time');
-const answer = fc.record({
-  agg: fc.constantFrom<Agg>('mean', 'max', 'last', 'count'),
-  mode: fc.constantFrom('keys', 'fields', 'star'),
-  names: fc.uniqueArray(key, { minLength: 1, maxLength: 5 }),
-  start: fc.integer({ min: -86_400_000 * 400, max: 253_402_300_799_999 - 86_400_000 }),
-  step: fc.constantFrom(1, 1000, 60_000, 3_600_000, 86_400_000),
-  rows: fc.array(fc.array(cell, { minLength: 5, maxLength: 5 }), { maxLength: 40 }),
-  noSeries: fc.boolean(),
-});
+const fast = (body: Buffer, q: WindowQuery) => windowsJson(body, shapeOf(q))?.toString();
 
 describe('windows JSON from InfluxDB bytes', () => {
   it('writes exactly what the general way writes, on generated answers', () => {
     fc.assert(
-      fc.property(answer, (a) => {
-        const q = query(
-          a.agg,
-          a.mode === 'keys' ? a.names : undefined,
-          a.mode === 'fields' ? a.names : undefined,
-        );
-        const columns = ['time', ...a.names.map((n) => (a.mode === 'star' ? `${a.agg}_${n}` : n))];
-        const values = a.rows.map((r, i) => [a.start + i * a.step, ...r.slice(0, a.names.length)]);
+      fc.property(windowAnswer(jsonCell), (a) => {
+        const { query: q, columns, values } = a;
         const series = { name: 'plt_a', columns, values };
         const body = influxAnswer(a.noSeries || values.length === 0 ? undefined : series);
         const out = fast(body, q);
@@ -95,7 +48,7 @@ describe('windows JSON from InfluxDB bytes', () => {
       '{"results":[{"statement_id":0,"series":[{"name":"p","columns":["time","a","b"],' +
         '"values":[[0,-0,12345678901234567890],[60000,-0.5,-9223372036854775808]]}]}]}\n',
     );
-    const q = query('sum', ['a', 'b']);
+    const q = windowQuery('sum', ['a', 'b']);
     const out = fast(body, q);
     expect(out).toBeDefined();
     expect(JSON.parse(out!)).toEqual(JSON.parse(general(body, q)));
@@ -121,7 +74,7 @@ describe('windows JSON from InfluxDB bytes', () => {
       `${head}[[0,1]]}]}]`,
       '{"results":[{"statement_id":0,"series":[{"name":"p","columns":["time","time"],"values":[[0,1]]}]}]}',
     ];
-    for (const text of notPlain) expect(fast(Buffer.from(text), query('mean', ['a']))).toBeUndefined();
+    for (const text of notPlain) expect(fast(Buffer.from(text), windowQuery('mean', ['a']))).toBeUndefined();
   });
 
   it('writes times as formatTs does, across days and years 1970-9999 and outside them', () => {

@@ -24,37 +24,34 @@ export const NOT_SCALAR: unique symbol = Symbol('not a scalar');
 const TWO_32 = 4294967296;
 
 /** Elements of the array at the cursor, stepping past its header; -1 (unmoved) when not an array. */
-export function arrayHeader(c: Cursor): number {
-  const t = c.b[c.i];
-  if (t === undefined) return -1;
-  if (t >= 0x90 && t <= 0x9f) return step(c, 1, t & 0x0f);
-  if (t === 0xdc) return step(c, 3, c.b.readUInt16BE(c.i + 1));
-  if (t === 0xdd) return step(c, 5, c.b.readUInt32BE(c.i + 1));
-  return -1;
-}
+export const arrayHeader = (c: Cursor): number => header(c, 0x90, 0x0f, undefined, 0xdc, 0xdd);
 
 /** Entries of the map at the cursor, stepping past its header; -1 (unmoved) when not a map. */
-export function mapHeader(c: Cursor): number {
-  const t = c.b[c.i];
-  if (t === undefined) return -1;
-  if (t >= 0x80 && t <= 0x8f) return step(c, 1, t & 0x0f);
-  if (t === 0xde) return step(c, 3, c.b.readUInt16BE(c.i + 1));
-  if (t === 0xdf) return step(c, 5, c.b.readUInt32BE(c.i + 1));
-  return -1;
-}
+export const mapHeader = (c: Cursor): number => header(c, 0x80, 0x0f, undefined, 0xde, 0xdf);
 
 /** Bytes of the string at the cursor, stepping past its header only; -1 (unmoved) when not a string. */
 export function strHeader(c: Cursor): number {
-  const t = c.b[c.i];
-  if (t === undefined) return -1;
-  let n: number;
-  if (t >= 0xa0 && t <= 0xbf) n = step(c, 1, t & 0x1f);
-  else if (t === 0xd9) n = step(c, 2, c.b.readUInt8(c.i + 1));
-  else if (t === 0xda) n = step(c, 3, c.b.readUInt16BE(c.i + 1));
-  else if (t === 0xdb) n = step(c, 5, c.b.readUInt32BE(c.i + 1));
-  else return -1;
+  const n = header(c, 0xa0, 0x1f, 0xd9, 0xda, 0xdb);
   if (c.i + n > c.b.length) throw new MsgpackError('a string runs past the end');
   return n;
+}
+
+/** A length in the fix form (`fix` with the length in `mask`'s bits) or after an 8/16/32-bit type. */
+function header(
+  c: Cursor,
+  fix: number,
+  mask: number,
+  t8: number | undefined,
+  t16: number,
+  t32: number,
+): number {
+  const t = c.b[c.i];
+  if (t === undefined) return -1;
+  if ((t & ~mask) === fix) return step(c, 1, t & mask);
+  if (t === t8) return step(c, 2, c.b.readUInt8(c.i + 1));
+  if (t === t16) return step(c, 3, c.b.readUInt16BE(c.i + 1));
+  if (t === t32) return step(c, 5, c.b.readUInt32BE(c.i + 1));
+  return -1;
 }
 
 /** nil, a boolean or a number (int64 beyond 2^53 rounded, as JSON.parse rounds it). */
