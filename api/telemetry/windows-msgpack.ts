@@ -88,6 +88,7 @@ function transcode(c: Cursor, shape: WindowsShape): Buffer | undefined {
   const rows = arrayHeader(c);
   if (rows < 0) return undefined;
   const hasValue = new Uint8Array(ncol);
+  const view = new DataView(c.b.buffer, c.b.byteOffset, c.b.byteLength);
   let cellBytes = 0;
   for (let r = 0; r < rows; r++) {
     if (arrayHeader(c) !== ncol) return undefined;
@@ -97,7 +98,8 @@ function transcode(c: Cursor, shape: WindowsShape): Buffer | undefined {
     scan.times[r] = time;
     const cells = scan.cells;
     for (let k = 1, cell = (r * ncol + 1) * 2; k < ncol; k++, cell += 2) {
-      const v = readScalar(c);
+      // float64, what mean() and float fields answer, read inline; anything else by readScalar.
+      const v = c.b[c.i] === 0xcb && c.i + 9 <= c.b.length ? float64(c, view) : readScalar(c);
       if (typeof v === 'number') {
         hasValue[k] = 1;
         if (numbers.length === numberCells.length) numberCells = grow(numberCells);
@@ -130,16 +132,25 @@ function writeNumbers(p: number): number {
   room(p, json.length);
   text.write(json, p, 'latin1');
   const { cells } = scan;
-  let s = p + 1; // after "["
+  // Each number ends at the next comma (the last at "]"), found in the string: indexOf outruns a
+  // byte loop over the buffer.
+  let s = 1; // after "["
   for (let n = 0; n < numbers.length; n++) {
-    let e = s;
-    while (text[e] !== 0x2c && text[e] !== 0x5d) e++;
+    let e = json.indexOf(',', s);
+    if (e < 0) e = json.length - 1;
     const cell = numberCells[n]!;
-    cells[cell] = s;
-    cells[cell + 1] = e;
+    cells[cell] = p + s;
+    cells[cell + 1] = p + e;
     s = e + 1;
   }
   return json.length - numbers.length - 1; // less "[", the commas and "]"
+}
+
+/** A float64 at the cursor (its type byte checked by the caller), through the answer's DataView. */
+function float64(c: Cursor, view: DataView): number {
+  const v = view.getFloat64(c.i + 1);
+  c.i += 9;
+  return v;
 }
 
 /** The next value is the string `lit` (a map key): steps past it; otherwise leaves the cursor. */
