@@ -3,39 +3,11 @@
  * change log (presence.ts reads it) in the same transaction.
  */
 import { newId } from '../../secrets.js';
+import { DEVICE_COLUMNS, type DeviceRow, toDevice } from '../device-rows.js';
 import { decodeCursor } from '../errors.js';
 import { page } from '../sqlite/db.js';
-import type { Device, DeviceStore, NewDevice } from '../types.js';
+import type { DeviceStore, NewDevice } from '../types.js';
 import { LOCK, type Pool, type Queryable, tx } from './db.js';
-
-type DeviceRow = {
-  seq: number;
-  id: string;
-  pilot_id: string;
-  name: string;
-  model: string | null;
-  firmware_version: string | null;
-  metadata: string;
-  created_at: number;
-  updated_at: number;
-  online: boolean;
-  last_seen_at: number | null;
-};
-
-const DEVICE_COLUMNS =
-  'd.seq, d.id, d.pilot_id, d.name, d.model, d.firmware_version, d.metadata, d.created_at, d.updated_at, d.online, d.last_seen_at';
-
-const toDevice = (r: DeviceRow): Device => ({
-  id: r.id,
-  pilotId: r.pilot_id,
-  name: r.name,
-  model: r.model,
-  firmwareVersion: r.firmware_version,
-  metadata: JSON.parse(r.metadata) as Record<string, unknown>,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  status: { online: r.online, lastSeenAt: r.last_seen_at },
-});
 
 async function liveDevice(db: Queryable, deviceId: string, lock = false): Promise<DeviceRow | undefined> {
   const { rows } = await db.query<DeviceRow>(

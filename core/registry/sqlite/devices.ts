@@ -3,37 +3,9 @@
  * change log (presence.ts reads it) in the same transaction.
  */
 import { newId } from '../../secrets.js';
+import { DEVICE_COLUMNS, type DeviceRow, toDevice } from '../device-rows.js';
 import type { Device, DeviceStore, NewDevice } from '../types.js';
 import { type Db, listPage } from './db.js';
-
-type DeviceRow = {
-  seq: number;
-  id: string;
-  pilot_id: string;
-  name: string;
-  model: string | null;
-  firmware_version: string | null;
-  metadata: string;
-  created_at: number;
-  updated_at: number;
-  online: number;
-  last_seen_at: number | null;
-};
-
-const DEVICE_COLUMNS =
-  'd.seq, d.id, d.pilot_id, d.name, d.model, d.firmware_version, d.metadata, d.created_at, d.updated_at, d.online, d.last_seen_at';
-
-const toDevice = (r: DeviceRow): Device => ({
-  id: r.id,
-  pilotId: r.pilot_id,
-  name: r.name,
-  model: r.model,
-  firmwareVersion: r.firmware_version,
-  metadata: JSON.parse(r.metadata) as Record<string, unknown>,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  status: { online: r.online === 1, lastSeenAt: r.last_seen_at },
-});
 
 export function sqliteDevices(db: Db): DeviceStore {
   const s = statements(db);
