@@ -26,6 +26,7 @@ tests=(
   test/process-hygiene.test.ts        # signals, uncaught errors, close-with-grace
   test/mqtt-tls-ws.test.ts            # node:tls, ws, openssl-made certificates, mosquitto_pub --cafile
   test/env-file.test.ts               # process.loadEnvFile: .env loaded, the environment wins
+  test/windows-msgpack.test.ts        # windows from InfluxDB's MessagePack: V8's number formatting
 )
 mkdir -p "$cache"
 trap 'rm -rf "$cache"/work-*' EXIT
