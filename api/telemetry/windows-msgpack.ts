@@ -9,6 +9,7 @@
 import {
   arrayHeader,
   type Cursor,
+  MsgpackError,
   mapHeader,
   NOT_SCALAR,
   readScalar,
@@ -46,7 +47,8 @@ export function windowsMsgpack(body: Buffer, shape: WindowsShape): Buffer | unde
   try {
     return transcode({ b: body, i: 0 }, shape);
   } catch (err) {
-    if (err instanceof RangeError) return undefined; // truncated: the general way reports it
+    // Truncated or malformed: the general way decodes the same bytes and reports it.
+    if (err instanceof RangeError || err instanceof MsgpackError) return undefined;
     throw err;
   } finally {
     releaseScan();
