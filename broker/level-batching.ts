@@ -23,6 +23,8 @@ export interface BatchingLevel {
   close(): Promise<void>;
   /** Resolves once the key index is built from the database; until then every read goes to LevelDB. */
   indexed: Promise<void>;
+  /** False only when no key of `group` (level-key-index.ts) is in the database. */
+  mayHold(group: string): boolean;
 }
 
 interface ChainedBatch {
@@ -36,6 +38,7 @@ export function batchingLevel(db: Db, options: { recentKeys?: number } = {}): Ba
   const writes = new WriteQueue(db, options.recentKeys ?? 20_000, index);
   return {
     indexed: index.load(db),
+    mayHold: (group) => !index.empty(group),
     async get(key, options) {
       const op = writes.latest(key);
       if (op) return op.type === 'put' ? op.value : undefined;

@@ -6,10 +6,11 @@
  * instead of corrupting the first one's queues.
  */
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import aedesPersistenceLevel from 'aedes-persistence-level';
 import { Level } from 'level';
 import { ensurePrivateDir, tightenTree } from '../core/private-files.js';
-import { batchingLevel } from './level-batching.js';
+import { type BatchingLevel, batchingLevel } from './level-batching.js';
 
 export interface BrokerPersistence {
   /** What to pass as aedes' `persistence` option; undefined means aedes' built-in memory store. */
@@ -42,9 +43,37 @@ export async function openBrokerPersistence(
   const batching = batchingLevel(db);
   await batching.indexed;
   return {
-    persistence: aedesPersistenceLevel(batching as unknown as Level<string, Buffer>),
+    persistence: skipEmptySessionReads(
+      aedesPersistenceLevel(batching as unknown as Level<string, Buffer>),
+      batching,
+    ),
     location,
     // Through the wrapper: it writes what is still pending first.
     close: () => batching.close(),
   };
+}
+
+interface SessionReads {
+  outgoingStream(client: { id: string }): Readable;
+  subscriptionsByClient(client: { id: string }, cb?: unknown): unknown;
+}
+
+/**
+ * Every CONNECT of a persistent session reads its subscriptions and its queued messages. When the key
+ * index says a group is empty, answer at once: an empty list, an empty stream, without the async
+ * iterators aedes-persistence-level stacks on an empty read (about a twentieth of the broker's CPU
+ * per storm CONNECT; docs/DESIGN.md, "Reconnect storms"). Keys as asyncPersistence.js builds them:
+ * `subscriptions:{id}:` and `outgoing:{id}:`, the id URI-encoded.
+ */
+function skipEmptySessionReads(persistence: unknown, level: BatchingLevel): unknown {
+  const p = persistence as SessionReads;
+  const outgoingStream = p.outgoingStream.bind(p);
+  const subscriptionsByClient = p.subscriptionsByClient.bind(p);
+  p.outgoingStream = (client) =>
+    level.mayHold(`outgoing:${encodeURIComponent(client.id)}:`) ? outgoingStream(client) : Readable.from([]);
+  p.subscriptionsByClient = (client, cb) =>
+    cb !== undefined || level.mayHold(`subscriptions:${encodeURIComponent(client.id)}:`)
+      ? subscriptionsByClient(client, cb)
+      : Promise.resolve([]);
+  return p;
 }

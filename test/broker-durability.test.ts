@@ -76,6 +76,12 @@ describe('durability across broker restarts', () => {
     await waitFor(() => new Set(received).size >= N, 15_000).catch(() => undefined);
     expect(new Set(received)).toEqual(new Set(Array.from({ length: N }, (_, n) => n)));
 
+    // Its subscription came back from LevelDB too: a new message reaches it without a SUBSCRIBE.
+    const late = await connect(broker.address.url, deviceOptions(device, { clientId: `${device.id}-c` }));
+    await late.publishAsync(commands, JSON.stringify({ n: N }), { qos: 1 });
+    await late.endAsync();
+    expect(await waitFor(() => received.includes(N), 5000)).toBe(true);
+
     await again.subscribeAsync(`devices/${device.id}/status`, { qos: 1 });
     expect(await waitFor(() => retained, 5000)).toBe('online');
   });
