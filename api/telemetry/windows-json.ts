@@ -10,6 +10,7 @@
 import {
   at,
   isTime,
+  latin1,
   noWindows,
   releaseScan,
   reserveRow,
@@ -20,7 +21,6 @@ import {
 
 export type { WindowsShape } from './windows-write.js';
 
-const latin1 = (s: string) => Buffer.from(s, 'latin1');
 const HEAD = latin1('{"results":[{"statement_id":0,"series":[{"name":"');
 const COLUMNS = latin1('","columns":[');
 const VALUES = latin1('],"values":[');
@@ -76,9 +76,11 @@ function transcode(body: Buffer, shape: WindowsShape): Buffer | undefined {
         const end = c === 0 ? scanTime(body, i, rows) : scanValue(body, i);
         if (end < 0) return undefined;
         if (c > 0 && body[i] !== 0x6e) hasValue[c] = 1;
-        cells[base + 2 * c] = i;
+        // Go writes "-0" where JSON.stringify writes "0": the cell starts after the sign.
+        const start = end - i === 2 && body[i] === 0x2d && body[i + 1] === 0x30 ? i + 1 : i;
+        cells[base + 2 * c] = start;
         cells[base + 2 * c + 1] = end;
-        cellBytes += end - i;
+        cellBytes += end - start;
         i = end;
       }
       if (body[i++] !== 0x5d) return undefined;

@@ -18,6 +18,7 @@ import {
 import {
   at,
   isTime,
+  latin1,
   noWindows,
   releaseScan,
   reserveRow,
@@ -26,7 +27,6 @@ import {
   writeWindows,
 } from './windows-write.js';
 
-const latin1 = (s: string) => Buffer.from(s, 'latin1');
 const RESULTS = latin1('results');
 const STATEMENT_ID = latin1('statement_id');
 const SERIES = latin1('series');

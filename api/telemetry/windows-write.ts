@@ -25,7 +25,7 @@ export interface ScannedWindows {
   cellBytes: number;
 }
 
-const latin1 = (s: string) => Buffer.from(s, 'latin1');
+export const latin1 = (s: string) => Buffer.from(s, 'latin1');
 const OPEN = latin1('{"items":[');
 const CLOSE = latin1('],"nextCursor":null}');
 const ITEM_TS = latin1('{"ts":"');
@@ -92,11 +92,7 @@ export function writeWindows(found: ScannedWindows, shape: WindowsShape): Buffer
     for (let k = 0; k < cols.length; k++) {
       const lead = leadViews[k]!;
       p = put(o, p, lead, 0, lead.byteLength);
-      const s = cells[base + 2 * cols[k]!]!;
-      const e = cells[base + 2 * cols[k]! + 1]!;
-      // JSON.stringify(-0) is "0"; Go writes "-0".
-      if (e - s === 2 && text[s] === 0x2d && text[s + 1] === 0x30) out[p++] = 0x30;
-      else p = put(o, p, from, s, e);
+      p = put(o, p, from, cells[base + 2 * cols[k]!]!, cells[base + 2 * cols[k]! + 1]!);
     }
     out[p++] = 0x7d;
     out[p++] = 0x7d;
