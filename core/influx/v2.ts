@@ -7,7 +7,7 @@ import { InfluxDB } from '@influxdata/influxdb-client';
 import type { V2InfluxConfig } from '../config-influx.js';
 import type { Logger } from '../log.js';
 import type { InfluxBackend } from './backend.js';
-import type { InfluxQLResponse, StatementResult } from './influxql.js';
+import { type InfluxQLResponse, parseQueryAnswer, type StatementResult } from './influxql.js';
 import { influxQueryBody } from './query-http.js';
 import { ensureDbrp, type V2Target, v2ReadinessChecks } from './v2-setup.js';
 import { influxV2Writer } from './v2-writer.js';
@@ -48,8 +48,7 @@ export async function connectInfluxV2(
     timeoutMs,
   });
   const queryAnswer = (statement: string) => body({ db: target.database, epoch: 'ms', q: statement });
-  const one = async (statement: string) =>
-    JSON.parse((await queryAnswer(statement)).body.toString()) as InfluxQLResponse;
+  const one = async (statement: string) => parseQueryAnswer(await queryAnswer(statement));
 
   async function query(statements: string[]): Promise<InfluxQLResponse> {
     const answers: InfluxQLResponse[] = new Array(statements.length);
