@@ -185,6 +185,24 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * The whole machine's CPU so far (/proc/stat, all cores): busy and idle core-seconds, and context
+ * switches. Per request, the idle share shows cores left unused while requests wait on each other.
+ */
+export function machineCpu(): { busy: number; idle: number; switches: number } {
+  try {
+    const stat = readFileSync('/proc/stat', 'utf8');
+    // "cpu user nice system idle iowait irq softirq steal ..." in clock ticks.
+    const t = stat.slice(0, stat.indexOf('\n')).trim().split(/\s+/).slice(1).map(Number);
+    const idle = (t[3] ?? 0) + (t[4] ?? 0);
+    const busy = t.slice(0, 8).reduce((a, b) => a + b, 0) - idle;
+    const switches = Number(/^ctxt (\d+)$/m.exec(stat)?.[1] ?? Number.NaN);
+    return { busy: busy / CLOCK_TICKS, idle: idle / CLOCK_TICKS, switches };
+  } catch {
+    return { busy: Number.NaN, idle: Number.NaN, switches: Number.NaN };
+  }
+}
+
 /** CPU used by several processes between two moments, as a share of one core, for "where the time goes". */
 export class CpuMeter {
   private start = new Map<string, number>();

@@ -19,7 +19,7 @@ import { startManagedInfluxd } from '../core/influx/managed.js';
 import { silentLogger } from '../core/log.js';
 import { openSqliteRegistry } from '../core/registry/sqlite/index.js';
 import { generateSecret, hashSecret } from '../core/secrets.js';
-import { cpuSeconds } from './procs.js';
+import { cpuSeconds, machineCpu } from './procs.js';
 import { printResult, resultHeader, writeResult } from './report.js';
 
 const DAY = 86_400_000;
@@ -65,6 +65,7 @@ async function run(opts: {
   pids: Record<string, number>;
 }) {
   const cpu0 = cpuNow(opts.pids);
+  const machine0 = machineCpu();
   const r = await autocannon({
     url: opts.url,
     headers: opts.headers ?? {},
@@ -73,8 +74,15 @@ async function run(opts: {
   });
   if (r.non2xx > 0 || r.errors > 0) throw new Error(`${opts.url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
   const cpu = cpuNow(opts.pids);
-  for (const k of Object.keys(cpu)) cpu[k] = (cpu[k]! - cpu0[k]!) / r.requests.total;
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, cpu };
+  const machine1 = machineCpu();
+  const n = r.requests.total;
+  for (const k of Object.keys(cpu)) cpu[k] = (cpu[k]! - cpu0[k]!) / n;
+  const machine = {
+    busy: (machine1.busy - machine0.busy) / n,
+    idle: (machine1.idle - machine0.idle) / n,
+    switches: (machine1.switches - machine0.switches) / n,
+  };
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: n, cpu, machine };
 }
 
 /** CPU seconds used so far by each process (this one included as "autocannon"). */
@@ -101,6 +109,7 @@ function combine(rs: Round[], seconds: number) {
     p50: mid.p50,
     p99: mid.p99,
     cpuMs,
+    machine: mid.machine,
   };
 }
 
@@ -255,6 +264,10 @@ function report(m: Awaited<ReturnType<typeof measure>>, points: number, quick: b
         'api',
         'autocannon',
       ]),
+      'machine per request, InfluxDB direct: busy / idle core-ms, context switches': machineLine(
+        direct.machine,
+      ),
+      'machine per request, API: busy / idle core-ms, context switches': machineLine(api.machine),
       'API / InfluxDB throughput ratio': Number((api.rps / direct.rps).toFixed(2)),
       'for reference, InfluxDB direct asked for MessagePack: requests/s': Number(directPacked.rps.toFixed(1)),
       'for reference, InfluxDB direct asked for MessagePack: CPU per request (ms): influxd / autocannon':
@@ -278,10 +291,15 @@ function report(m: Awaited<ReturnType<typeof measure>>, points: number, quick: b
         'The API adds bearer-key auth, the membership check (SQLite), parameter validation, the InfluxDB round trip and zod-checked JSON ' +
         'serialisation of 1,440 items with RFC 3339 times; it runs in its own process, InfluxDB in another, autocannon in a third, on the same cores. ' +
         "The goal's baseline is the InfluxQL as a client sends it, answered in JSON, InfluxDB's default. The API asks InfluxDB for MessagePack, " +
-        'which costs influxd less CPU; the third side sends the same InfluxQL asking for MessagePack too, for reference.',
+        'which costs influxd less CPU; the third side sends the same InfluxQL asking for MessagePack too, for reference. ' +
+        '"Machine per request" is the whole machine (/proc/stat) over the median round: core-milliseconds busy (every process, ' +
+        'the kernel included) and idle, and context switches; idle is time both cores had nothing to run while requests waited on each other.',
     ],
   };
 }
+
+const machineLine = (m: Round['machine']) =>
+  `${(m.busy * 1000).toFixed(2)} / ${(m.idle * 1000).toFixed(2)}, ${m.switches.toFixed(0)}`;
 
 const cpuLine = (cpuMs: Record<string, number>, names: string[]) =>
   names.map((n) => (cpuMs[n] ?? Number.NaN).toFixed(2)).join(' / ');
