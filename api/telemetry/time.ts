@@ -60,7 +60,7 @@ const scratch = Buffer.alloc(32);
  * gives it: writeTsAscii's bytes as a string, several times faster than a Date per item.
  */
 export function formatTs(ms: number): string {
-  return scratch.latin1Slice(0, writeTsAscii(scratch, 0, ms));
+  return scratch.toString('latin1', 0, writeTsAscii(scratch, 0, ms));
 }
 
 let asciiDay = Number.NaN;
