@@ -3,6 +3,7 @@
  * token that the fast path takes ends, or NO when it must go to the general path. Stateless, so the
  * scanner's class keeps only what a reading needs to remember.
  */
+import { bytesAt } from '../core/bytes.js';
 import { MAX_STRING_BYTES, MAX_TS_MS } from '../core/reading.js';
 
 /** A failed scan: the general path takes the payload. */
@@ -27,8 +28,7 @@ export const FALSE = Buffer.from('false');
 
 /** `true` or `false` at `i` (`lit`); the position after it. */
 export function literalEnd(b: Buffer, i: number, lit: Buffer): number {
-  for (let k = 0; k < lit.length; k++) if (b[i + k] !== lit[k]) return NO;
-  return i + lit.length;
+  return bytesAt(b, i, lit) ? i + lit.length : NO;
 }
 
 export function skipSpace(b: Buffer, i: number, n: number): number {

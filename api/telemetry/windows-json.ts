@@ -7,10 +7,9 @@
  * windows-write.ts writes the items; test/windows-json.test.ts checks that both ways give the same
  * JSON value. (The 1.x backend asks for MessagePack, windows-msgpack.ts; this serves JSON answers.)
  */
+import { bytesAt, latin1 } from '../../core/bytes.js';
 import {
-  at,
   isTime,
-  latin1,
   noWindows,
   releaseScan,
   reserveRow,
@@ -42,11 +41,11 @@ export function windowsJson(body: Buffer, shape: WindowsShape): Buffer | undefin
 }
 
 function transcode(body: Buffer, shape: WindowsShape): Buffer | undefined {
-  if (at(body, 0, NO_SERIES) && onlySpace(body, NO_SERIES.length)) return noWindows();
-  let i = at(body, 0, HEAD) ? HEAD.length : -1;
+  if (bytesAt(body, 0, NO_SERIES) && onlySpace(body, NO_SERIES.length)) return noWindows();
+  let i = bytesAt(body, 0, HEAD) ? HEAD.length : -1;
   if (i < 0) return undefined;
   i = skipString(body, i);
-  if (i < 0 || !at(body, i, COLUMNS)) return undefined;
+  if (i < 0 || !bytesAt(body, i, COLUMNS)) return undefined;
   i += COLUMNS.length;
   // Column names as [start, end) byte ranges.
   const names: number[] = [];
@@ -60,7 +59,7 @@ function transcode(body: Buffer, shape: WindowsShape): Buffer | undefined {
     else break;
   }
   const ncol = names.length / 2;
-  if (ncol < 2 || !isTime(body, names[0]!, names[1]!) || !at(body, i, VALUES)) return undefined;
+  if (ncol < 2 || !isTime(body, names[0]!, names[1]!) || !bytesAt(body, i, VALUES)) return undefined;
   i += VALUES.length;
   const hasValue = new Uint8Array(ncol);
   let rows = 0;
@@ -89,7 +88,7 @@ function transcode(body: Buffer, shape: WindowsShape): Buffer | undefined {
       else break;
     }
   }
-  if (!at(body, i, TAIL) || !onlySpace(body, i + TAIL.length)) return undefined;
+  if (!bytesAt(body, i, TAIL) || !onlySpace(body, i + TAIL.length)) return undefined;
   return writeWindows({ text: body, names, hasValue, rows, cellBytes }, shape);
 }
 
@@ -128,9 +127,9 @@ function scanTime(b: Buffer, i: number, row: number): number {
 /** A JSON number, null, true or false (RFC 8259 section 6); the end of the cell or -1. */
 function scanValue(b: Buffer, i: number): number {
   const c = b[i];
-  if (c === 0x6e) return at(b, i, NULL) ? i + 4 : -1;
-  if (c === 0x74) return at(b, i, TRUE) ? i + 4 : -1;
-  if (c === 0x66) return at(b, i, FALSE) ? i + 5 : -1;
+  if (c === 0x6e) return bytesAt(b, i, NULL) ? i + 4 : -1;
+  if (c === 0x74) return bytesAt(b, i, TRUE) ? i + 4 : -1;
+  if (c === 0x66) return bytesAt(b, i, FALSE) ? i + 5 : -1;
   if (c === 0x2d) i++;
   if (b[i] === 0x30) i++;
   else if (isDigit(b[i])) while (isDigit(b[i])) i++;

@@ -6,6 +6,7 @@
  * undefined and the caller decodes the same bytes the general way. test/windows-msgpack.test.ts
  * checks that both ways give the same bytes.
  */
+import { bytesAt, latin1 } from '../../core/bytes.js';
 import {
   arrayHeader,
   type Cursor,
@@ -16,9 +17,7 @@ import {
   strHeader,
 } from '../../core/influx/msgpack.js';
 import {
-  at,
   isTime,
-  latin1,
   noWindows,
   releaseScan,
   reserveRow,
@@ -159,7 +158,7 @@ function float64(c: Cursor, view: DataView): number {
 function key(c: Cursor, lit: Buffer): boolean {
   const start = c.i;
   const n = strHeader(c);
-  if (n !== lit.length || !at(c.b, c.i, lit)) {
+  if (n !== lit.length || !bytesAt(c.b, c.i, lit)) {
     c.i = start;
     return false;
   }

@@ -4,6 +4,7 @@
  * each row's time in `scan.times` and each cell's JSON text as a byte range of one buffer in
  * `scan.cells`, and this copies them out without building objects.
  */
+import { bytesAt, latin1 } from '../../core/bytes.js';
 import { writeTsAscii } from './time.js';
 
 export interface WindowsShape {
@@ -25,7 +26,6 @@ export interface ScannedWindows {
   cellBytes: number;
 }
 
-export const latin1 = (s: string) => Buffer.from(s, 'latin1');
 const OPEN = latin1('{"items":[');
 const CLOSE = latin1('],"nextCursor":null}');
 const ITEM_TS = latin1('{"ts":"');
@@ -72,7 +72,7 @@ export function writeWindows(found: ScannedWindows, shape: WindowsShape): Buffer
     if (shape.dropEmptyColumns && !hasValue[c]) continue;
     let s = names[2 * c]!;
     const e = names[2 * c + 1]!;
-    if (prefix && s + prefix.length <= e && at(text, s, prefix)) s += prefix.length;
+    if (prefix && s + prefix.length <= e && bytesAt(text, s, prefix)) s += prefix.length;
     if (isTime(text, s, e)) return undefined; // the general way drops a key named "time"
     leads.push(Buffer.concat([cols.length === 0 ? ITEM_VALUES : COMMA, text.subarray(s, e), KEY_END]));
     cols.push(c);
@@ -116,13 +116,6 @@ function put(out: DataView, p: number, from: DataView, s: number, e: number): nu
   for (; i + 4 <= e; i += 4, p += 4) out.setUint32(p, from.getUint32(i, true), true);
   for (; i < e; i++) out.setUint8(p++, from.getUint8(i));
   return p;
-}
-
-/** True when `lit`'s bytes are at `b[i]`. */
-export function at(b: Buffer, i: number, lit: Buffer): boolean {
-  if (i + lit.length > b.length) return false;
-  for (let k = 0; k < lit.length; k++) if (b[i + k] !== lit[k]) return false;
-  return true;
 }
 
 /** Bytes [s, e) spell `time`. */
