@@ -99,15 +99,10 @@ export async function compareWithBaseline(
     actual: mid.ratio.toFixed(2),
     met: mid.ratio >= opts.goal.min,
   });
-  pairs.forEach((p, round) =>
-    result.lossChecks.push(
-      roundLoss(
-        lossCheck('platform (points in InfluxDB)', p.plat.stored, p.plat.report.readingsAcked),
-        round,
-        rounds,
-      ),
-    ),
-  );
+  for (const [round, p] of pairs.entries()) {
+    const check = lossCheck('platform (points in InfluxDB)', p.plat.stored, p.plat.report.readingsAcked);
+    result.lossChecks.push(roundLoss(check, round, rounds));
+  }
   if (rounds > 1) {
     result.notes.push(
       `${rounds} rounds, alternating: ${opts.name}, then the platform, each on fresh state. The ratio and the ` +

@@ -1,9 +1,11 @@
 /**
  * The connections part's clients (bench/connections.ts): connector processes holding devices of the
  * devices file (worker-connector.ts), a fleet's connect with the broker's RSS before and after, and a
- * reconnect storm with the broker's CPU time over it.
+ * reconnect storm with the broker's CPU time over it; the raw Aedes baseline's connections and storms.
  */
 import path from 'node:path';
+import mqtt from 'mqtt';
+import { anonymousFleet } from './fixtures.js';
 import { type Child, cpuSeconds, rssBytes, sleep, spawnChild } from './procs.js';
 
 export interface ConnectRun {
@@ -117,3 +119,56 @@ export async function connectAll(
 }
 
 export const perConnectionKB = (r: ConnectRun) => (r.rssAfter - r.rssBefore) / Math.max(1, r.ok) / 1024;
+
+/**
+ * The same connections to a bare Aedes (no authentication, memory persistence), kept open; `storm()`
+ * restarts the broker and reconnects them all at once.
+ */
+export async function startRawAedes(dir: string, target: number, processes: number) {
+  let starts = 0;
+  const startRaw = async () => {
+    const broker = spawnChild('raw aedes', 'worker-raw-broker.ts', {
+      logFile: path.join(dir, `raw-broker-${++starts}.log`),
+    });
+    const { mqttUrl } = await broker.next<{ type: string; mqttUrl: string }>('ready');
+    return { broker, mqttUrl };
+  };
+  let { broker, mqttUrl } = await startRaw();
+  try {
+    const fleet = anonymousFleet(dir, target);
+    const first = await connectAll(
+      dir,
+      'raw',
+      { mqttUrl, brokerPid: broker.pid, devicesFile: fleet.devicesFile, target, processes },
+      async () => {},
+    );
+    return {
+      first,
+      async storm(): Promise<StormRun> {
+        await broker.stop();
+        ({ broker, mqttUrl } = await startRaw());
+        return meteredStorm(first.connectors, mqttUrl, broker.pid);
+      },
+      async stop() {
+        await first.connectors.stop();
+        await broker.stop();
+      },
+    };
+  } catch (err) {
+    await broker.stop();
+    throw err;
+  }
+}
+
+/** A CONNECT with a wrong secret is refused. */
+export async function wrongSecretRefused(mqttUrl: string, deviceId: string): Promise<boolean> {
+  return mqtt
+    .connectAsync(mqttUrl, { clientId: deviceId, username: deviceId, password: 'wrong', reconnectPeriod: 0 })
+    .then(
+      async (c) => {
+        await c.endAsync(true);
+        return false;
+      },
+      () => true,
+    );
+}
