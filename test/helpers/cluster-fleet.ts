@@ -4,7 +4,7 @@
  * device whose node dies reconnects to the next one and re-sends what was not acknowledged.
  */
 import mqtt from 'mqtt';
-import { publishReadings } from './ingest.js';
+import { publishReadings, recordAck } from './ingest.js';
 
 export interface FailoverFleetOptions {
   ratePerDevice: number;
@@ -66,10 +66,7 @@ export async function runFailoverFleet(
         window,
         tsBase,
         ratePerDevice: opts.ratePerDevice,
-        onAck: (ts) => {
-          acked.add(`${d.id}:${ts}`);
-          opts.onAck?.(acked.size);
-        },
+        onAck: recordAck(acked, d.id, opts.onAck),
       });
       const endedOn = (client.options as { port: number }).port;
       summary.set(d.id, { startedOn: firstOn, endedOn, connects, finishedAt: Date.now() });

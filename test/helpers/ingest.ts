@@ -136,10 +136,7 @@ export async function runFleet(
         window,
         tsBase,
         ratePerDevice: opts.ratePerDevice,
-        onAck: (ts) => {
-          acked.add(`${d.id}:${ts}`);
-          opts.onAck?.(acked.size);
-        },
+        onAck: recordAck(acked, d.id, opts.onAck),
         onError: () => failed++,
       });
       await client.endAsync();
@@ -147,6 +144,13 @@ export async function runFleet(
   );
   return { acked, failed };
 }
+
+/** An `onAck` for publishReadings: adds `${deviceId}:${ts}` to `acked`, then tells the running total. */
+export const recordAck =
+  (acked: Set<string>, deviceId: string, onTotal?: (total: number) => void) => (ts: number) => {
+    acked.add(`${deviceId}:${ts}`);
+    onTotal?.(acked.size);
+  };
 
 /**
  * One device's `count` QoS 1 readings `{ts: tsBase + i, values: {n: i}}`, at most `window` unacknowledged,
