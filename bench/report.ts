@@ -140,7 +140,7 @@ function sectionMarkdown(r: PartResult): string {
 
 const PREAMBLE = `# Benchmark results
 
-Written by \`npm run bench\` (bench/run.ts, about 12 minutes); each part rewrites its own section below
+Written by \`npm run bench\` (bench/run.ts, about 9 minutes); each part rewrites its own section below
 and its key in bench/results.json. Run one part with \`npm run bench -- <part>\` (e2e, batched, latency,
 connections, isolation, console, commands, cluster, telemetry-query). \`--quick\` is a smoke run with small
 counts: its figures are not measurements and go to .bench-tmp/quick/, never here; a bare \`--quick\` run leaves
