@@ -21,12 +21,7 @@ import { openSqliteRegistry } from '../core/registry/sqlite/index.js';
 import { generateSecret, hashSecret } from '../core/secrets.js';
 import { cpuSeconds, machineCpu } from './procs.js';
 import { printResult, resultHeader, writeResult } from './report.js';
-
-const DAY = 86_400_000;
-const FROM = Date.UTC(2026, 0, 1);
-const TO = FROM + DAY;
-const STEP_MS = 10_000;
-const DATABASE = 'bench';
+import { DATABASE, FROM, seed, TO } from './telemetry-seed.js';
 
 interface ServeParams {
   registryFile: string;
@@ -149,41 +144,6 @@ async function main() {
   }
 }
 
-/** One partner, pilot and device in a registry file, and one day of its readings in InfluxDB. */
-async function seed(dir: string, influxUrl: string) {
-  const influx = connectInflux(influxUrl, DATABASE);
-  await influx.ensureDatabase();
-  const registryFile = path.join(dir, 'registry.db');
-  const registry = openSqliteRegistry(registryFile);
-  const apiKey = generateSecret();
-  const partner = await registry.createPartner(
-    { name: 'Bench', country: 'DE', kind: 'both' },
-    hashSecret(apiKey),
-  );
-  const pilot = await registry.createPilot({ name: 'bench', memberIds: [partner.id] });
-  const device = await registry.createDevice(
-    pilot.id,
-    { name: 'bench-device' },
-    hashSecret(generateSecret()),
-  );
-  await registry.close();
-  // Written as ingest writes them.
-  const points = [];
-  for (let t = FROM; t < TO; t += STEP_MS) {
-    const i = (t - FROM) / STEP_MS;
-    points.push({
-      measurement: pilot.id,
-      tags: { device: device.id },
-      fields: { temperature: 20 + Math.sin(i / 100), humidity: 50 + (i % 17) },
-      timestamp: t,
-    });
-  }
-  for (let i = 0; i < points.length; i += 5000) {
-    await influx.client.writePoints(points.slice(i, i + 5000), { precision: 'ms' });
-  }
-  return { registryFile, apiKey, pilotId: pilot.id, deviceId: device.id, points: points.length };
-}
-
 /** Alternating autocannon rounds against the API and the same InfluxQL straight to InfluxDB. */
 async function measure(
   data: Awaited<ReturnType<typeof seed>>,
@@ -242,7 +202,7 @@ function report(m: Awaited<ReturnType<typeof measure>>, points: number, quick: b
       {
         command:
           process.env.npm_lifecycle_event === 'bench'
-            ? 'npm run bench -- telemetry-query'
+            ? `npm run bench -- telemetry-query${quick ? ' --quick' : ''}`
             : `node --import tsx bench/telemetry-query.ts${quick ? ' --quick' : ''}`,
         quick,
       },
