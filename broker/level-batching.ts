@@ -73,20 +73,23 @@ export function batchingLevel(db: Db, options: { recentKeys?: number } = {}): Ba
       const group = rangeGroup(options);
       return {
         async *[Symbol.asyncIterator]() {
-          if (group === undefined) {
-            await writes.settled();
-            yield* db.values(options as never);
-            return;
-          }
-          if (index.empty(group)) return;
-          const token = index.token(group);
+          if (group !== undefined && index.empty(group)) return;
+          const token = group === undefined ? 0 : index.token(group);
           await writes.settled();
           let found = false;
-          for await (const value of db.values(options as never)) {
-            found = true;
-            yield value;
+          try {
+            for await (const value of db.values(options as never)) {
+              found = true;
+              yield value;
+            }
+          } catch (err) {
+            // Closed under a read (the broker stopping mid-SUBSCRIBE or mid-CONNECT): nothing more to
+            // read, and aedes would let the error escape as an uncaught exception. Nothing is lost:
+            // reads delete nothing.
+            if (closedUnderRead(db, err)) return;
+            throw err;
           }
-          if (!found) index.foundEmpty(group, token);
+          if (!found && group !== undefined) index.foundEmpty(group, token);
         },
       };
     },
@@ -101,6 +104,11 @@ export function batchingLevel(db: Db, options: { recentKeys?: number } = {}): Ba
     },
   };
 }
+
+const NOT_OPEN = new Set(['LEVEL_ITERATOR_NOT_OPEN', 'LEVEL_DATABASE_NOT_OPEN']);
+
+const closedUnderRead = (db: Db, err: unknown): boolean =>
+  db.status !== 'open' && NOT_OPEN.has((err as { code?: string } | null)?.code ?? '');
 
 /** Writes gathered into one `db.batch()` at a time, and what a get must see meanwhile. */
 class WriteQueue {
