@@ -7,7 +7,7 @@
  */
 import type { BenchContext } from './fixtures.js';
 import { type PlatformLoadRun, profileNotes } from './platform-run.js';
-import { type LossCheck, lossCheck, type PartResult } from './report.js';
+import { type LossCheck, lossCheck, median, type PartResult } from './report.js';
 
 /** Rounds per side: three in a full run, one in a --quick smoke run. */
 export const roundsFor = (ctx: BenchContext) => (ctx.quick ? 1 : 3);
@@ -23,11 +23,6 @@ export interface BaselineRun {
 
 const prefixed = (prefix: string, shares: Record<string, string>) =>
   Object.fromEntries(Object.entries(shares).map(([k, v]) => [`${prefix}, ${k}`, v]));
-
-/** The middle element by `key` (the upper one of two). */
-function median<T>(xs: T[], key: (x: T) => number): T {
-  return [...xs].sort((a, b) => key(a) - key(b))[Math.floor(xs.length / 2)]!;
-}
 
 export async function compareWithBaseline(
   ctx: BenchContext,
@@ -48,12 +43,12 @@ export async function compareWithBaseline(
   const rounds = roundsFor(ctx);
   const target = `>= ${opts.goal.min}`;
   const pairs: { base: BaselineRun; plat: PlatformLoadRun; ratio: number }[] = [];
-  const bases: BaselineRun[] = [];
+  let lastBase: BaselineRun | undefined;
   let failure: Error | undefined;
   const since = Date.now();
   for (let round = 0; round < rounds && !failure; round++) {
     const base = await opts.baseline(round);
-    bases.push(base);
+    lastBase = base;
     result.lossChecks.push(roundLoss(base.loss, round, rounds));
     try {
       const plat = await opts.run(round);
@@ -63,7 +58,7 @@ export async function compareWithBaseline(
     }
   }
   if (failure || pairs.length === 0) {
-    Object.assign(result.figures, bases[bases.length - 1]?.figures);
+    Object.assign(result.figures, lastBase?.figures);
     result.figures['platform: readings stored/s'] = 'not measured: the platform run failed';
     result.goals.push({ what: opts.goal.what, target, actual: 'n/a', met: false });
     result.notes.push(`Platform run failed: ${failure?.message.split('\n').slice(0, 6).join(' / ')}`);

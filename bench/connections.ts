@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { openSqliteRegistry } from '../core/registry/sqlite/index.js';
+import { roundsFor } from './compare.js';
 import {
   type Connectors,
   connectAll,
@@ -24,7 +25,7 @@ import {
   startPlatformProcess,
 } from './fixtures.js';
 import { sleep } from './procs.js';
-import { fmt, lossCheck, type PartResult, resultHeader } from './report.js';
+import { fmt, lossCheck, median, type PartResult, resultHeader } from './report.js';
 
 const TITLE = 'Connections: authenticated devices on one broker process';
 
@@ -100,7 +101,7 @@ export const connectionsPart: BenchPart = {
     const fleet = await registerFleet(dataDir, target);
     const registerSecs = (performance.now() - registerStart) / 1000;
 
-    const rounds = ctx.quick ? 1 : 3;
+    const rounds = roundsFor(ctx);
     const raw = await startRawAedes(dir, target, processes);
     const registryFile = path.join(dataDir, 'registry.db');
     let broker: PlatformProcess | undefined;
@@ -144,7 +145,7 @@ export const connectionsPart: BenchPart = {
       }
       const rate = (st: StormRun) => st.ok / st.connectSecs;
       const ratioOf = (r: (typeof storms)[number]) => rate(r.platform) / rate(r.raw);
-      const mid = [...storms].sort((a, b) => ratioOf(a) - ratioOf(b))[Math.floor(storms.length / 2)]!;
+      const mid = median(storms, ratioOf);
       const { platform: storm, allOnline } = mid;
       const stormRatio = ratioOf(mid);
       const failedStorms = storms.reduce((n, r) => n + r.platform.failed, 0);

@@ -72,6 +72,11 @@ export interface PartResult {
   notes: string[];
 }
 
+/** The middle element of alternating rounds by `key` (the upper one of two). */
+export function median<T>(xs: readonly T[], key: (x: T) => number): T {
+  return [...xs].sort((a, b) => key(a) - key(b))[Math.floor(xs.length / 2)]!;
+}
+
 /** The fields every result starts with: which part, when, on what machine, by which command. */
 export function resultHeader(
   run: { command: string; quick: boolean },

@@ -20,7 +20,7 @@ import { silentLogger } from '../core/log.js';
 import { openSqliteRegistry } from '../core/registry/sqlite/index.js';
 import { generateSecret, hashSecret } from '../core/secrets.js';
 import { cpuSeconds, machineCpu } from './procs.js';
-import { printResult, resultHeader, writeResult } from './report.js';
+import { median, printResult, resultHeader, writeResult } from './report.js';
 import { DATABASE, FROM, seed, TO } from './telemetry-seed.js';
 
 interface ServeParams {
@@ -96,8 +96,7 @@ type Round = Awaited<ReturnType<typeof run>>;
  * round (autocannon gives no raw samples).
  */
 function combine(rs: Round[], seconds: number) {
-  const sorted = [...rs].sort((a, b) => a.rps - b.rps);
-  const mid = sorted[Math.floor(sorted.length / 2)]!;
+  const mid = median(rs, (r) => r.rps);
   const cpuMs = Object.fromEntries(Object.entries(mid.cpu).map(([k, v]) => [k, v * 1000]));
   return {
     rps: rs.reduce((n, r) => n + r.total, 0) / (rs.length * seconds),

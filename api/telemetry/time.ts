@@ -75,9 +75,10 @@ const SECONDS = Buffer.from(Array.from({ length: 60 }, (_, s) => `${pad2(s)}.`).
 const MILLIS = Buffer.from(Array.from({ length: 1000 }, (_, ms) => pad3(ms)).join(''), 'latin1');
 
 /**
- * formatTs written as ASCII into `out` at `p`; returns the end. For the windows JSON written from
- * InfluxDB's bytes (windows-write.ts); test/windows-json.test.ts holds it to formatTs. The time of day
- * comes from tables rather than digit arithmetic: it is a quarter of the transcoder's time.
+ * `ms` as RFC 3339 ASCII (what formatTs returns) into `out` at `p`; returns the end. Used by the
+ * windows JSON written from InfluxDB's bytes (windows-write.ts) and by formatTs;
+ * test/windows-json.test.ts holds both to Date#toISOString. The time of day comes from tables rather
+ * than digit arithmetic: it is a quarter of the transcoder's time.
  */
 export function writeTsAscii(out: Buffer, p: number, ms: number): number {
   const day = Math.floor(ms / DAY_MS);
